@@ -1,0 +1,13 @@
+export { DamplError, FormatError, BackendUnavailableError, ConfigError } from './errors.js';
+export {
+  BACKENDS, selectBackend, probeBackends, activeBackend, describeBackend,
+  type BackendName, type BackendChoice, type BackendReport,
+} from './backend.js';
+export {
+  SafetensorsFile, readSafetensors, writeSafetensors, parseSafetensors, serializeSafetensors, parseHeader,
+  toFloat32, toInt32, bytesToArray, f16ToF32, f32ToF16, bf16ToF32, f32ToBf16, f32, i32, DTYPE_BYTES,
+  type SafeDtype, type SafeTensor, type StoredArray, type TensorEntry, type SafetensorsHeader,
+} from './safetensors.js';
+export { Rng } from './rng.js';
+export { createLogger, silentLogger, progress, type Logger, type LogLevel, type Progress, type ProgressOptions } from './log.js';
+export { sharedReferenceDir, atomicWriteFile, workspaceRoot } from './fs.js';
