@@ -1,1 +1,2 @@
-export {};
+export { main, COMMANDS } from './cli.js';
+export { doctor, type DoctorReport } from './commands/doctor.js';

@@ -49,7 +49,7 @@ async function probeTensorflow(): Promise<string> {
       }
       return pkg.endsWith('gpu') ? 'libtensorflow (CUDA build)' : 'libtensorflow (CPU build)';
     } catch (e) {
-      errors.push(`${pkg}: ${firstLine(e)}`);
+      errors.push((e as { code?: string }).code === 'ERR_MODULE_NOT_FOUND' ? `${pkg} is not installed` : `${pkg}: ${firstLine(e)}`);
     }
   }
   throw new Error(errors.join('; '));
