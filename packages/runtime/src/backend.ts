@@ -110,6 +110,7 @@ function firstLine(e: unknown): string {
 }
 
 let active: BackendReport | undefined;
+let activeChoice: BackendChoice | undefined;
 
 /**
  * Activates a backend. `auto` tries tensorflow, webgpu, wasm, cpu in that order; a named backend
@@ -119,7 +120,7 @@ export async function selectBackend(choice: BackendChoice = 'auto'): Promise<Bac
   if (choice !== 'auto' && !BACKENDS.includes(choice)) {
     throw new BackendUnavailableError(`unknown backend '${String(choice)}'`, `choose one of: auto, ${BACKENDS.join(', ')}`);
   }
-  if (active && (choice === 'auto' || choice === active.name) && tf.getBackend() === active.name) return active;
+  if (active && (choice === activeChoice || choice === active.name) && tf.getBackend() === active.name) return active;
   const order: readonly BackendName[] = choice === 'auto' ? BACKENDS : [choice];
   const skipped: BackendReport['skipped'] = [];
   for (const name of order) {
@@ -127,6 +128,7 @@ export async function selectBackend(choice: BackendChoice = 'auto'): Promise<Bac
       const device = await PROBES[name]();
       await tf.ready();
       active = { name, skipped, device };
+      activeChoice = choice;
       return active;
     } catch (e) {
       skipped.push({ name, reason: firstLine(e) });
