@@ -1,3 +1,4 @@
+import './ops.js';
 export { DamplError, FormatError, BackendUnavailableError, ConfigError } from './errors.js';
 export {
   BACKENDS, selectBackend, probeBackends, activeBackend, describeBackend,
@@ -11,3 +12,4 @@ export {
 export { Rng } from './rng.js';
 export { createLogger, silentLogger, progress, type Logger, type LogLevel, type Progress, type ProgressOptions } from './log.js';
 export { sharedReferenceDir, atomicWriteFile, workspaceRoot } from './fs.js';
+export { stopGradient } from './ops.js';

@@ -1,0 +1,33 @@
+/**
+ * Gradient reversal layer (Ganin & Lempitsky, "Unsupervised Domain Adaptation by
+ * Backpropagation", ICML 2015): identity forward, gradient multiplied by -coeff backward.
+ *
+ *   forward:  y = x
+ *   backward: dL/dx = -coeff * dL/dy
+ *
+ * With DANN the coefficient warms up over training (see `grlCoefficient`), so that the
+ * discriminator's noisy early gradients do not disturb the feature extractor.
+ *
+ * @example
+ *   const reversed = gradientReverse(features, grlCoefficient(step, maxSteps)); // [N, D]
+ *   const domainLogits = discriminator.apply(reversed, true);
+ */
+import * as tf from '@tensorflow/tfjs-core';
+
+export function gradientReverse<T extends tf.Tensor>(x: T, coeff: number): T {
+  const f = tf.customGrad((input: tf.Tensor) => ({
+    value: tf.clone(input),
+    gradFunc: (dy: tf.Tensor) => tf.mul(dy, -coeff),
+  }));
+  return f(x) as T;
+}
+
+/**
+ * The published coefficient schedule: lambda(p) = 2 (hi - lo) / (1 + exp(-alpha p)) - (hi - lo) + lo,
+ * p = step / maxSteps in [0, 1]; alpha = 10, lo = 0, hi = 1 (Ganin et al. 2016, JMLR, section 5.2.2;
+ * TLlib's WarmStartGradientReverseLayer uses the same defaults).
+ */
+export function grlCoefficient(step: number, maxSteps: number, { alpha = 10, lo = 0, hi = 1 } = {}): number {
+  const p = Math.min(1, Math.max(0, step / Math.max(1, maxSteps)));
+  return (2 * (hi - lo)) / (1 + Math.exp(-alpha * p)) - (hi - lo) + lo;
+}

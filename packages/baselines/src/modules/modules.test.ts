@@ -1,0 +1,87 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Rng, selectBackend } from '@dampl/runtime';
+import { gradientReverse, grlCoefficient } from './grl.js';
+import { mkmmd } from './mmd.js';
+import { BatchNorm1d, Linear } from './nn.js';
+
+beforeAll(async () => {
+  await selectBackend('wasm');
+});
+
+describe('gradient reversal', () => {
+  it('is the identity forward and flips and scales the gradient backward', () => {
+    const x = tf.tensor1d([1, -2, 3]);
+    const w = tf.tensor1d([0.5, 4, -1]);
+    const f = (coeff: number) => (t: tf.Tensor) => tf.sum(tf.mul(gradientReverse(t, coeff), w));
+    expect(Array.from(gradientReverse(x, 0.7).dataSync())).toEqual([1, -2, 3]);
+    expect(Array.from(tf.grad(f(1))(x).dataSync())).toEqual([-0.5, -4, 1]);
+    const g = tf.grad(f(0.25))(x).dataSync();
+    [-0.125, -1, 0.25].forEach((v, i) => expect(g[i]).toBeCloseTo(v, 6));
+    // composed with a loss on both sides: only the reversed branch is flipped
+    const both = tf.grad((t: tf.Tensor) => tf.add(tf.sum(t), tf.sum(gradientReverse(t, 2))))(x).dataSync();
+    expect(Array.from(both)).toEqual([-1, -1, -1]);
+  });
+
+  it('follows the published warm-up schedule 2/(1+exp(-10p)) - 1', () => {
+    expect(grlCoefficient(0, 100)).toBe(0);
+    expect(grlCoefficient(50, 100)).toBeCloseTo(2 / (1 + Math.exp(-5)) - 1, 12);
+    expect(grlCoefficient(100, 100)).toBeCloseTo(0.9999092, 6);
+    expect(grlCoefficient(500, 100)).toBeCloseTo(grlCoefficient(100, 100), 12);
+  });
+});
+
+describe('MK-MMD', () => {
+  const sample = (rng: Rng, n: number, d: number, shift = 0) => tf.tensor2d(rng.normalArray(n * d).map((v) => v + shift), [n, d]);
+
+  it('is near zero between two samples of one distribution and grows with a mean shift', () => {
+    const rng = new Rng(11);
+    const values = (linear: boolean) => [0, 0.5, 1, 2].map((shift) => tf.tidy(() => mkmmd(sample(rng, 256, 8), sample(rng, 256, 8, shift), { linear }).dataSync()[0]!));
+    for (const linear of [false, true]) {
+      const v = values(linear);
+      expect(Math.abs(v[0]!)).toBeLessThan(linear ? 0.15 : 0.01);
+      expect(v[1]!).toBeGreaterThan(Math.abs(v[0]!));
+      expect(v[2]!).toBeGreaterThan(v[1]!);
+      expect(v[3]!).toBeGreaterThan(v[2]!);
+    }
+  });
+
+  it('equals a hand computation with one kernel on a tiny example', () => {
+    // s = {0, 1}, t = {3, 5} in 1-D; all squared distances: 1, 9, 25, 4, 16, 4 -> mean over 12 ordered pairs 59*2/12
+    const s = tf.tensor2d([[0], [1]]);
+    const t = tf.tensor2d([[3], [5]]);
+    const mean = (2 * (1 + 9 + 25 + 4 + 16 + 4)) / 12;
+    const k = (d2: number) => Math.exp(-d2 / (2 * mean));
+    const quadratic = (2 * k(1)) / 2 + (2 * k(4)) / 2 - (2 * (k(9) + k(25) + k(4) + k(16))) / 4;
+    expect(mkmmd(s, t, { exponents: [0], linear: false }).dataSync()[0]).toBeCloseTo(quadratic, 5);
+    // linear: pairs (i=0,j=1) and (i=1,j=0): h = k(s0,s1)+k(t0,t1)-k(s0,t1)-k(s1,t0), twice, / 2
+    const linear = k(1) + k(4) - k(25) - k(4);
+    expect(mkmmd(s, t, { exponents: [0], linear: true }).dataSync()[0]).toBeCloseTo(linear, 5);
+  });
+});
+
+describe('layers', () => {
+  it('BatchNorm1d normalises with batch statistics in training and running ones in eval', () => {
+    const bn = new BatchNorm1d(2);
+    const x = tf.tensor2d([[1, 10], [3, 30]]);
+    const y = bn.apply(x, true).arraySync();
+    expect(y[0]![0]).toBeCloseTo(-1, 3);
+    expect(y[1]![1]).toBeCloseTo(1, 3);
+    // running mean moved 10% of the way to the batch mean; running var to the unbiased variance
+    const rm = bn.runningMean.dataSync();
+    expect(rm[0]).toBeCloseTo(0.2, 6);
+    expect(rm[1]).toBeCloseTo(2, 6);
+    const rv = bn.runningVar.dataSync();
+    expect(rv[0]).toBeCloseTo(0.9 + 0.1 * 2, 5);
+    const e = bn.apply(tf.tensor2d([[0.2, 2]]), false).dataSync();
+    expect(e[0]).toBeCloseTo(0, 5);
+  });
+
+  it('Linear is seeded and uses +-1/sqrt(fan_in) initialisation', () => {
+    const a = new Linear(16, 4, new Rng(1));
+    const b = new Linear(16, 4, new Rng(1));
+    expect(Array.from(a.w.dataSync())).toEqual(Array.from(b.w.dataSync()));
+    expect(Math.max(...Array.from(a.w.dataSync()).map(Math.abs))).toBeLessThanOrEqual(0.25);
+    expect(a.apply(tf.ones([3, 16])).shape).toEqual([3, 4]);
+  });
+});
