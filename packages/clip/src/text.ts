@@ -1,0 +1,90 @@
+/**
+ * OpenAI CLIP's text tower (clip/model.py `encode_text`): token embedding plus learned positional
+ * embedding, pre-LN residual attention blocks under a causal mask, ln_final, and the row at the
+ * EOT position (argmax of the token ids) times text_projection.
+ *
+ * `forwardEmbeddings` is the prompt-learning entry point: it takes embeddings in place of token
+ * embeddings and is differentiable with respect to them. Sequences may be shorter than the
+ * context: the first L positional embeddings and an L x L causal mask are used, so cutting a
+ * prompt after its EOT leaves the result unchanged.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { ClipConfig } from './types.js';
+import {
+  causalMask, layerNorm, residualBlockParams, residualBlockShapes, transformer,
+  type Norm, type ResidualBlock, type WeightStore,
+} from './layers.js';
+
+export interface TextTransformerConfig {
+  contextLength: number;
+  vocabSize: number;
+  width: number;
+  heads: number;
+  layers: number;
+  /** Joint embedding size E. */
+  outputDim: number;
+}
+
+export function textConfig(c: ClipConfig): TextTransformerConfig {
+  return { ...c.text, outputDim: c.embedDim };
+}
+
+/** Canonical parameter names and shapes (top level of OpenAI's state dict). */
+export function textWeightShapes(c: TextTransformerConfig): [string, number[]][] {
+  const w = c.width;
+  const out: [string, number[]][] = [
+    ['token_embedding.weight', [c.vocabSize, w]],
+    ['positional_embedding', [c.contextLength, w]],
+  ];
+  for (let i = 0; i < c.layers; i++) out.push(...residualBlockShapes(`transformer.resblocks.${i}`, w));
+  out.push(['ln_final.weight', [w]], ['ln_final.bias', [w]], ['text_projection', [w, c.outputDim]]);
+  return out;
+}
+
+export class TextTransformer {
+  private readonly tokenEmbedding: tf.Tensor2D; // [V, W]
+  private readonly pos: tf.Tensor2D; // [77, W]
+  private readonly blocks: ResidualBlock[];
+  private readonly lnFinal: Norm;
+  private readonly proj: tf.Tensor2D; // [W, E]
+
+  constructor(readonly config: TextTransformerConfig, s: WeightStore) {
+    this.tokenEmbedding = s.matrix('token_embedding.weight');
+    this.pos = s.matrix('positional_embedding');
+    this.blocks = Array.from({ length: config.layers }, (_, i) => residualBlockParams(s, `transformer.resblocks.${i}`, config.heads));
+    this.lnFinal = s.norm('ln_final');
+    this.proj = s.matrix('text_projection');
+  }
+
+  /** [T, L] int32 -> [T, L, W]. */
+  embed(tokens: tf.Tensor2D): tf.Tensor3D {
+    return tf.tidy(() => {
+      const [t, l] = tokens.shape;
+      const ids = tf.reshape(tokens.dtype === 'int32' ? tokens : tf.cast(tokens, 'int32'), [t * l]);
+      return tf.reshape(tf.gather(this.tokenEmbedding, ids), [t, l, this.config.width]);
+    });
+  }
+
+  /** embeddings [P, L, W], eot [P] int32 -> [P, E]. */
+  forwardEmbeddings(embeddings: tf.Tensor3D, eot: tf.Tensor1D): tf.Tensor2D {
+    return tf.tidy(() => {
+      const [p, l, w] = embeddings.shape;
+      const pos = l === this.config.contextLength ? this.pos : tf.slice(this.pos, [0, 0], [l, w]); // [L, W]
+      let x = tf.add(embeddings, pos) as tf.Tensor3D; // [P, L, W]
+      x = transformer(x, this.blocks, causalMask(l));
+      // The EOT row of each prompt, by a one-hot weighted sum (exact: one term is nonzero).
+      // (int32 then cast: the wasm backend's OneHot writes int bits into float32 outputs.)
+      const pick = tf.reshape(tf.cast(tf.oneHot(eot, l), 'float32'), [p, l, 1]); // [P, L, 1]
+      const rows = tf.sum(tf.mul(x, pick), 1) as tf.Tensor2D; // [P, W]
+      return tf.matMul(layerNorm(rows, this.lnFinal), this.proj); // [P, E]
+    });
+  }
+
+  /** tokens [T, L] int32 -> [T, E], EOT at argmax of each row as in OpenAI's encode_text. */
+  forwardTokens(tokens: tf.Tensor2D): tf.Tensor2D {
+    return tf.tidy(() => {
+      const eot = tf.cast(tf.argMax(tokens, 1), 'int32') as tf.Tensor1D;
+      return this.forwardEmbeddings(this.embed(tokens), eot);
+    });
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * OpenAI CLIP's VisionTransformer (clip/model.py): a patch-embedding convolution without bias,
+ * a class token, learned positional embeddings, ln_pre, pre-LN residual attention blocks with
+ * QuickGELU MLPs and no mask, then ln_post on the class token and a projection to the joint space.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { ClipConfig } from './types.js';
+import {
+  layerNorm, residualBlockParams, residualBlockShapes, transformer,
+  type Norm, type ResidualBlock, type WeightStore,
+} from './layers.js';
+
+export interface VitConfig {
+  /** Input resolution R: images are [N, 3, R, R]. */
+  imageSize: number;
+  patchSize: number;
+  width: number;
+  layers: number;
+  heads: number;
+  /** Joint embedding size E. */
+  outputDim: number;
+}
+
+export function vitConfig(c: ClipConfig): VitConfig {
+  const v = c.vision;
+  if (v.kind !== 'vit' || typeof v.layers !== 'number' || !v.patchSize) throw new Error('not a ViT vision config');
+  return { imageSize: v.imageSize, patchSize: v.patchSize, width: v.width, layers: v.layers, heads: v.heads, outputDim: c.embedDim };
+}
+
+/** Canonical parameter names and shapes (OpenAI's state dict under `prefix`). */
+export function vitWeightShapes(c: VitConfig, prefix = 'visual'): [string, number[]][] {
+  const w = c.width;
+  const grid = c.imageSize / c.patchSize;
+  const out: [string, number[]][] = [
+    [`${prefix}.conv1.weight`, [w, 3, c.patchSize, c.patchSize]],
+    [`${prefix}.class_embedding`, [w]],
+    [`${prefix}.positional_embedding`, [grid * grid + 1, w]],
+    [`${prefix}.ln_pre.weight`, [w]],
+    [`${prefix}.ln_pre.bias`, [w]],
+  ];
+  for (let i = 0; i < c.layers; i++) out.push(...residualBlockShapes(`${prefix}.transformer.resblocks.${i}`, w));
+  out.push([`${prefix}.ln_post.weight`, [w]], [`${prefix}.ln_post.bias`, [w]], [`${prefix}.proj`, [w, c.outputDim]]);
+  return out;
+}
+
+export class VisionTransformer {
+  private readonly patch: tf.Tensor4D; // [P, P, 3, W]
+  private readonly cls: tf.Tensor1D; // [W]
+  private readonly pos: tf.Tensor2D; // [G*G + 1, W]
+  private readonly lnPre: Norm;
+  private readonly blocks: ResidualBlock[];
+  private readonly lnPost: Norm;
+  private readonly proj: tf.Tensor2D; // [W, E]
+
+  constructor(readonly config: VitConfig, s: WeightStore, prefix = 'visual') {
+    this.patch = s.conv(`${prefix}.conv1.weight`);
+    this.cls = s.vector(`${prefix}.class_embedding`);
+    this.pos = s.matrix(`${prefix}.positional_embedding`);
+    this.lnPre = s.norm(`${prefix}.ln_pre`);
+    this.blocks = Array.from({ length: config.layers }, (_, i) => residualBlockParams(s, `${prefix}.transformer.resblocks.${i}`, config.heads));
+    this.lnPost = s.norm(`${prefix}.ln_post`);
+    this.proj = s.matrix(`${prefix}.proj`);
+  }
+
+  /** [N, 3, R, R] -> [N, E]. */
+  forward(pixels: tf.Tensor4D): tf.Tensor2D {
+    return tf.tidy(() => {
+      const { patchSize: p, width: w } = this.config;
+      const n = pixels.shape[0];
+      const nhwc = tf.transpose(pixels, [0, 2, 3, 1]); // [N, R, R, 3]
+      const patches = tf.conv2d(nhwc, this.patch, p, 'valid'); // [N, G, G, W]
+      const tokens = tf.reshape(patches, [n, -1, w]); // [N, G*G, W]
+      const cls = tf.broadcastTo(tf.reshape(this.cls, [1, 1, w]), [n, 1, w]); // [N, 1, W]
+      let x = tf.add(tf.concat([cls, tokens], 1), this.pos) as tf.Tensor3D; // [N, G*G+1, W]
+      x = layerNorm(x, this.lnPre);
+      x = transformer(x, this.blocks);
+      const first = tf.reshape(tf.slice(x, [0, 0, 0], [n, 1, w]), [n, w]); // [N, W]
+      return tf.matMul(layerNorm(first, this.lnPost), this.proj); // [N, E]
+    });
+  }
+}
