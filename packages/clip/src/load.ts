@@ -1,0 +1,436 @@
+/**
+ * Loading a CLIP from disk or the Hugging Face hub.
+ *
+ * `loadClip(pathOrId)` accepts
+ *   - a Hugging Face CLIPModel directory: `config.json` + `model.safetensors` (or a sharded
+ *     `model.safetensors.index.json`), optionally `tokenizer.json`, `preprocessor_config.json`;
+ *   - an OpenAI / open_clip state dict in one `.safetensors` file; its config is inferred from the
+ *     tensor shapes as OpenAI's build_model does (see config.ts for the attention heads);
+ *   - a hub id such as `openai/clip-vit-base-patch16`, looked up in the Hugging Face cache
+ *     (`$HF_HUB_CACHE`, else `$HF_HOME/hub`, else `~/.cache/huggingface/hub`:
+ *     `models--openai--clip-vit-base-patch16/snapshots/<rev>/`) and in @xenova/transformers'
+ *     cache (`node_modules/@xenova/transformers/.cache/<id>/`), else downloaded from
+ *     `<endpoint>/<id>/resolve/<revision>/<file>` into the Hugging Face cache layout. The endpoint
+ *     is `options.endpoint`, `$DAMPL_HF_ENDPOINT`, `$HF_ENDPOINT` or https://huggingface.co;
+ *     `HF_HUB_OFFLINE=1` (or `TRANSFORMERS_OFFLINE=1`, `options.offline`) forbids downloading.
+ *
+ * Weights are F32, F16 or BF16 on disk and become float32 tensors named canonically (OpenAI
+ * layout) through the layout's mapping table (weights/openai.ts, weights/hf.ts). A missing or
+ * unexpected tensor, or one of the wrong shape, is a FormatError that names it.
+ * `weightsHash` is the sha256 of the weight file (of the shards' bytes in order when sharded).
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream, existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import * as tf from '@tensorflow/tfjs-core';
+import {
+  DamplError, FormatError, SafetensorsFile, toFloat32, silentLogger, type Logger, type SafeDtype,
+} from '@dampl/runtime';
+import type { ClipConfig, ClipModel, ClipTokenizer } from './types.js';
+import {
+  configFromHf, configFromMetadata, headsFromMetadata, inferConfigFromShapes, normalizeConfig,
+  type OpenAIClipKwargs,
+} from './config.js';
+import { clipWeightShapes, createClip } from './model.js';
+import { detectOpenAIPrefix, openaiLayout, sourceShape, type CheckpointLayout } from './weights/openai.js';
+import { hfLayout, isHfLayout } from './weights/hf.js';
+import { loadTokenizer, BPE_VOCAB_FILE } from './tokenizer.js';
+
+export interface HubOptions {
+  /** Hugging Face hub cache folder (holding `models--*`); default `$HF_HUB_CACHE` or `$HF_HOME/hub`. */
+  hubCacheDir?: string;
+  /** @xenova/transformers' cache folder (its `env.cacheDir`); default `node_modules/@xenova/transformers/.cache`. */
+  xenovaCacheDir?: string;
+  /** Hub base URL; default `$DAMPL_HF_ENDPOINT`, `$HF_ENDPOINT` or https://huggingface.co. */
+  endpoint?: string;
+  /** Never download; default from `$HF_HUB_OFFLINE` / `$TRANSFORMERS_OFFLINE`. */
+  offline?: boolean;
+  /** Branch, tag or commit; default `main`. */
+  revision?: string;
+  logger?: Logger;
+}
+
+export interface LoadClipOptions extends HubOptions {
+  /** A tokenizer, or the path of a vocabulary (tokenizer.json, its directory, or CLIP's BPE merges file). */
+  tokenizer?: ClipTokenizer | string;
+  /** The model's full config (overrides config.json, metadata and inference). */
+  config?: ClipConfig | OpenAIClipKwargs;
+  /** Text attention heads for an OpenAI-layout file whose width does not follow the width // 64 rule. */
+  textHeads?: number;
+  /** Image-tower attention heads, likewise. */
+  visionHeads?: number;
+}
+
+/** The files a Hugging Face CLIP directory holds; the first two are required. */
+export const HF_MODEL_FILES = ['config.json', 'model.safetensors', 'tokenizer.json', 'preprocessor_config.json'] as const;
+const REQUIRED_FILES = ['config.json', 'model.safetensors'];
+const SHARD_INDEX = 'model.safetensors.index.json';
+
+const FLOAT_DTYPES: ReadonlySet<SafeDtype> = new Set(['F32', 'F16', 'BF16', 'F64']);
+
+const shapeStr = (s: readonly number[]): string => `[${s.join(', ')}]`;
+
+// ---------------------------------------------------------------------------------------------
+// Checkpoint -> canonical tensors
+
+/** Where each tensor of a (possibly sharded) checkpoint lives. */
+class Checkpoint {
+  private constructor(readonly files: SafetensorsFile[], readonly where: Map<string, SafetensorsFile>) {}
+
+  static async open(paths: string[]): Promise<Checkpoint> {
+    const files: SafetensorsFile[] = [];
+    const where = new Map<string, SafetensorsFile>();
+    try {
+      for (const p of paths) {
+        const f = await SafetensorsFile.open(p);
+        files.push(f);
+        for (const n of f.names) {
+          if (where.has(n)) throw new FormatError(`tensor '${n}' is in both ${where.get(n)!.path} and ${p}`);
+          where.set(n, f);
+        }
+      }
+    } catch (e) {
+      await Promise.all(files.map((f) => f.close()));
+      throw e;
+    }
+    return new Checkpoint(files, where);
+  }
+
+  get names(): string[] {
+    return [...this.where.keys()];
+  }
+
+  get label(): string {
+    return this.files.length === 1 ? this.files[0]!.path : `${path.dirname(this.files[0]!.path)} (${this.files.length} shards)`;
+  }
+
+  shapes(): Map<string, number[]> {
+    return new Map(this.names.map((n) => [n, this.where.get(n)!.entry(n).shape]));
+  }
+
+  metadata(): Record<string, string> {
+    return Object.assign({}, ...this.files.map((f) => f.metadata));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.files.map((f) => f.close()));
+  }
+}
+
+function transpose2d(data: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(data.length);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = data[r * cols + c]!;
+  return out;
+}
+
+/**
+ * Checks a checkpoint against a layout's rules for `config` (every source present with its
+ * expected shape and a float dtype, nothing left over but ignored entries), then reads it into
+ * canonical float32 tensors.
+ */
+export async function readCanonicalWeights(ckpt: Checkpoint, layout: CheckpointLayout, config: ClipConfig): Promise<Map<string, tf.Tensor>> {
+  const label = ckpt.label;
+  const canonical = clipWeightShapes(config);
+  const rules = layout.rules(canonical.keys());
+  const present = new Set(ckpt.names);
+  const used = new Set<string>();
+  const missing: string[] = [];
+  for (const rule of rules) {
+    const want = sourceShape(rule, canonical.get(rule.to)!);
+    for (const name of rule.from) {
+      used.add(name);
+      if (!present.has(name)) {
+        missing.push(`'${name}' ${shapeStr(want)}${rule.from[0] === rule.to ? '' : ` (canonical '${rule.to}')`}`);
+        continue;
+      }
+      const e = ckpt.where.get(name)!.entry(name);
+      if (e.shape.length !== want.length || e.shape.some((d, i) => d !== want[i])) {
+        throw new FormatError(`${label}: tensor '${name}' has shape ${shapeStr(e.shape)} but the model config needs ${shapeStr(want)}`,
+          'the checkpoint does not match its config (config.json, metadata or the config given to loadClip)');
+      }
+      if (!FLOAT_DTYPES.has(e.dtype)) {
+        throw new FormatError(`${label}: tensor '${name}' has dtype ${e.dtype}; weights must be F32, F16 or BF16`);
+      }
+    }
+  }
+  const unexpected = ckpt.names.filter((n) => !used.has(n) && !layout.ignored.some((re) => re.test(n)));
+  if (missing.length || unexpected.length) {
+    const parts: string[] = [];
+    if (missing.length) parts.push(`missing tensor${missing.length > 1 ? 's' : ''} ${missing.slice(0, 8).join(', ')}${missing.length > 8 ? ` and ${missing.length - 8} more` : ''}`);
+    if (unexpected.length) parts.push(`unexpected tensor${unexpected.length > 1 ? 's' : ''} ${unexpected.slice(0, 8).map((n) => `'${n}'`).join(', ')}${unexpected.length > 8 ? ` and ${unexpected.length - 8} more` : ''}`);
+    throw new FormatError(`${label} (${layout.name} layout): ${parts.join('; ')}`,
+      'the file does not hold the CLIP its config describes; check the layout, the config and the file');
+  }
+
+  const out = new Map<string, tf.Tensor>();
+  try {
+    for (const rule of rules) {
+      const shape = canonical.get(rule.to)!;
+      const parts: Float32Array[] = [];
+      for (const name of rule.from) parts.push(toFloat32(await ckpt.where.get(name)!.read(name)));
+      let data: Float32Array;
+      if (rule.op === 'copy') data = parts[0]!;
+      else if (rule.op === 'transpose') data = transpose2d(parts[0]!, shape[1]!, shape[0]!);
+      else {
+        data = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+        let off = 0;
+        for (const p of parts) { data.set(p, off); off += p.length; }
+      }
+      out.set(rule.to, tf.tensor(data, shape, 'float32'));
+    }
+  } catch (e) {
+    for (const t of out.values()) t.dispose();
+    throw e;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hashing
+
+/** sha256 (hex) of the bytes of `files` in order, streamed. */
+export async function sha256Files(files: string[]): Promise<string> {
+  const h = createHash('sha256');
+  for (const f of files) {
+    for await (const chunk of createReadStream(f, { highWaterMark: 1 << 22 })) h.update(chunk as Buffer);
+  }
+  return h.digest('hex');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hub resolution and download
+
+const truthy = (v: string | undefined): boolean => !!v && ['1', 'true', 'yes', 'on'].includes(v.toLowerCase());
+
+export function hubCacheDir(opts: HubOptions = {}): string {
+  if (opts.hubCacheDir) return opts.hubCacheDir;
+  if (process.env.HF_HUB_CACHE) return process.env.HF_HUB_CACHE;
+  const home = process.env.HF_HOME ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'huggingface');
+  return path.join(home, 'hub');
+}
+
+export function xenovaCacheDir(opts: HubOptions = {}): string | undefined {
+  if (opts.xenovaCacheDir) return opts.xenovaCacheDir;
+  try {
+    const pkg = createRequire(import.meta.url).resolve('@xenova/transformers/package.json');
+    return path.join(path.dirname(pkg), '.cache');
+  } catch {
+    return undefined;
+  }
+}
+
+const HUB_ID = /^[A-Za-z0-9][\w.-]*\/[\w.-]+$/;
+
+export function isHubId(s: string): boolean {
+  return HUB_ID.test(s) && !s.endsWith('.safetensors') && !existsSync(s);
+}
+
+const repoFolder = (id: string): string => `models--${id.replace(/\//g, '--')}`;
+const hasModelFiles = (dir: string): boolean => REQUIRED_FILES.every((f) => existsSync(path.join(dir, f)))
+  || (existsSync(path.join(dir, 'config.json')) && existsSync(path.join(dir, SHARD_INDEX)));
+
+/** The cached directory of a hub model, or undefined. */
+export function findCachedModel(id: string, opts: HubOptions = {}): string | undefined {
+  const revision = opts.revision ?? 'main';
+  const repo = path.join(hubCacheDir(opts), repoFolder(id));
+  const snapshots = path.join(repo, 'snapshots');
+  const candidates: string[] = [];
+  if (/^[0-9a-f]{40}$/.test(revision)) candidates.push(path.join(snapshots, revision));
+  const ref = path.join(repo, 'refs', revision);
+  if (existsSync(ref)) {
+    const commit = statSync(ref).isFile() ? readFileSync(ref, 'utf8').trim() : '';
+    if (commit) candidates.push(path.join(snapshots, commit));
+  }
+  candidates.push(path.join(snapshots, revision));
+  if (existsSync(snapshots) && revision === 'main') {
+    const dirs = readdirSync(snapshots).map((d) => path.join(snapshots, d))
+      .filter((d) => statSync(d).isDirectory())
+      .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
+    candidates.push(...dirs);
+  }
+  const x = xenovaCacheDir(opts);
+  if (x) candidates.push(revision === 'main' ? path.join(x, id) : path.join(x, id, revision));
+  return candidates.find(hasModelFiles);
+}
+
+function notCachedError(id: string, opts: HubOptions, reason: string): DamplError {
+  const revision = opts.revision ?? 'main';
+  const snap = path.join(hubCacheDir(opts), repoFolder(id), 'snapshots', revision);
+  const x = xenovaCacheDir(opts);
+  return new DamplError(
+    `CLIP model '${id}' is not in the local caches and cannot be downloaded: ${reason}`,
+    `put ${HF_MODEL_FILES.join(', ')} (from https://huggingface.co/${id}/tree/${revision}; the first two are required) `
+    + `into ${snap}${path.sep}${x ? ` or into ${path.join(x, id)}${path.sep}` : ''}, or pass that directory's path to loadClip`,
+  );
+}
+
+/**
+ * Downloads a hub model's files into the Hugging Face cache layout:
+ * `<hub>/models--<org>--<name>/snapshots/<commit>/<file>` plus `refs/<revision>` holding the commit
+ * (the response's `x-repo-commit`, else the revision name). Files are written under a temporary
+ * name and renamed when complete.
+ */
+export async function downloadModel(id: string, opts: HubOptions = {}): Promise<string> {
+  const revision = opts.revision ?? 'main';
+  const endpoint = (opts.endpoint ?? process.env.DAMPL_HF_ENDPOINT ?? process.env.HF_ENDPOINT ?? 'https://huggingface.co').replace(/\/+$/, '');
+  const log = opts.logger ?? silentLogger;
+  const repo = path.join(hubCacheDir(opts), repoFolder(id));
+  const staging = path.join(repo, 'snapshots', `.incomplete-${process.pid}`);
+  await mkdir(staging, { recursive: true });
+  let commit: string | undefined;
+  try {
+    for (const file of HF_MODEL_FILES) {
+      const url = `${endpoint}/${id}/resolve/${encodeURIComponent(revision)}/${file}`;
+      let res: Response;
+      try {
+        res = await fetch(url, { redirect: 'follow' });
+      } catch (e) {
+        const cause = (e as { cause?: { message?: string } }).cause?.message;
+        throw notCachedError(id, opts, `fetching ${url} failed (${(e as Error).message}${cause ? `: ${cause}` : ''})`);
+      }
+      if (!res.ok || !res.body) {
+        await res.body?.cancel();
+        if (!REQUIRED_FILES.includes(file) && res.status === 404) { log.debug(`${id}: no ${file} on the hub`); continue; }
+        throw notCachedError(id, opts, `${url} answered HTTP ${res.status}`);
+      }
+      commit ??= res.headers.get('x-repo-commit') ?? undefined;
+      const size = Number(res.headers.get('content-length') ?? 0);
+      log.info(`downloading ${id}/${file}${size ? ` (${(size / 1e6).toFixed(1)} MB)` : ''}`);
+      const target = path.join(staging, file);
+      await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), createWriteStream(target));
+      if (size && statSync(target).size !== size) throw notCachedError(id, opts, `${url} was cut short`);
+    }
+    const folder = commit && /^[0-9a-f]{40}$/.test(commit) ? commit : revision;
+    const snapshot = path.join(repo, 'snapshots', folder);
+    await mkdir(snapshot, { recursive: true });
+    for (const f of readdirSync(staging)) await rename(path.join(staging, f), path.join(snapshot, f));
+    if (folder !== revision) {
+      await mkdir(path.join(repo, 'refs'), { recursive: true });
+      await writeFile(path.join(repo, 'refs', revision), folder);
+    }
+    return snapshot;
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+}
+
+/** A local directory holding the hub model: from a cache, else downloaded unless offline. */
+export async function resolveHubModel(id: string, opts: HubOptions = {}): Promise<string> {
+  const cached = findCachedModel(id, opts);
+  if (cached) return cached;
+  const offline = opts.offline ?? (truthy(process.env.HF_HUB_OFFLINE) || truthy(process.env.TRANSFORMERS_OFFLINE));
+  if (offline) throw notCachedError(id, opts, 'offline mode (HF_HUB_OFFLINE / TRANSFORMERS_OFFLINE / options.offline)');
+  return downloadModel(id, opts);
+}
+
+// ---------------------------------------------------------------------------------------------
+// loadClip
+
+async function resolveTokenizer(given: LoadClipOptions['tokenizer'], dir: string): Promise<ClipTokenizer | undefined> {
+  if (given && typeof given !== 'string') return given;
+  if (typeof given === 'string') return loadTokenizer(given);
+  for (const f of ['tokenizer.json', BPE_VOCAB_FILE]) if (existsSync(path.join(dir, f))) return loadTokenizer(path.join(dir, f));
+  return undefined;
+}
+
+async function loadHfDir(dir: string, source: string, opts: LoadClipOptions): Promise<ClipModel> {
+  const configPath = path.join(dir, 'config.json');
+  if (!existsSync(configPath)) {
+    throw new FormatError(`${dir} has no config.json`, `a Hugging Face CLIP directory holds ${HF_MODEL_FILES.join(', ')}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(configPath, 'utf8'));
+  } catch (e) {
+    throw new FormatError(`${configPath}: not valid JSON (${(e as Error).message})`);
+  }
+  const config = opts.config ? normalizeConfig(opts.config, 'options.config') : configFromHf(json, configPath);
+  let files: string[];
+  const index = path.join(dir, SHARD_INDEX);
+  if (existsSync(path.join(dir, 'model.safetensors'))) files = [path.join(dir, 'model.safetensors')];
+  else if (existsSync(index)) {
+    const map = (JSON.parse(await readFile(index, 'utf8')) as { weight_map?: Record<string, string> }).weight_map;
+    if (!map) throw new FormatError(`${index}: no weight_map`);
+    files = [...new Set(Object.values(map))].sort().map((f) => path.join(dir, f));
+  } else {
+    throw new FormatError(`${dir} has no model.safetensors`,
+      'download model.safetensors from the model page (PyTorch .bin weights are not read: convert them to safetensors)');
+  }
+  return build(files, hfLayout, config, source, await resolveTokenizer(opts.tokenizer, dir));
+}
+
+async function loadOpenAIFile(file: string, source: string, opts: LoadClipOptions): Promise<ClipModel> {
+  const ckpt = await Checkpoint.open([file]);
+  let config: ClipConfig;
+  let layout: CheckpointLayout;
+  try {
+    const names = ckpt.names;
+    if (isHfLayout(names)) {
+      const cfg = path.join(path.dirname(file), 'config.json');
+      if (!opts.config && !existsSync(cfg)) {
+        throw new FormatError(`${file} holds Hugging Face CLIPModel tensors but there is no config.json beside it`,
+          'load the directory holding config.json and model.safetensors');
+      }
+      await ckpt.close();
+      if (!opts.config) return loadHfDir(path.dirname(file), source, opts);
+      config = normalizeConfig(opts.config, 'options.config');
+      return build([file], hfLayout, config, source, await resolveTokenizer(opts.tokenizer, path.dirname(file)));
+    }
+    const prefix = detectOpenAIPrefix(names);
+    if (prefix === undefined) {
+      throw new FormatError(`${file} holds neither an OpenAI / open_clip CLIP state dict nor a Hugging Face CLIPModel`,
+        `found e.g. ${names.slice(0, 5).join(', ')}; expected names like visual.conv1.weight, token_embedding.weight`);
+    }
+    layout = openaiLayout(prefix);
+    const meta = ckpt.metadata();
+    const shapes = new Map([...ckpt.shapes()].map(([n, s]) => [n.slice(prefix.length), s]));
+    config = opts.config ? normalizeConfig(opts.config, 'options.config')
+      : configFromMetadata(meta, `${file} __metadata__`)
+        ?? inferConfigFromShapes(shapes, {
+          ...headsFromMetadata(meta, `${file} __metadata__`),
+          ...(opts.textHeads ? { textHeads: opts.textHeads } : {}),
+          ...(opts.visionHeads ? { visionHeads: opts.visionHeads } : {}),
+        }, file);
+  } finally {
+    await ckpt.close();
+  }
+  return build([file], layout, config, source, await resolveTokenizer(opts.tokenizer, path.dirname(file)));
+}
+
+async function build(files: string[], layout: CheckpointLayout, config: ClipConfig, source: string, tokenizer: ClipTokenizer | undefined): Promise<ClipModel> {
+  const ckpt = await Checkpoint.open(files);
+  let weights: Map<string, tf.Tensor>;
+  try {
+    weights = await readCanonicalWeights(ckpt, layout, config);
+  } finally {
+    await ckpt.close();
+  }
+  const weightsHash = await sha256Files(files);
+  return createClip({ config, weights, weightsHash, source, tokenizer });
+}
+
+/**
+ * Loads a CLIP from a Hugging Face directory, an OpenAI-layout `.safetensors` file, or a hub id
+ * (see the module comment). The tokenizer is `options.tokenizer`, else `tokenizer.json` or
+ * CLIP's BPE merges file beside the weights, else none (the model's `tokenizer` getter then throws).
+ */
+export async function loadClip(pathOrId: string, options: LoadClipOptions = {}): Promise<ClipModel> {
+  if (existsSync(pathOrId)) {
+    const abs = path.resolve(pathOrId);
+    if (statSync(abs).isDirectory()) return loadHfDir(abs, pathOrId, options);
+    if (abs.endsWith('.safetensors')) return loadOpenAIFile(abs, pathOrId, options);
+    throw new FormatError(`${pathOrId} is not a .safetensors file or a model directory`,
+      'PyTorch .pt/.bin checkpoints are not read: convert them to safetensors (safetensors.torch.save_file(model.state_dict(), ...))');
+  }
+  if (isHubId(pathOrId)) {
+    const dir = await resolveHubModel(pathOrId, options);
+    return loadHfDir(dir, pathOrId, options);
+  }
+  throw new DamplError(`no such file or directory: ${pathOrId}`,
+    'give a Hugging Face CLIP directory, an OpenAI-layout .safetensors file, or a hub id like openai/clip-vit-base-patch16');
+}
