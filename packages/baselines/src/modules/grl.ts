@@ -15,10 +15,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 export function gradientReverse<T extends tf.Tensor>(x: T, coeff: number): T {
-  const f = tf.customGrad((input: tf.Tensor) => ({
+  const f = tf.customGrad(((input: tf.Tensor) => ({
     value: tf.clone(input),
     gradFunc: (dy: tf.Tensor) => tf.mul(dy, -coeff),
-  }));
+  })) as Parameters<typeof tf.customGrad>[0]);
   return f(x) as T;
 }
 

@@ -62,7 +62,8 @@ export class BatchNorm1d implements Layer {
     if (!training) {
       return tf.add(tf.mul(tf.div(tf.sub(x, this.runningMean), tf.sqrt(tf.add(this.runningVar, this.eps))), this.gamma), this.beta);
     }
-    const { mean, variance } = tf.moments(x, 0);
+    const mean = tf.mean(x, 0); // [C]
+    const variance = tf.mean(tf.square(tf.sub(x, mean)), 0); // [C], biased, as PyTorch normalises
     const n = x.shape[0];
     tf.tidy(() => {
       const m = this.momentum;
@@ -88,20 +89,6 @@ export class BatchNorm1d implements Layer {
 export class ReLU implements Layer {
   apply(x: tf.Tensor2D): tf.Tensor2D {
     return tf.relu(x);
-  }
-  params(): tf.Variable[] {
-    return [];
-  }
-  state(): Map<string, tf.Tensor> {
-    return new Map();
-  }
-}
-
-export class Dropout implements Layer {
-  constructor(readonly rate: number, private readonly rng: Rng) {}
-  apply(x: tf.Tensor2D, training: boolean): tf.Tensor2D {
-    if (!training || this.rate === 0) return x;
-    return tf.dropout(x, this.rate, undefined, this.rng.nextU32()) as tf.Tensor2D;
   }
   params(): tf.Variable[] {
     return [];
