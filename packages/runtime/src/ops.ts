@@ -9,6 +9,6 @@ import * as tf from '@tensorflow/tfjs-core';
 
 /** Identity forward, zero gradient backward (tfjs has no stop_gradient op). */
 export function stopGradient<T extends tf.Tensor>(x: T): T {
-  const f = tf.customGrad((input: tf.Tensor) => ({ value: tf.clone(input), gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy) }));
+  const f = tf.customGrad(((input: tf.Tensor) => ({ value: tf.clone(input), gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy) })) as Parameters<typeof tf.customGrad>[0]);
   return f(x) as T;
 }
