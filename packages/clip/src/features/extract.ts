@@ -235,7 +235,7 @@ export async function extractFeatures(opts: ExtractOptions): Promise<FeatureSet>
   m.chunks = [];
   await cache.writeManifest(m);
   await cache.removeChunks();
-  log.info(`${what}: ${m.rows} features (${m.embedDim} wide) written to ${cache.dir}${m.skipped.length ? `, ${m.skipped.length} images skipped` : ''}`);
+  log.info(`${what}: ${m.rows} features (${m.embedDim} wide) written to ${cache.dir}${m.skipped.length ? `, ${m.skipped.length} unreadable image(s) skipped` : ''}`);
   return finish(all, m, false, encoded);
 
   function finish(rows: FeatureRows, man: FeatureManifest, fromCache: boolean, nEncoded: number): FeatureSet {
