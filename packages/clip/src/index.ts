@@ -1,1 +1,15 @@
-export {};
+export type { ClipConfig, ClipModel, ClipTokenizer, TextConfig, TokenBatch, VisionConfig } from './types.js';
+export {
+  loadTokenizer, writeHfTokenizerFiles, BpeTokenizer, HfTokenizer, cleanText, htmlUnescape, buildTokenBatch,
+  readBpeVocab, hfTokenizerJson, SOT_TOKEN, EOT_TOKEN, CONTEXT_LENGTH, BPE_VOCAB_FILE, type BpeVocab,
+} from './tokenizer.js';
+export {
+  CLIP_MEAN, CLIP_STD, DEFAULT_AUGMENT, clipPreprocess, parsePreprocessorConfig, readPreprocessorConfig, preprocessDescriptor,
+  decodeImage, transformImage, loadImage, ImageReadError,
+  type PreprocessConfig, type AugmentConfig, type ViewSpec, type Interpolation, type DecodedImage,
+} from './preprocess.js';
+export { extractFeatures, type ExtractOptions, type FeatureSet, type ImageItem, type ImageEncoder } from './features/extract.js';
+export {
+  FeatureCache, cacheDirFor, identityHash, imageListHash, FEATURES_FILE,
+  type FeatureKey, type CacheIdentity, type FeatureManifest, type FeatureRows, type SkippedImage,
+} from './features/cache.js';
