@@ -3,7 +3,7 @@
  * them, and extracts them safely under the root. Archives without a direct link and files
  * behind a form (Office-Home, mini-DomainNet's split files) come back as manual steps.
  */
-import { access, mkdir, rm } from 'node:fs/promises';
+import { access, mkdir, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigError, DamplError, silentLogger, type Logger } from '@dampl/runtime';
 import { sha256File } from '../check.js';
@@ -127,6 +127,7 @@ export async function downloadDataset(ds: Dataset, root: string, opts: DownloadO
     outcomes.push({ name: a.name, file: a.file, url, status: 'downloaded', sha256: got.sha256, verified: got.verified, ...(got.size ? { bytes: got.size } : {}) });
   }
 
+  await rmdir(downloads).catch(() => undefined); // only when empty
   const manual: ManualStep[] = [];
   for (const m of spec.manual ?? []) if (!(await allExist(absRoot, m.provides))) manual.push(m);
   return { dataset: ds.name, root: absRoot, archives: outcomes, manual, source: spec.source };
