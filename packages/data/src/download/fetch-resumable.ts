@@ -128,7 +128,7 @@ export async function fetchResumable(url: string, dest: string, opts: FetchOptio
       const res = await get(url, have > 0 ? { range: `bytes=${have}-` } : {}, timeoutMs);
       const status = res.statusCode ?? 0;
       let append = false;
-      if (status === 206 && have > 0) {
+      if (status === 206) {
         const cr = contentRange(res.headers['content-range']);
         if (!cr || cr.start !== have) {
           res.resume();
@@ -136,7 +136,7 @@ export async function fetchResumable(url: string, dest: string, opts: FetchOptio
           await rm(part, { force: true });
           throw new CutOff('unexpected range');
         }
-        append = true;
+        append = have > 0;
         total ??= cr.total;
       } else if (status === 200) {
         if (have > 0) log.warn(`${name}: ${new URL(url).host} ignored the range request; downloading from the start`);
