@@ -16,7 +16,8 @@ describe('dampl command line', () => {
     expect(r.node.ok).toBe(true);
     expect(r.backends.map((b) => b.name)).toEqual(['tensorflow', 'webgpu', 'wasm', 'cpu']);
     expect(r.backends.find((b) => b.name === 'cpu')!.ok).toBe(true);
-    expect('name' in r.chosen && r.backends.find((b) => b.name === r.chosen.name)?.ok).toBe(true);
+    const chosen = 'name' in r.chosen ? r.chosen.name : undefined;
+    expect(r.backends.find((b) => b.name === chosen)?.ok).toBe(true);
   });
 
   it('doctor --json prints a parsable report; a forced absent backend is reported, not fatal', async () => {

@@ -5,9 +5,11 @@
 import yargs, { type CommandModule } from 'yargs';
 import { DamplError } from '@dampl/runtime';
 import { withGlobalOptions, type GlobalOptions } from './commands/common.js';
+import { dataCommand } from './commands/data.js';
 import { doctorCommand } from './commands/doctor.js';
+import { featuresCommand } from './commands/features.js';
 
-export const COMMANDS: CommandModule<GlobalOptions, any>[] = [doctorCommand];
+export const COMMANDS: CommandModule<GlobalOptions, any>[] = [doctorCommand, dataCommand, featuresCommand];
 
 /** Runs the command line; returns the process exit code. */
 export async function main(args: string[]): Promise<number> {
