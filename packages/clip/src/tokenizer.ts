@@ -182,13 +182,20 @@ export function buildTokenBatch(rows: number[][], sot: number, eot: number, cont
 // Source (a): OpenAI's merges file
 
 /** Pieces of cleaned text that BPE sees: the specials, contractions, letter runs, single digits, other runs. */
-const PIECE_PATTERN = /<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|\p{L}+|\p{N}|[^\p{White_Space}\p{L}\p{N}]+/gu;
+export const PIECE_PATTERN = /<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|\p{L}+|\p{N}|[^\p{White_Space}\p{L}\p{N}]+/gu;
 
 export interface BpeVocab {
   /** Token string -> id, in id order. */
   vocab: string[];
   /** Merges in rank order, each "left right". */
   merges: string[];
+}
+
+/** A CLIP-style vocabulary from merges: 256 byte tokens, their `</w>` forms, the merges, SOT, EOT. */
+export function bpeVocabFromMerges(merges: string[]): BpeVocab {
+  const { chars, order } = bytesToUnicode();
+  const bytes = order.map((b) => chars[b]!);
+  return { vocab: [...bytes, ...bytes.map((c) => c + '</w>'), ...merges.map((m) => m.replace(' ', '')), SOT_TOKEN, EOT_TOKEN], merges };
 }
 
 /** Builds CLIP's vocabulary from the text of the merges file. */
@@ -199,10 +206,7 @@ export function buildBpeVocab(mergesText: string, where = 'merges file'): BpeVoc
     throw new FormatError(`${where}: expected ${CLIP_MERGES} merge lines "a b" after the header, found ${merges.length}`,
       `use CLIP's ${BPE_VOCAB_FILE} (the file shipped with openai/CLIP and open_clip)`);
   }
-  const { chars, order } = bytesToUnicode();
-  const bytes = order.map((b) => chars[b]!);
-  const vocab = [...bytes, ...bytes.map((c) => c + '</w>'), ...merges.map((m) => m.replace(' ', '')), SOT_TOKEN, EOT_TOKEN];
-  return { vocab, merges };
+  return bpeVocabFromMerges(merges);
 }
 
 /** Reads a merges file, gzipped (`.gz`, as CLIP ships it) or plain text. */
@@ -404,10 +408,11 @@ export function hfTokenizerJson(bpe: BpeVocab): Record<string, unknown> {
 /**
  * Writes a CLIP tokenizer in Hugging Face layout into `dir`: `tokenizer.json` (fast tokenizer),
  * `vocab.json` + `merges.txt` (slow tokenizer), `tokenizer_config.json` and
- * `special_tokens_map.json`, all from CLIP's merges file at `bpeVocabPath`.
+ * `special_tokens_map.json`, from CLIP's merges file (a path) or a vocabulary built in memory
+ * (e.g. by `trainBpe`).
  */
-export async function writeHfTokenizerFiles(dir: string, bpeVocabPath: string): Promise<void> {
-  const bpe = await readBpeVocab(bpeVocabPath);
+export async function writeHfTokenizerFiles(dir: string, vocab: string | BpeVocab): Promise<void> {
+  const bpe = typeof vocab === 'string' ? await readBpeVocab(vocab) : vocab;
   await mkdir(dir, { recursive: true });
   const json = (o: unknown) => JSON.stringify(o, null, 2) + '\n';
   const special = (content: string) => ({ content, single_word: false, lstrip: false, rstrip: false, normalized: true });
