@@ -33,14 +33,6 @@ function chunk(type: string, data: Uint8Array): Uint8Array {
   return out;
 }
 
-function paeth(a: number, b: number, c: number): number {
-  const p = a + b - c;
-  const pa = Math.abs(p - a);
-  const pb = Math.abs(p - b);
-  const pc = Math.abs(p - c);
-  return pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
-}
-
 /** Encodes (height, width, 3) RGB bytes as a PNG file. */
 export function encodePng(rgb: Uint8Array, width: number, height: number): Uint8Array {
   if (rgb.length !== width * height * 3) {
@@ -49,15 +41,27 @@ export function encodePng(rgb: Uint8Array, width: number, height: number): Uint8
   const stride = width * 3;
   const raw = new Uint8Array((stride + 1) * height);
   for (let y = 0; y < height; y++) {
-    const o = y * (stride + 1);
+    const o = y * (stride + 1) + 1;
     const cur = y * stride;
     const prev = cur - stride;
-    raw[o] = 4; // Paeth
-    for (let i = 0; i < stride; i++) {
-      const a = i >= 3 ? rgb[cur + i - 3] : 0;
-      const b = y > 0 ? rgb[prev + i] : 0;
-      const c = i >= 3 && y > 0 ? rgb[prev + i - 3] : 0;
-      raw[o + 1 + i] = (rgb[cur + i] - paeth(a, b, c)) & 0xff;
+    raw[o - 1] = 4; // Paeth
+    if (y === 0) {
+      // no row above: Paeth predicts the left neighbour
+      for (let i = 0; i < 3; i++) raw[o + i] = rgb[cur + i];
+      for (let i = 3; i < stride; i++) raw[o + i] = (rgb[cur + i] - rgb[cur + i - 3]) & 0xff;
+      continue;
+    }
+    // first pixel: no left neighbour, Paeth predicts the byte above
+    for (let i = 0; i < 3; i++) raw[o + i] = (rgb[cur + i] - rgb[prev + i]) & 0xff;
+    for (let i = 3; i < stride; i++) {
+      const a = rgb[cur + i - 3];
+      const b = rgb[prev + i];
+      const c = rgb[prev + i - 3];
+      const p = a + b - c;
+      const pa = p > a ? p - a : a - p;
+      const pb = p > b ? p - b : b - p;
+      const pc = p > c ? p - c : c - p;
+      raw[o + i] = (rgb[cur + i] - (pa <= pb && pa <= pc ? a : pb <= pc ? b : c)) & 0xff;
     }
   }
   const ihdr = new Uint8Array(13);

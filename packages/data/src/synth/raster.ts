@@ -80,29 +80,6 @@ export class Mask {
     this.y1 = Math.min(this.height, Math.max(this.y1, y1));
   }
 
-  copyFrom(other: Mask): void {
-    this.clear();
-    if (other.isEmpty()) return;
-    const w = this.width;
-    for (let y = other.y0; y < other.y1; y++) {
-      const a = y * w + other.x0;
-      this.data.set(other.data.subarray(a, y * w + other.x1), a);
-    }
-    this.grow(other.x0, other.y0, other.x1, other.y1);
-  }
-
-  /** this = max(this, other) */
-  maxWith(other: Mask): void {
-    if (other.isEmpty()) return;
-    const w = this.width;
-    const a = this.data;
-    const b = other.data;
-    for (let y = other.y0; y < other.y1; y++) {
-      for (let i = y * w + other.x0, e = y * w + other.x1; i < e; i++) if (b[i] > a[i]) a[i] = b[i];
-    }
-    this.grow(other.x0, other.y0, other.x1, other.y1);
-  }
-
   /** this = this * other (clips this to other). */
   mulBy(other: Mask): void {
     const w = this.width;
@@ -112,24 +89,13 @@ export class Mask {
       for (let i = y * w + this.x0, e = y * w + this.x1; i < e; i++) a[i] *= b[i];
     }
   }
-
-  /** Total coverage (area in pixels). */
-  area(): number {
-    let s = 0;
-    const w = this.width;
-    for (let y = this.y0; y < this.y1; y++) {
-      for (let i = y * w + this.x0, e = y * w + this.x1; i < e; i++) s += this.data[i];
-    }
-    return s;
-  }
 }
 
 let crossX = new Float64Array(256);
 
 /**
- * Fills the union (even-odd) of closed paths into the mask with coverage 1, sampled at pixel
- * centres. Several paths make holes where they overlap an odd number of times (a ring = outer
- * and inner circle).
+ * Fills closed paths into the mask with coverage 1 by the even-odd rule, sampled at pixel
+ * centres: a path inside another makes a hole (a ring is an outer and an inner circle).
  */
 export function fillPaths(mask: Mask, paths: readonly Path[]): void {
   let minX = Infinity;

@@ -504,7 +504,7 @@ function drawClipart(ctx: DrawContext, placed: readonly Placed[], palette: RoleP
  * closed path started at a random point and run past it (the overlap of a pencil outline).
  */
 export function wobble(p: Path, closed: boolean, amp: number, u: number, rng: Rng, overlap = 0): Path {
-  let d = densify(p, 1.5 * u, closed);
+  let d = densify(p, 2.2 * u, closed);
   const n = d.length >> 1;
   if (closed && n > 2) {
     const s = rng.int(n);
@@ -637,7 +637,7 @@ function drawPainting(ctx: DrawContext, placed: readonly Placed[], palette: Role
     const dy = Math.sin(a) * len;
     const path: Path = [x, y, x + dx / 2 - (dy * bend) / len, y + dy / 2 + (dx * bend) / len, x + dx, y + dy];
     mask.clear();
-    strokePath(mask, densify(path, 2 * u, false), rng.uniform(1.8, 5) * u, { soft: 1.5 * u });
+    strokePath(mask, densify(path, 3.5 * u, false), rng.uniform(1.8, 5) * u, { soft: 1.5 * u });
     paintFlat(canvas, mask, hsvRgb(bgCol(0.4, 0.95)), rng.uniform(0.35, 0.75));
   }
 
