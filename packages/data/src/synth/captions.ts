@@ -13,6 +13,7 @@ function a(word: string): string {
 
 type Template = (s: string, at: SynthAttributes) => string;
 
+// the plain first template is listed twice, so it is drawn most often
 const OBJECT_TEMPLATES: readonly Template[] = [
   (s, at) => `${s} of ${a(at.colourName)} ${at.className}.`,
   (s, at) => `${s} of ${a(at.colourName)} ${at.className}.`,
@@ -20,13 +21,13 @@ const OBJECT_TEMPLATES: readonly Template[] = [
   (s, at) => `${s} of ${a(at.colourName)} ${at.className} ${at.backgroundPhrase}.`,
   (s, at) => `${s} showing ${a(at.colourName)} ${at.className}.`,
   (s, at) => `${s} of the ${at.className}, which is ${at.colourName}.`,
-  (s, at) => `${a(at.colourName)} ${at.className}, ${s.replace(/^an? /, '')}.`,
+  (s, at) => `${a(at.colourName)} ${at.className} in ${s}.`,
 ];
 
 const SKETCH_TEMPLATES: readonly Template[] = [
   (s, at) => `${s} of ${a(at.className)} in ${at.colourName} pencil.`,
   (s, at) => `${s} of ${a(at.sizeName)} ${at.className} in ${at.colourName} pencil.`,
-  (s, at) => `${s} of ${a(at.className)} drawn in ${at.colourName} lines ${at.backgroundPhrase}.`,
+  (s, at) => `${s} of ${a(at.className)} in ${at.colourName} lines ${at.backgroundPhrase}.`,
   (s, at) => `${a(at.colourName)} ${s.replace(/^an? /, '')} of ${a(at.className)}.`,
 ];
 
