@@ -1,0 +1,207 @@
+/**
+ * Domain-aware prompt learner (DAPL, Ge et al. 2022; LeapLabTHU/DAPrompt trainers/dapl.py
+ * `PromptLearner`), on any `TextTower`.
+ *
+ * The prompt for domain d and class k is
+ *
+ *   [SOS] v_1 .. v_M  u^d_1 .. u^d_N  <tokens of the class suffix> [EOT]
+ *
+ * v: domain-agnostic context, one set [M, W] shared by all classes, or one per class [K, M, W]
+ *    ("class-specific context", CSC; DAPL's TRAINER.DAPL.CSC);
+ * u^d: domain-specific context, one set per domain [D, N, W], or per domain and class
+ *    [D, K, N, W] with `domainCsc` (the released DAPL keeps it shared across classes);
+ * class suffix: `classTemplate` with {class} (underscores as spaces) and {domain}, by default
+ *    "{class}." as in DAPL's paper. DAPL's released trainer appends its domain words to the
+ *    class, "{class} , a {domain} image..", which `classTemplate` can reproduce.
+ *
+ * Prompts are ordered domain-major, p = d * K + k, as in DAPL. Learned vectors are the only
+ * tf.Variables; SOS, class tokens, punctuation, EOT and padding come from the tower's frozen token
+ * embedding. Prompts are cut after the last EOT (L = max EOT index + 1); with a causal text
+ * transformer the cut does not change the output.
+ *
+ * Initialisation (DAPL: nn.init.normal_(std=0.02) for both context sets): N(0, initStd^2), or,
+ * with `ctxInit` words (e.g. "a photo of a"), their token embeddings. DAPL has no word
+ * initialisation; CoOp, which it extends, replaces M by the number of words. Here M is kept:
+ * the n words fill the last n of the M slots (next to the domain context and class name) and the
+ * first M - n slots are random; more words than M is a config error.
+ *
+ * Without CSC the M shared vectors (and the N domain vectors) are identical across the K
+ * prompts of a domain; the text tower could process that prefix once per domain. Not done:
+ * prompts here are short and K is at most 126.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { ConfigError, type Rng } from '@dampl/runtime';
+import { l2Normalize } from './losses.js';
+import type { TextTower } from './types.js';
+
+export interface PromptOptions {
+  /** M, domain-agnostic context length. */
+  nCtx: number;
+  /** N, domain-specific context length. */
+  nDomainCtx: number;
+  /** Class-specific domain-agnostic context. */
+  csc: boolean;
+  /** Class-specific domain context. */
+  domainCsc: boolean;
+  /** Words to initialise the domain-agnostic context from; '' for random. */
+  ctxInit: string;
+  /** Standard deviation of random initialisation. */
+  initStd: number;
+  /** Text after the learned vectors, with {class} and {domain}. */
+  classTemplate: string;
+}
+
+/** Display form of a class or domain name in a prompt: underscores as spaces. */
+export const promptName = (name: string): string => name.replace(/_/g, ' ');
+
+export function fillTemplate(template: string, className: string, domainName = ''): string {
+  return template.replaceAll('{class}', promptName(className)).replaceAll('{domain}', promptName(domainName));
+}
+
+export class PromptLearner {
+  /** [M, W], or [K, M, W] with CSC. */
+  readonly ctx: tf.Variable;
+  /** [D, N, W], or [D, K, N, W] with domainCsc. */
+  readonly domainCtx: tf.Variable;
+  readonly K: number;
+  readonly D: number;
+  /** Prompt length after the cut. */
+  readonly L: number;
+  /** EOT position per prompt [D * K]. */
+  readonly eot: number[];
+  private readonly prefix: tf.Tensor3D; // (D*K, 1, W)
+  private readonly suffix: tf.Tensor3D; // (D*K, L - 1 - M - N, W)
+
+  constructor(
+    readonly tower: TextTower,
+    readonly classNames: readonly string[],
+    readonly domainNames: readonly string[],
+    readonly opts: PromptOptions,
+    rng: Rng,
+  ) {
+    const { nCtx: M, nDomainCtx: N } = opts;
+    const W = tower.config.text.width;
+    const tok = tower.tokenizer;
+    this.K = classNames.length;
+    this.D = domainNames.length;
+    if (this.K < 2) throw new ConfigError(`prompt learning needs at least 2 classes, got ${this.K}`);
+
+    const suffixIds: number[][] = [];
+    for (const d of domainNames) {
+      for (const c of classNames) suffixIds.push([...tok.encode(fillTemplate(opts.classTemplate, c, d)), tok.eot]);
+    }
+    this.eot = suffixIds.map((s) => M + N + s.length);
+    this.L = Math.max(...this.eot) + 1;
+    const limit = tower.config.text.contextLength;
+    if (this.L > limit) {
+      const worst = this.eot.indexOf(this.L - 1);
+      throw new ConfigError(`the prompt for class '${classNames[worst % this.K]}' in domain '${domainNames[Math.floor(worst / this.K)]}' needs ${this.L} tokens; the text tower takes ${limit}`,
+        'lower nCtx or nDomainCtx, or shorten classTemplate');
+    }
+    const P = this.D * this.K;
+    const S = this.L - 1 - M - N;
+    const ids = new Int32Array(P * S);
+    suffixIds.forEach((s, p) => ids.set(s, p * S));
+    this.prefix = tf.tidy(() => this.tower.embedTokens(tf.fill([P, 1], tok.sot, 'int32') as tf.Tensor2D));
+    this.suffix = tf.tidy(() => this.tower.embedTokens(tf.tensor2d(ids, [P, S], 'int32')));
+
+    const words = opts.ctxInit.trim() ? tok.encode(opts.ctxInit) : [];
+    if (words.length > M) {
+      throw new ConfigError(`ctxInit '${opts.ctxInit}' has ${words.length} tokens but nCtx is ${M}`, `set nCtx >= ${words.length} or use fewer words`);
+    }
+    const ctxShape = opts.csc ? [this.K, M, W] : [M, W];
+    const domShape = opts.domainCsc ? [this.D, this.K, N, W] : [this.D, N, W];
+    const ctxInit = rng.normalArray(ctxShape.reduce((a, b) => a * b, 1), 0, opts.initStd);
+    const domInit = rng.normalArray(domShape.reduce((a, b) => a * b, 1), 0, opts.initStd);
+    if (words.length) {
+      const t = tf.tidy(() => this.tower.embedTokens(tf.tensor2d(words, [1, words.length], 'int32')));
+      const emb = t.dataSync() as Float32Array;
+      t.dispose();
+      const groups = opts.csc ? this.K : 1;
+      for (let g = 0; g < groups; g++) ctxInit.set(emb, (g * M + M - words.length) * W);
+    }
+    this.ctx = tf.tidy(() => tf.variable(tf.tensor(ctxInit, ctxShape), true));
+    this.domainCtx = tf.tidy(() => tf.variable(tf.tensor(domInit, domShape), true));
+  }
+
+  /** The trainable tensors by checkpoint name. */
+  params(): Map<string, tf.Variable> {
+    return new Map([['ctx', this.ctx], ['domain_ctx', this.domainCtx]]);
+  }
+
+  /** Overwrites the learned vectors (from a checkpoint). */
+  load(values: ReadonlyMap<string, Float32Array>): void {
+    for (const [name, v] of this.params()) {
+      const data = values.get(name);
+      if (!data) throw new ConfigError(`prompt state has no tensor '${name}'`);
+      if (data.length !== v.size) {
+        throw new ConfigError(`prompt tensor '${name}' has ${data.length} values, this learner needs ${v.size} [${v.shape.join(', ')}]`,
+          'the checkpoint was made with other nCtx / nDomainCtx / csc settings, classes or model');
+      }
+      tf.tidy(() => v.assign(tf.tensor(data, v.shape)));
+    }
+  }
+
+  /**
+   * Prompt embeddings [D' * K, L, W] for the given domains (all by default), domain-major.
+   */
+  embeddings(domains: readonly number[] = range(this.D)): tf.Tensor3D {
+    return tf.tidy(() => {
+      const { K } = this;
+      const { nCtx: M, nDomainCtx: N } = this.opts;
+      const W = this.tower.config.text.width;
+      const parts: tf.Tensor3D[] = [];
+      for (const d of domains) {
+        const rows = (t: tf.Tensor3D) => tf.slice(t, [d * K, 0, 0], [K, -1, -1]);
+        const ctx = this.opts.csc
+          ? (this.ctx as tf.Tensor3D)
+          : tf.tile(tf.reshape(this.ctx, [1, M, W]), [K, 1, 1]) as tf.Tensor3D; // (K, M, W)
+        const dom = this.opts.domainCsc
+          ? tf.reshape(tf.slice(this.domainCtx, [d, 0, 0, 0], [1, -1, -1, -1]), [K, N, W])
+          : tf.tile(tf.slice(this.domainCtx, [d, 0, 0], [1, -1, -1]), [K, 1, 1]); // (K, N, W)
+        parts.push(tf.concat([rows(this.prefix), ctx, dom as tf.Tensor3D, rows(this.suffix)], 1)); // (K, L, W)
+      }
+      return parts.length === 1 ? parts[0]! : tf.concat(parts, 0);
+    });
+  }
+
+  /** EOT positions for the prompts of `domains`, in `embeddings` order. */
+  eotIndex(domains: readonly number[] = range(this.D)): number[] {
+    return domains.flatMap((d) => this.eot.slice(d * this.K, (d + 1) * this.K));
+  }
+
+  /** L2-normalised text features w_{d,k}: [D' * K, E], domain-major. Differentiable. */
+  textFeatures(domains: readonly number[] = range(this.D)): tf.Tensor2D {
+    return tf.tidy(() => l2Normalize(this.tower.encodeTextFromEmbeddings(this.embeddings(domains), this.eotIndex(domains))));
+  }
+
+  dispose(): void {
+    this.ctx.dispose();
+    this.domainCtx.dispose();
+    this.prefix.dispose();
+    this.suffix.dispose();
+  }
+}
+
+/**
+ * Zero-shot CLIP text features: for each template (e.g. "a photo of a {class}."), the normalised
+ * text features of every class; averaged over templates and normalised again (CLIP's prompt
+ * ensembling). [K, E]. No domain words: the zero-shot classifier is the same for every domain.
+ */
+export function zeroShotTextFeatures(tower: TextTower, classNames: readonly string[], templates: readonly string[]): tf.Tensor2D {
+  if (!templates.length) throw new ConfigError('zero-shot templates: give at least one, e.g. "a photo of a {class}."');
+  return tf.tidy(() => {
+    const perTemplate = templates.map((t) => {
+      const batch = tower.tokenizer.tokenize(classNames.map((c) => fillTemplate(t, c)), tower.config.text.contextLength);
+      const L = Math.max(...batch.eot) + 1;
+      const ids = tf.slice(tf.tensor2d(batch.ids, batch.shape, 'int32'), [0, 0], [-1, L]);
+      return l2Normalize(tower.encodeTextFromEmbeddings(tower.embedTokens(ids as tf.Tensor2D), batch.eot));
+    });
+    const mean = perTemplate.length === 1 ? perTemplate[0]! : tf.mean(tf.stack(perTemplate), 0) as tf.Tensor2D;
+    return l2Normalize(mean);
+  });
+}
+
+function range(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => i);
+}
