@@ -12,4 +12,4 @@ export {
 export { Rng } from './rng.js';
 export { createLogger, silentLogger, progress, type Logger, type LogLevel, type Progress, type ProgressOptions } from './log.js';
 export { sharedReferenceDir, atomicWriteFile, workspaceRoot } from './fs.js';
-export { stopGradient } from './ops.js';
+export { stopGradient, matMul } from './ops.js';
