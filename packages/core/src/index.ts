@@ -1,1 +1,43 @@
-export {};
+// The package entry of tfjs-core is loaded before @dampl/runtime registers gradients from
+// tfjs-core's dist/ modules, so that the engine all tensors come from has its op handlers set.
+import '@tensorflow/tfjs-core';
+
+export type { TextTower, TextTowerConfig, TextTokenizer, TokenBatch } from './types.js';
+export {
+  defineSchema, schemaDefaults, resolveConfig, validateConfig, parseConfigPairs, loadConfigFile,
+  stableStringify, hashConfig, closest, editDistance,
+  registerNamedConfig, getNamedConfig, listNamedConfigs,
+  type FieldSpec, type ConfigSchema, type ConfigOf, type ConfigLayer, type NamedConfig,
+} from './config.js';
+export {
+  registerMethod, getMethod, listMethods, resolveMethodConfig, fitMethod, makeTargetAnalysis, checkFeatures,
+  type Method, type MethodOf, type MethodInput, type LabelledMethodInput, type MethodResult, type MethodState,
+  type FeatureMatrix, type Prediction, type EpochRecord, type StepRecord, type TargetAnalysis,
+} from './methods.js';
+export {
+  l2Normalize, cosineLogits, softmaxT, perSampleCrossEntropy, crossEntropy, maskedCrossEntropy, entropy, imLoss,
+} from './losses.js';
+export { PromptLearner, zeroShotTextFeatures, fillTemplate, promptName, type PromptOptions } from './prompt.js';
+export {
+  PseudoLabeler, curriculumLambda, textSeededPrototypes, CORRECTIONS,
+  type Correction, type PseudoLabelOptions, type PseudoLabels,
+} from './pseudo.js';
+export { learningRate, createOptimizer, type OptimConfig, type Optimizer } from './optim.js';
+export {
+  train, BatchStream, stepsPerEpoch, TrainingAborted, NonFiniteLossError,
+  type TrainModel, type TrainOptions, type TrainerConfig, type LoopConfig, type Batch,
+} from './trainer.js';
+export {
+  saveMethodState, loadMethodState, readCheckpoint, writeCheckpoint, resolveStateDir,
+  type Checkpoint, type TrainerState,
+} from './checkpoint.js';
+export { dampl, damplSchema, TextPredictor, type DamplConfig } from './dampl.js';
+export { datasetDefaults, knownDatasets } from './defaults.js';
+export { damplAblations, registerDamplAblations } from './ablations.js';
+
+import { registerDamplAblations } from './ablations.js';
+import { dampl } from './dampl.js';
+import { registerMethod } from './methods.js';
+
+registerMethod(dampl);
+registerDamplAblations();

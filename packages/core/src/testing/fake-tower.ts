@@ -17,7 +17,7 @@ export interface FakeTowerOptions {
   contextLength?: number;
   /** Vocabulary size including padding, SOT and EOT (default 4096). */
   vocabSize?: number;
-  /** exp(logit_scale) (default 30). */
+  /** exp(logit_scale) (default 100, as released CLIPs). */
   logitScale?: number;
   /** Seed of the frozen weights (default 1). */
   seed?: number;
@@ -69,7 +69,7 @@ export class FakeTextTower implements TextTower {
     const V = opts.vocabSize ?? 4096;
     const seed = opts.seed ?? 1;
     this.config = { embedDim: E, text: { contextLength: L, vocabSize: V, width: W, heads: 1, layers: 1 } };
-    this.logitScale = opts.logitScale ?? 30;
+    this.logitScale = opts.logitScale ?? 100;
     this.weightsHash = `fake-text-tower-${W}-${E}-${L}-${V}-${seed}`;
     this.tokenizer = new ToyTokenizer(V, L);
     const rng = new Rng(seed);

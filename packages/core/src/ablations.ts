@@ -1,0 +1,32 @@
+/**
+ * DAMPL's ablations as named configs of the method 'dampl': each adds one component to DAPL.
+ *
+ *   dapl-equivalent  correction 'none', beta 0: DAPL's objective (zero-shot pseudo-labels, no IM)
+ *   +correction      the semantic-guided correction (default 'curriculum'), no IM
+ *   +im              zero-shot pseudo-labels plus the IM loss
+ *   full             correction and IM: DAMPL
+ *
+ * and, to measure the parts of the correction (pseudo.ts), DAMPL with each other correction:
+ * 'full:curriculum', 'full:prototype'.
+ *
+ * Apart from these keys each runs with the same settings (prompt template, optimiser, epochs),
+ * so differences measure the components.
+ */
+import { registerNamedConfig, type NamedConfig } from './config.js';
+import { damplSchema } from './dampl.js';
+
+const correction = damplSchema.correction.default;
+const beta = damplSchema.beta.default;
+
+export const damplAblations: readonly NamedConfig[] = [
+  { method: 'dampl', name: 'dapl-equivalent', doc: "DAPL's objective: zero-shot pseudo-labels, no IM loss", values: { correction: 'none', beta: 0 } },
+  { method: 'dampl', name: '+correction', doc: 'DAPL plus the semantic-guided pseudo-label correction', values: { correction, beta: 0 } },
+  { method: 'dampl', name: '+im', doc: 'DAPL plus the IM loss', values: { correction: 'none', beta } },
+  { method: 'dampl', name: 'full', doc: 'DAMPL: correction and IM loss', values: { correction, beta } },
+  { method: 'dampl', name: 'full:curriculum', doc: 'DAMPL with the curriculum blend anchored on zero-shot (no prototypes)', values: { correction: 'curriculum', beta } },
+  { method: 'dampl', name: 'full:prototype', doc: 'DAMPL with text-seeded prototypes only (no curriculum)', values: { correction: 'prototype', beta } },
+];
+
+export function registerDamplAblations(): void {
+  for (const c of damplAblations) registerNamedConfig(c);
+}

@@ -1,0 +1,296 @@
+/**
+ * DAMPL: domain-aware multi-prompt learning on CLIP with semantic-guided pseudo-label
+ * correction and mutual-information maximisation (Ding and Yang, "Unsupervised Domain
+ * Adaptation Image Classification Based on CLIP", Computer Systems & Applications 35(1), 2026).
+ *
+ * Model: DAPL's prompts (prompt.ts), one per (domain, class), through CLIP's frozen text tower:
+ *   w_{d,k} = normalise(g(prompt_{d,k})),  p_d(k|x) = softmax_k(s * cos(f(x), w_{d,k})).
+ * Loss per step, with a source batch (x^s, y) and a target batch x^t:
+ *
+ *   L = L_src + mu * L_tgt + beta * L_IM
+ *   L_src = CE(p_source(. | x^s), y)                                  (losses.crossEntropy)
+ *   L_tgt = masked CE(p_target(. | x^t), yhat) over max_k q >= tau    (losses.maskedCrossEntropy)
+ *   L_IM  = mean_i H(p_target(. | x^t_i)) - H(mean_i p_target(. | x^t_i))   (losses.imLoss, SHOT)
+ *
+ * with pseudo-labels yhat and confidences from the corrected distribution q (pseudo.ts),
+ * recomputed at the start of each epoch. Prediction on the target domain: argmax_k p_target.
+ * DAPL itself is this method with correction 'none' and beta 0 (the 'dapl-equivalent' config).
+ *
+ * Hyper-parameters: see `damplSchema` (defaults: DAPL's released configuration) and defaults.ts.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { ConfigError, DamplError, Rng, type SafeTensor } from '@dampl/runtime';
+import { defineSchema, hashConfig, resolveConfig, validateConfig, type ConfigOf } from './config.js';
+import { datasetDefaults } from './defaults.js';
+import { cosineLogits, crossEntropy, imLoss, l2Normalize, maskedCrossEntropy } from './losses.js';
+import {
+  checkFeatures, type EpochRecord, type FeatureMatrix, type Method, type MethodInput, type MethodResult,
+  type MethodState, type Prediction,
+} from './methods.js';
+import { PromptLearner, zeroShotTextFeatures } from './prompt.js';
+import { CORRECTIONS, PseudoLabeler, type PseudoLabels } from './pseudo.js';
+import { train, type Batch, type TrainModel } from './trainer.js';
+import type { TextTower } from './types.js';
+
+export const damplSchema = defineSchema({
+  // prompts (DAPL configs/trainers/DAPL/ep25-32-csc.yaml, TRAINER.DAPL)
+  nCtx: { type: 'integer', default: 16, min: 0, max: 64, doc: 'M, domain-agnostic context vectors (DAPL N_CTX = 16)' },
+  nDomainCtx: { type: 'integer', default: 16, min: 0, max: 64, doc: 'N, domain-specific context vectors per domain (DAPL N_DMX = 16)' },
+  csc: { type: 'boolean', default: true, doc: 'class-specific domain-agnostic context (DAPL CSC = True in ep25-32-csc.yaml)' },
+  domainCsc: { type: 'boolean', default: false, doc: 'class-specific domain context (DAPL keeps it shared across classes)' },
+  ctxInit: { type: 'string', default: '', doc: "words to initialise the domain-agnostic context, e.g. 'a photo of a'; '' for N(0, initStd^2) as DAPL" },
+  initStd: { type: 'number', default: 0.02, min: 0, doc: 'std of random context initialisation (DAPL: 0.02)' },
+  classTemplate: { type: 'string', default: '{class}.', doc: "text after the learned vectors, with {class} and {domain}; DAPL's released trainer uses '{class} , a {domain} image..'" },
+  // pseudo-labels (pseudo.ts)
+  correction: { type: 'enum', choices: CORRECTIONS, default: 'curriculum+prototype', doc: 'pseudo-label correction (pseudo.ts): none (DAPL), prototype, curriculum, curriculum+prototype' },
+  tau: { type: 'number', default: 0.5, min: 0, max: 1, doc: 'keep a pseudo-label when max_k q >= tau (DAPL TAU = 0.5)' },
+  temperature: { type: 'number', default: 1.0, min: 1e-6, doc: 'T in softmax(s cos / T) for pseudo-label distributions (DAPL T = 1.0)' },
+  lambda0: { type: 'number', default: 0, min: 0, max: 1, doc: 'curriculum weight of the learned target prompts in the first epoch' },
+  lambda1: { type: 'number', default: 0.5, min: 0, max: 1, doc: 'curriculum weight of the learned target prompts in the last epoch' },
+  lambdaSchedule: { type: 'enum', choices: ['linear', 'cosine'], default: 'linear', doc: 'how lambda rises from lambda0 to lambda1 over the epochs' },
+  protoIters: { type: 'integer', default: 2, min: 0, max: 50, doc: 'prototype refinement rounds (SHOT obtain_label runs 2)' },
+  zeroShotTemplates: { type: 'string[]', default: ['a photo of a {class}.'], minItems: 1, doc: 'templates of the zero-shot classifier that seeds the pseudo-labels (averaged when several)' },
+  // loss weights
+  mu: { type: 'number', default: 1.0, min: 0, doc: 'weight of the pseudo-label loss (DAPL U = 1.0)' },
+  beta: { type: 'number', default: 1.0, min: 0, doc: 'weight of the IM loss (SHOT ent_par = 1.0)' },
+  imEps: { type: 'number', default: 1e-5, min: 0, doc: 'eps inside the logs of the IM loss (SHOT epsilon = 1e-5)' },
+  // optimisation (DAPL ep25-32-csc.yaml OPTIM; Dassl dassl/config/defaults.py for the rest)
+  optimizer: { type: 'enum', choices: ['sgd', 'adam'], default: 'sgd', doc: 'DAPL: sgd' },
+  lr: { type: 'number', default: 3e-3, min: 0, doc: 'base learning rate (DAPL LR = 3e-3)' },
+  momentum: { type: 'number', default: 0.9, min: 0, max: 1, doc: 'SGD momentum (Dassl MOMENTUM = 0.9)' },
+  weightDecay: { type: 'number', default: 5e-4, min: 0, doc: 'L2 weight decay (Dassl WEIGHT_DECAY = 5e-4)' },
+  adamBeta1: { type: 'number', default: 0.9, min: 0, max: 1, doc: 'Adam beta1 (Dassl ADAM_BETA1 = 0.9)' },
+  adamBeta2: { type: 'number', default: 0.999, min: 0, max: 1, doc: 'Adam beta2 (Dassl ADAM_BETA2 = 0.999)' },
+  adamEps: { type: 'number', default: 1e-8, min: 0, doc: 'Adam eps (torch default)' },
+  lrSchedule: { type: 'enum', choices: ['cosine', 'constant'], default: 'cosine', doc: 'DAPL LR_SCHEDULER = cosine' },
+  warmupEpochs: { type: 'integer', default: 1, min: 0, doc: 'DAPL WARMUP_EPOCH = 1' },
+  warmupType: { type: 'enum', choices: ['linear', 'constant'], default: 'linear', doc: 'DAPL WARMUP_TYPE = linear' },
+  warmupLr: { type: 'number', default: 1e-5, min: 0, doc: 'DAPL WARMUP_MIN_LR = 1e-5' },
+  lrStepPer: { type: 'enum', choices: ['epoch', 'batch'], default: 'epoch', doc: "scheduler advance: per epoch, or per batch as DAPL's released trainer" },
+  epochs: { type: 'integer', default: 25, min: 1, doc: 'DAPL MAX_EPOCH = 25' },
+  maxSteps: { type: 'integer', default: 0, min: 0, doc: 'stop after this many steps in all (0: no limit)' },
+  batchSource: { type: 'integer', default: 32, min: 1, doc: 'DAPL TRAIN_X.BATCH_SIZE = 32' },
+  batchTarget: { type: 'integer', default: 32, min: 1, doc: 'DAPL TRAIN_U.BATCH_SIZE = 32' },
+  countIter: { type: 'enum', choices: ['source', 'target', 'smaller', 'larger'], default: 'source', doc: 'which set counts the steps of an epoch (Dassl COUNT_ITER = train_x: source)' },
+  evalBatch: { type: 'integer', default: 4096, min: 1, doc: 'rows per chunk when predicting' },
+});
+
+export type DamplConfig = ConfigOf<typeof damplSchema>;
+
+/** Predictor from fixed target text features: p(k|x) = softmax_k(s * cos(x, w_k)). */
+export class TextPredictor {
+  constructor(private readonly text: tf.Tensor2D, private readonly scale: number, private readonly chunk = 4096) {}
+
+  predict(features: FeatureMatrix): Prediction {
+    checkFeatures(features, 'features to predict', this.text.shape[1]);
+    const K = this.text.shape[0];
+    const probs = new Float32Array(features.rows * K);
+    const labels = new Int32Array(features.rows);
+    for (let r0 = 0; r0 < features.rows; r0 += this.chunk) {
+      const r1 = Math.min(features.rows, r0 + this.chunk);
+      const p = tf.tidy(() => {
+        const x = l2Normalize(tf.tensor2d(features.data.subarray(r0 * features.dim, r1 * features.dim), [r1 - r0, features.dim]));
+        return tf.softmax(cosineLogits(x, this.text, this.scale));
+      });
+      const a = tf.tidy(() => tf.argMax(p, 1).toInt());
+      probs.set(p.dataSync() as Float32Array, r0 * K);
+      labels.set(a.dataSync() as Int32Array, r0);
+      p.dispose();
+      a.dispose();
+    }
+    return { probs, labels };
+  }
+
+  dispose(): void {
+    this.text.dispose();
+  }
+}
+
+/** The DAMPL training state bound to one run's data. */
+class DamplModel implements TrainModel {
+  readonly params: ReadonlyMap<string, tf.Variable>;
+  readonly learner: PromptLearner;
+  private readonly xs: tf.Tensor2D;
+  private readonly ys: Int32Array;
+  private readonly xt: tf.Tensor2D;
+  private readonly zeroShot: tf.Tensor2D;
+  private readonly labeler: PseudoLabeler;
+  private pseudo?: PseudoLabels;
+
+  constructor(private readonly input: MethodInput<DamplConfig>, private readonly cfg: DamplConfig, private readonly tower: TextTower) {
+    const E = tower.config.embedDim;
+    checkFeatures(input.source, 'source features', E);
+    checkFeatures(input.target, 'target features', E);
+    if (input.sourceLabels.length !== input.source.rows) {
+      throw new DamplError(`${input.sourceLabels.length} source labels for ${input.source.rows} source feature rows`);
+    }
+    const K = input.classNames.length;
+    for (const y of input.sourceLabels) {
+      if (!(y >= 0 && y < K)) throw new DamplError(`source label ${y} is outside the ${K} classes`);
+    }
+    this.learner = new PromptLearner(tower, input.classNames, input.domainNames, cfg, new Rng(input.seed).fork('init'));
+    this.params = this.learner.params();
+    this.xs = tf.tidy(() => l2Normalize(tf.tensor2d(input.source.data, [input.source.rows, E])));
+    this.ys = input.sourceLabels;
+    this.xt = tf.tidy(() => l2Normalize(tf.tensor2d(input.target.data, [input.target.rows, E])));
+    this.zeroShot = zeroShotTextFeatures(tower, input.classNames, cfg.zeroShotTemplates);
+    this.labeler = new PseudoLabeler(this.xt, this.zeroShot, tower.logitScale, cfg);
+  }
+
+  /** Target-domain text features [K, E], outside any tape. */
+  targetText(): tf.Tensor2D {
+    return this.learner.textFeatures([1]);
+  }
+
+  beforeEpoch(epoch: number): Partial<EpochRecord> {
+    const text = this.labeler.needsTargetText ? this.targetText() : undefined;
+    try {
+      this.pseudo = this.labeler.compute(epoch, this.cfg.epochs, text);
+    } finally {
+      text?.dispose();
+    }
+    const out: Partial<EpochRecord> = { pseudoCoverage: this.pseudo.coverage };
+    const a = this.input.targetAnalysis?.accuracy(this.pseudo.labels, this.pseudo.keep);
+    if (a !== undefined && Number.isFinite(a)) out.pseudoAccuracy = a;
+    if (this.pseudo.lambda !== undefined) out.extra = { lambda: this.pseudo.lambda };
+    return out;
+  }
+
+  loss(batch: Batch): { total: tf.Scalar; terms: Record<string, tf.Scalar> } {
+    const { cfg } = this;
+    const K = this.input.classNames.length;
+    const s = this.tower.logitScale;
+    const w = this.learner.textFeatures(); // (2K, E): source prompts, then target prompts
+    const wSource = tf.slice(w, [0, 0], [K, -1]);
+    const wTarget = tf.slice(w, [K, 0], [K, -1]);
+    const xs = tf.gather(this.xs, tf.tensor1d(batch.source, 'int32'));
+    const ys = Int32Array.from(batch.source, (i) => this.ys[i]!);
+    const src = crossEntropy(cosineLogits(xs, wSource, s), ys);
+    const xt = tf.gather(this.xt, tf.tensor1d(batch.target, 'int32'));
+    const logitsT = cosineLogits(xt, wTarget, s);
+    const pseudo = this.pseudo!;
+    const yhat = Int32Array.from(batch.target, (i) => pseudo.labels[i]!);
+    const conf = Float32Array.from(batch.target, (i) => pseudo.confidence[i]!);
+    const tgt = maskedCrossEntropy(logitsT, yhat, conf, cfg.tau);
+    const im = imLoss(tf.softmax(logitsT), cfg.imEps);
+    let total: tf.Scalar = src;
+    if (cfg.mu) total = tf.add(total, tf.mul(tgt, cfg.mu));
+    if (cfg.beta) total = tf.add(total, tf.mul(im, cfg.beta));
+    return { total, terms: { src, tgt, im } };
+  }
+
+  afterEpoch(): Partial<EpochRecord> {
+    const out: Partial<EpochRecord> = {};
+    if (!this.input.targetAnalysis && !this.input.evalTarget) return out;
+    const predictor = new TextPredictor(this.targetText(), this.tower.logitScale, this.cfg.evalBatch);
+    try {
+      if (this.input.targetAnalysis) out.targetAccuracy = this.input.targetAnalysis.accuracy(predictor.predict(this.input.target).labels);
+      if (this.input.evalTarget) out.evalAccuracy = this.input.evalTarget.analysis.accuracy(predictor.predict(this.input.evalTarget.features).labels);
+    } finally {
+      predictor.dispose();
+    }
+    return out;
+  }
+
+  state(history: EpochRecord[]): MethodState {
+    return damplState(this.learner, this.cfg, this.input, this.tower, history);
+  }
+
+  dispose(): void {
+    this.labeler.dispose();
+    this.zeroShot.dispose();
+    this.xs.dispose();
+    this.xt.dispose();
+    this.learner.dispose();
+  }
+}
+
+function damplState(learner: PromptLearner, config: DamplConfig, input: Pick<MethodInput<DamplConfig>, 'classNames' | 'domainNames' | 'seed'>, tower: TextTower, history: EpochRecord[]): MethodState {
+  const tensors: Record<string, SafeTensor> = {};
+  for (const [name, v] of learner.params()) tensors[name] = { dtype: 'F32', shape: [...v.shape], data: Float32Array.from(v.dataSync() as Float32Array) };
+  return {
+    method: 'dampl',
+    config,
+    tensors,
+    meta: {
+      classNames: [...input.classNames],
+      domainNames: [...input.domainNames],
+      seed: input.seed,
+      weightsHash: tower.weightsHash,
+      configHash: hashConfig(config),
+      history,
+    },
+  };
+}
+
+function resultFrom(learner: PromptLearner, cfg: DamplConfig, tower: TextTower, history: EpochRecord[],
+  input: Pick<MethodInput<DamplConfig>, 'classNames' | 'domainNames' | 'seed'>): MethodResult {
+  const predictor = new TextPredictor(learner.textFeatures([1]), tower.logitScale, cfg.evalBatch);
+  const state = damplState(learner, cfg, input, tower, history);
+  return {
+    predict: (features) => predictor.predict(features),
+    history,
+    state: () => state,
+    dispose: () => predictor.dispose(),
+  };
+}
+
+function requireTower(clip: TextTower | undefined): TextTower {
+  if (!clip) throw new DamplError('DAMPL needs the CLIP text tower (input.clip)', 'load the CLIP model whose image encoder produced the features and pass it as clip');
+  return clip;
+}
+
+export const dampl: Method<DamplConfig> = {
+  name: 'dampl',
+  describe: 'DAMPL: domain-aware prompts, semantic-guided pseudo-label correction, IM loss (CLIP)',
+  configSchema: damplSchema,
+
+  defaults(datasetName: string): DamplConfig {
+    const layer = datasetDefaults[datasetName];
+    return resolveConfig(damplSchema, layer ? [{ source: `dataset defaults (${datasetName})`, values: layer }] : []);
+  },
+
+  async fit(input: MethodInput<DamplConfig>): Promise<MethodResult> {
+    const tower = requireTower(input.clip);
+    const cfg = validateConfig(damplSchema, input.config as Record<string, unknown>, 'dampl config');
+    if (input.domainNames.length !== 2) throw new ConfigError(`DAMPL takes [source, target] domain names, got ${input.domainNames.length}`);
+    const model = new DamplModel(input, cfg, tower);
+    try {
+      const history = await train(model, {
+        config: cfg,
+        methodConfig: cfg,
+        nSource: input.source.rows,
+        nTarget: input.target.rows,
+        seed: input.seed,
+        logger: input.logger?.child('dampl'),
+        onEpoch: input.onEpoch,
+        onStep: input.onStep,
+        signal: input.signal,
+        checkpoint: input.checkpoint,
+        resumeFrom: input.resumeFrom,
+      });
+      return resultFrom(model.learner, cfg, tower, history, input);
+    } finally {
+      model.dispose();
+    }
+  },
+
+  async restore(state: MethodState, input): Promise<MethodResult> {
+    if (state.method !== 'dampl') throw new ConfigError(`a '${state.method}' state cannot be restored by dampl`);
+    const tower = requireTower(input.clip);
+    const cfg = validateConfig(damplSchema, state.config as Record<string, unknown>, 'saved dampl config');
+    const meta = state.meta as { seed?: number; history?: EpochRecord[]; classNames?: string[]; domainNames?: string[] };
+    for (const [what, saved, given] of [['classes', meta.classNames, input.classNames], ['domains', meta.domainNames, input.domainNames]] as const) {
+      if (saved && JSON.stringify(saved) !== JSON.stringify(given)) {
+        throw new ConfigError(`the saved DAMPL state was trained for ${what} ${JSON.stringify(saved)}, not ${JSON.stringify(given)}`);
+      }
+    }
+    const learner = new PromptLearner(tower, input.classNames, input.domainNames, cfg, new Rng(meta.seed ?? 0).fork('init'));
+    try {
+      learner.load(new Map(Object.entries(state.tensors).map(([k, t]) => [k, t.data as Float32Array])));
+      return resultFrom(learner, cfg, tower, meta.history ?? [], { classNames: input.classNames, domainNames: input.domainNames, seed: meta.seed ?? 0 });
+    } finally {
+      learner.dispose();
+    }
+  },
+};

@@ -1,0 +1,230 @@
+/**
+ * The `Method` contract every UDA method in this project implements (DAMPL here; zero-shot CLIP,
+ * CoOp, DAPL, DANN, DAN in packages/baselines), and the registry that maps a name to a method.
+ *
+ * A method trains on frozen image features: labelled source features, unlabelled target
+ * features, and (for prompt methods) the CLIP text tower. It returns a predictor for target
+ * features, its per-epoch history and its state for checkpoints. Methods that work in feature
+ * space only (DANN, DAN) ignore `clip`, `classNames` and `domainNames`.
+ *
+ * Target labels never reach a method: the caller gives `targetLabelsForAnalysis` and the
+ * evaluation labels to `fitMethod`, which wraps them in `TargetAnalysis` objects whose only
+ * operation is to score predictions. A method reports pseudo-label accuracy and target accuracy
+ * in its history through them, and has nothing to compute a loss from.
+ */
+import { ConfigError, DamplError, type Logger, type SafeTensor } from '@dampl/runtime';
+import {
+  closest, getNamedConfig, loadConfigFile, parseConfigPairs, resolveConfig,
+  type ConfigLayer, type ConfigOf, type ConfigSchema,
+} from './config.js';
+import type { TextTower } from './types.js';
+
+/** A row-major feature matrix [rows, dim]. */
+export interface FeatureMatrix {
+  data: Float32Array;
+  rows: number;
+  dim: number;
+}
+
+/** One epoch of training as recorded in a method's history. Pure function of config and seed. */
+export interface EpochRecord {
+  /** 1-based. */
+  epoch: number;
+  /** Optimizer steps taken so far (all epochs). */
+  step: number;
+  /** Learning rate of the epoch's first step. */
+  lr: number;
+  /** Mean of each loss term over the epoch's steps, e.g. { src, tgt, im, total }. */
+  losses: Record<string, number>;
+  /** Fraction of target training samples whose pseudo-label was kept (confidence >= tau). */
+  pseudoCoverage?: number;
+  /** Analysis only: accuracy of the kept pseudo-labels. */
+  pseudoAccuracy?: number;
+  /** Analysis only: accuracy on the target training features after the epoch. */
+  targetAccuracy?: number;
+  /** Accuracy on the target evaluation set after the epoch (when one is given). */
+  evalAccuracy?: number;
+  /** Method-specific numbers (e.g. the curriculum weight lambda). */
+  extra?: Record<string, number>;
+}
+
+/** Per-step information for progress displays and tests. */
+export interface StepRecord {
+  epoch: number;
+  step: number;
+  lr: number;
+  losses: Record<string, number>;
+}
+
+/** Scores predictions on the target training set against labels the method cannot see. */
+export interface TargetAnalysis {
+  /** Accuracy of `predicted` [Nt]; with `keep`, over the kept entries only (NaN when none kept). */
+  accuracy(predicted: Int32Array, keep?: Uint8Array): number;
+}
+
+/** Wraps target labels so that only accuracies can be read from them. */
+export function makeTargetAnalysis(labels: Int32Array): TargetAnalysis {
+  const hidden = Int32Array.from(labels);
+  return Object.freeze({
+    accuracy(predicted: Int32Array, keep?: Uint8Array): number {
+      if (predicted.length !== hidden.length) {
+        throw new DamplError(`target analysis: ${predicted.length} predictions for ${hidden.length} target samples`);
+      }
+      let n = 0;
+      let correct = 0;
+      for (let i = 0; i < hidden.length; i++) {
+        if (keep && !keep[i]) continue;
+        n++;
+        if (predicted[i] === hidden[i]) correct++;
+      }
+      return n ? correct / n : NaN;
+    },
+  });
+}
+
+export interface MethodInput<C> {
+  /** Labelled source features [Ns, E] (image features as the encoder gives them; methods normalise). */
+  source: FeatureMatrix;
+  sourceLabels: Int32Array;
+  /** Unlabelled target training features [Nt, E]. */
+  target: FeatureMatrix;
+  /** Scores target predictions for the history; never part of any loss. */
+  targetAnalysis?: TargetAnalysis;
+  /** Target evaluation set, scored after each epoch (its labels are behind a TargetAnalysis too). */
+  evalTarget?: { features: FeatureMatrix; analysis: TargetAnalysis };
+  /** Class names as shown in prompts (underscores become spaces). */
+  classNames: readonly string[];
+  /** [source, target] domain words used in prompts, e.g. ['art', 'clipart']. */
+  domainNames: readonly [string, string];
+  /** The CLIP text side; required by prompt methods. */
+  clip?: TextTower;
+  config: C;
+  seed: number;
+  logger?: Logger;
+  onEpoch?: (record: EpochRecord) => void;
+  onStep?: (record: StepRecord) => void;
+  /** Stops training between steps; the last checkpoint stays usable. */
+  signal?: AbortSignal;
+  /** Write a resumable checkpoint into `dir` every `every` epochs (default 1), keeping the last `keep` (default 1). */
+  checkpoint?: { dir: string; every?: number; keep?: number };
+  /** Resume from a checkpoint directory written by an earlier run with the same config and seed. */
+  resumeFrom?: string;
+}
+
+export interface Prediction {
+  /** Row-major [N, K] class probabilities. */
+  probs: Float32Array;
+  /** argmax per row [N]. */
+  labels: Int32Array;
+}
+
+/** A method's learned state: tensors plus JSON-able facts, written to a checkpoint by `saveMethodState`. */
+export interface MethodState {
+  method: string;
+  config: unknown;
+  tensors: Record<string, SafeTensor>;
+  meta: Record<string, unknown>;
+}
+
+export interface MethodResult {
+  /** Target-domain predictions for features [N, E]. */
+  predict(features: FeatureMatrix): Prediction;
+  history: EpochRecord[];
+  state(): MethodState;
+  /** Frees the tensors the predictor holds. */
+  dispose(): void;
+}
+
+export interface Method<C = unknown> {
+  readonly name: string;
+  /** One line for listings. */
+  readonly describe: string;
+  readonly configSchema: ConfigSchema;
+  /** The method's configuration for a dataset (method defaults < dataset defaults). */
+  defaults(datasetName: string): C;
+  fit(input: MethodInput<C>): Promise<MethodResult>;
+  /** Rebuilds the predictor from a saved state (same classes, domains and model). */
+  restore?(state: MethodState, input: Omit<MethodInput<C>, 'config' | 'seed'>): Promise<MethodResult>;
+}
+
+/** A method whose config type follows from its schema. */
+export type MethodOf<S extends ConfigSchema> = Method<ConfigOf<S>>;
+
+const registry = new Map<string, Method<any>>();
+
+export function registerMethod(method: Method<any>): void {
+  const existing = registry.get(method.name);
+  if (existing && existing !== method) {
+    throw new DamplError(`a different method named '${method.name}' is already registered`, 'give the new method another name');
+  }
+  registry.set(method.name, method);
+}
+
+export function getMethod<C = unknown>(name: string): Method<C> {
+  const m = registry.get(name);
+  if (m) return m as Method<C>;
+  const names = [...registry.keys()];
+  const guess = closest(name, names);
+  throw new ConfigError(`unknown method '${name}'`,
+    names.length ? `${guess ? `did you mean '${guess}'? ` : ''}registered methods: ${names.join(', ')}` : 'no method is registered; import @dampl/core (and @dampl/baselines)');
+}
+
+export function listMethods(): Method<any>[] {
+  return [...registry.values()];
+}
+
+/**
+ * Resolves a method's config for a run, in the fixed order: method defaults < dataset defaults
+ * < named config < JSON file < key=value overrides.
+ */
+export async function resolveMethodConfig<C>(method: Method<C>, opts: {
+  dataset: string;
+  named?: string;
+  file?: string;
+  overrides?: readonly string[] | Readonly<Record<string, unknown>>;
+}): Promise<C> {
+  const layers: ConfigLayer[] = [{ source: `defaults of ${method.name} for ${opts.dataset}`, values: method.defaults(opts.dataset) as Record<string, unknown> }];
+  if (opts.named) layers.push({ source: `named config '${opts.named}'`, values: getNamedConfig(method.name, opts.named).values });
+  if (opts.file) layers.push(await loadConfigFile(opts.file));
+  if (opts.overrides) {
+    layers.push(Array.isArray(opts.overrides)
+      ? parseConfigPairs(opts.overrides as readonly string[])
+      : { source: 'overrides', values: opts.overrides as Record<string, unknown> });
+  }
+  return resolveConfig(method.configSchema, layers) as C;
+}
+
+/** What a caller holds before the labels are wrapped: `fitMethod`'s input. */
+export type LabelledMethodInput<C> = Omit<MethodInput<C>, 'targetAnalysis' | 'evalTarget'> & {
+  /** Target training labels, for the history's analysis metrics only. */
+  targetLabelsForAnalysis?: Int32Array;
+  evalTarget?: { features: FeatureMatrix; labels: Int32Array };
+};
+
+/**
+ * Runs `method.fit`, turning `targetLabelsForAnalysis` and the evaluation labels into
+ * TargetAnalysis objects so that the labels themselves never enter the method.
+ */
+export function fitMethod<C>(method: Method<C>, input: LabelledMethodInput<C>): Promise<MethodResult> {
+  const { targetLabelsForAnalysis, evalTarget, ...rest } = input;
+  if (evalTarget && evalTarget.labels.length !== evalTarget.features.rows) {
+    throw new DamplError(`evaluation set: ${evalTarget.labels.length} labels for ${evalTarget.features.rows} feature rows`);
+  }
+  return method.fit({
+    ...rest,
+    ...(targetLabelsForAnalysis ? { targetAnalysis: makeTargetAnalysis(targetLabelsForAnalysis) } : {}),
+    ...(evalTarget ? { evalTarget: { features: evalTarget.features, analysis: makeTargetAnalysis(evalTarget.labels) } } : {}),
+  });
+}
+
+/** Checks a feature matrix's size and finiteness of shape; returns it. */
+export function checkFeatures(m: FeatureMatrix, what: string, dim?: number): FeatureMatrix {
+  if (!Number.isInteger(m.rows) || !Number.isInteger(m.dim) || m.data.length !== m.rows * m.dim) {
+    throw new DamplError(`${what}: ${m.data.length} values do not form [${m.rows}, ${m.dim}]`);
+  }
+  if (dim !== undefined && m.dim !== dim) {
+    throw new DamplError(`${what}: features have dimension ${m.dim}, the model's joint embedding has ${dim}`,
+      'extract features with the same CLIP model that provides the text tower');
+  }
+  return m;
+}

@@ -1,0 +1,2 @@
+export { FakeTextTower, type FakeTowerOptions } from './fake-tower.js';
+export { makeToyProblem, type ToyProblem, type ToyOptions } from './toy.js';
