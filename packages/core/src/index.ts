@@ -1,7 +1,3 @@
-// The package entry of tfjs-core is loaded before @dampl/runtime registers gradients from
-// tfjs-core's dist/ modules, so that the engine all tensors come from has its op handlers set.
-import '@tensorflow/tfjs-core';
-
 export type { TextTower, TextTowerConfig, TextTokenizer, TokenBatch } from './types.js';
 export {
   defineSchema, schemaDefaults, resolveConfig, validateConfig, parseConfigPairs, loadConfigFile,

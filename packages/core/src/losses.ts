@@ -4,6 +4,7 @@
  * inputs and allocate only tensors that the caller's tf.tidy collects.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { matMul } from '@dampl/runtime';
 
 /** Row-wise L2 normalisation x / ||x||, as CLIP normalises its features. [N, E] -> [N, E]. */
 export function l2Normalize<T extends tf.Tensor>(x: T): T {
@@ -22,7 +23,7 @@ export function l2Normalize<T extends tf.Tensor>(x: T): T {
  *   const logits = cosineLogits(l2Normalize(x), textFeatures, clip.logitScale);
  */
 export function cosineLogits(imageFeatures: tf.Tensor2D, textFeatures: tf.Tensor2D, scale: number): tf.Tensor2D {
-  return tf.mul(tf.matMul(imageFeatures, textFeatures, false, true), scale);
+  return tf.mul(matMul(imageFeatures, tf.transpose(textFeatures)), scale);
 }
 
 /**
