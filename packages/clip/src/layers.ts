@@ -3,9 +3,16 @@
  * the pre-LN residual attention block of OpenAI's `clip/model.py`, plus `WeightStore`, which holds
  * a model's weights in the layouts the forward pass wants.
  *
- * Speed on the wasm backend: a matMul with transposeA/transposeB runs many times slower than a
- * plain one, so linear weights are transposed once at load time to [in, out] and every product
- * here is an untransposed matMul; operands that need another order are transposed explicitly.
+ * Speed on the wasm backend: a 2-D matMul with transposeA/transposeB, and any batched matMul,
+ * leaves XNNPACK for a naive loop that runs 10-20x slower, so
+ *   - linear weights are transposed once at load time to [in, out] and the forward product is a
+ *     plain 2-D matMul; layers on a gradient path also keep the [out, in] original, and their
+ *     custom gradient dx = dy @ W^T is a plain 2-D matMul too (tfjs's own would use transposeB);
+ *   - attention, unavoidably batched, has a custom gradient that never asks for transposeA (the
+ *     slowest order in the naive loop: 3x slower than the others);
+ *   - LayerNorm and QuickGELU have custom gradients that save only their input, which halves the
+ *     memory a text-tower backward pass holds (wasm memory stops at 4 GB).
+ * Weights are frozen: the custom gradients give d/dx only, never d/dW.
  */
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -17,6 +24,8 @@ export const BN_EPS = 1e-5;
 export interface Linear {
   /** [in, out]: the transpose of torch's nn.Linear weight. */
   w: tf.Tensor2D;
+  /** [out, in], torch's layout; when present, the gradient w.r.t. the input uses it. */
+  wt?: tf.Tensor2D;
   b?: tf.Tensor1D;
 }
 
@@ -46,21 +55,56 @@ export interface ResidualBlock {
   proj: Linear;
 }
 
+type GradFunc = Parameters<typeof tf.customGrad>[0];
+
+/** x [M, in] @ w + b with d/dx = dy @ wt as a plain matMul; no tensor is saved for backward. */
+function linear2d(x: tf.Tensor2D, p: Linear): tf.Tensor2D {
+  const { w, wt, b } = p;
+  const forward = (input: tf.Tensor2D): tf.Tensor2D => {
+    const y = tf.matMul(input, w) as tf.Tensor2D;
+    return b ? (tf.add(y, b) as tf.Tensor2D) : y;
+  };
+  if (!wt) return forward(x);
+  const f = tf.customGrad(((input: tf.Tensor2D) => ({
+    value: forward(input),
+    gradFunc: (dy: tf.Tensor2D) => tf.matMul(dy, wt),
+  })) as GradFunc);
+  return f(x) as tf.Tensor2D;
+}
+
 /** x @ w + b over the last axis, as one 2-D matMul: [..., in] -> [..., out]. */
 export function linear<T extends tf.Tensor>(x: T, p: Linear): T {
   const shape = x.shape;
-  const inDim = shape[shape.length - 1]!;
-  const x2 = shape.length === 2 ? (x as unknown as tf.Tensor2D) : tf.reshape(x, [-1, inDim]) as tf.Tensor2D;
-  let y: tf.Tensor = tf.matMul(x2, p.w); // [M, out]
-  if (p.b) y = tf.add(y, p.b);
-  return (shape.length === 2 ? y : tf.reshape(y, [...shape.slice(0, -1), p.w.shape[1]])) as T;
+  if (shape.length === 2) return linear2d(x as unknown as tf.Tensor2D, p) as unknown as T;
+  const y = linear2d(tf.reshape(x, [-1, shape[shape.length - 1]!]), p); // [M, out]
+  return tf.reshape(y, [...shape.slice(0, -1), p.w.shape[1]]) as T;
 }
 
-/** LayerNorm over the last axis with biased variance, as torch computes it. */
+/**
+ * LayerNorm over the last axis with biased variance, as torch computes it. Its gradient saves
+ * only x: with xhat = (x - mean) * r, r = 1 / sqrt(var + eps), g = dy * weight,
+ * dx = r * (g - mean(g) - xhat * mean(g * xhat)).
+ */
 export function layerNorm<T extends tf.Tensor>(x: T, p: Norm, eps = LN_EPS): T {
-  const { mean, variance } = tf.moments(x, -1, true);
-  const xhat = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps)));
-  return tf.add(tf.mul(xhat, p.weight), p.bias) as T;
+  const normalise = (input: tf.Tensor) => {
+    const { mean, variance } = tf.moments(input, -1, true);
+    const r = tf.rsqrt(tf.add(variance, eps));
+    return { xhat: tf.mul(tf.sub(input, mean), r), r };
+  };
+  const f = tf.customGrad(((input: tf.Tensor, save: (t: tf.Tensor[]) => void) => {
+    save([input]);
+    return {
+      value: tf.add(tf.mul(normalise(input).xhat, p.weight), p.bias),
+      gradFunc: (dy: tf.Tensor, [saved]: tf.Tensor[]) => tf.tidy(() => {
+        const { xhat, r } = normalise(saved!);
+        const g = tf.mul(dy, p.weight);
+        const meanG = tf.mean(g, -1, true);
+        const meanGX = tf.mean(tf.mul(g, xhat), -1, true);
+        return tf.mul(tf.sub(tf.sub(g, meanG), tf.mul(xhat, meanGX)), r);
+      }),
+    };
+  }) as GradFunc);
+  return f(x) as T;
 }
 
 /** BatchNorm2d in eval mode (running statistics) over the channel axis of NHWC input. */
@@ -68,9 +112,23 @@ export function batchNorm(x: tf.Tensor4D, p: BatchNorm, eps = BN_EPS): tf.Tensor
   return tf.batchNorm4d(x, p.mean, p.variance, p.bias, p.weight, eps);
 }
 
-/** QuickGELU: x * sigmoid(1.702 x). */
+/**
+ * QuickGELU: x * sigmoid(1.702 x). Its gradient saves only x:
+ * d/dx = s + 1.702 x s (1 - s), s = sigmoid(1.702 x).
+ */
 export function quickGelu<T extends tf.Tensor>(x: T): T {
-  return tf.mul(x, tf.sigmoid(tf.mul(x, 1.702))) as T;
+  const f = tf.customGrad(((input: tf.Tensor, save: (t: tf.Tensor[]) => void) => {
+    save([input]);
+    return {
+      value: tf.mul(input, tf.sigmoid(tf.mul(input, 1.702))),
+      gradFunc: (dy: tf.Tensor, [saved]: tf.Tensor[]) => tf.tidy(() => {
+        const s = tf.sigmoid(tf.mul(saved!, 1.702));
+        const ds = tf.mul(tf.mul(saved!, 1.702), tf.mul(s, tf.sub(1, s)));
+        return tf.mul(dy, tf.add(s, ds));
+      }),
+    };
+  }) as GradFunc);
+  return f(x) as T;
 }
 
 /** An additive [L, L] mask: 0 on and below the diagonal, -inf above (torch's triu_(1) of -inf). */
@@ -81,6 +139,34 @@ export function causalMask(length: number): tf.Tensor2D {
 }
 
 /**
+ * softmax(q @ k^T + mask) @ v over a batch: q [B, Lq, D] (already scaled), k, v [B, Lk, D].
+ * The gradient, with a = softmax(...) and do = dy:
+ *   dv = a^T @ do, ds = a * (do @ v^T - rowsum(a * (do @ v^T))), dq = ds @ k, dk = ds^T @ q,
+ * each a matMul whose transposed operands are transposed explicitly, never by transposeA.
+ */
+function attentionCore(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, mask?: tf.Tensor): tf.Tensor3D {
+  const f = tf.customGrad(((qi: tf.Tensor3D, ki: tf.Tensor3D, vi: tf.Tensor3D, save: (t: tf.Tensor[]) => void) => {
+    let scores: tf.Tensor3D = tf.matMul(qi, ki, false, true); // [B, Lq, Lk]
+    if (mask) scores = tf.add(scores, mask);
+    const att = tf.softmax(scores);
+    save([qi, ki, vi, att]);
+    return {
+      value: tf.matMul(att, vi), // [B, Lq, D]
+      gradFunc: (dy: tf.Tensor3D, saved: tf.Tensor[]) => tf.tidy(() => {
+        const [sq, sk, sv, sa] = saved as tf.Tensor3D[];
+        const dv = tf.matMul(tf.transpose(sa!, [0, 2, 1]), dy); // [B, Lk, D]
+        const da = tf.matMul(dy, sv!, false, true); // [B, Lq, Lk]
+        const ds = tf.mul(sa!, tf.sub(da, tf.sum(tf.mul(da, sa!), -1, true)));
+        const dq = tf.matMul(ds, sk!); // [B, Lq, D]
+        const dk = tf.matMul(tf.transpose(ds, [0, 2, 1]), sq!); // [B, Lk, D]
+        return [dq, dk, dv];
+      }),
+    };
+  }) as GradFunc);
+  return f(q, k, v) as tf.Tensor3D;
+}
+
+/**
  * Scaled dot-product attention of q [N, Lq, W] against k, v [N, Lk, W] with `heads` heads and an
  * optional additive mask broadcast to [N, H, Lq, Lk]. Returns [N, Lq, W] before the out-projection.
  */
@@ -88,15 +174,9 @@ export function attend(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, heads: nu
   const [n, lq, w] = q.shape;
   const lk = k.shape[1];
   const d = w / heads;
-  const qh = tf.transpose(tf.reshape(tf.mul(q, 1 / Math.sqrt(d)), [n, lq, heads, d]), [0, 2, 1, 3]); // [N, H, Lq, D]
-  const kt = tf.transpose(tf.reshape(k, [n, lk, heads, d]), [0, 2, 3, 1]); // [N, H, D, Lk]
-  const vh = tf.transpose(tf.reshape(v, [n, lk, heads, d]), [0, 2, 1, 3]); // [N, H, Lk, D]
-  let scores: tf.Tensor = tf.matMul(
-    tf.reshape(qh, [n * heads, lq, d]), tf.reshape(kt, [n * heads, d, lk]),
-  ); // [N*H, Lq, Lk]
-  if (mask) scores = tf.add(scores, mask);
-  const att = tf.softmax(scores);
-  const o = tf.matMul(att, tf.reshape(vh, [n * heads, lk, d])); // [N*H, Lq, D]
+  const split = (x: tf.Tensor3D, l: number) =>
+    tf.reshape(tf.transpose(tf.reshape(x, [n, l, heads, d]), [0, 2, 1, 3]), [n * heads, l, d]) as tf.Tensor3D; // [N*H, L, D]
+  const o = attentionCore(split(tf.mul(q, 1 / Math.sqrt(d)), lq), split(k, lk), split(v, lk), mask); // [N*H, Lq, D]
   return tf.reshape(tf.transpose(tf.reshape(o, [n, heads, lq, d]), [0, 2, 1, 3]), [n, lq, w]); // [N, Lq, W]
 }
 
@@ -143,37 +223,49 @@ export function residualBlockShapes(prefix: string, w: number): [string, number[
   ];
 }
 
-/** The parameters of one residual block taken from a store. */
-export function residualBlockParams(s: WeightStore, prefix: string, heads: number): ResidualBlock {
+/**
+ * The parameters of one residual block taken from a store; `differentiable` keeps the [out, in]
+ * linear weights too, for fast gradients with respect to the block's input.
+ */
+export function residualBlockParams(s: WeightStore, prefix: string, heads: number, differentiable = false): ResidualBlock {
   return {
     ln1: s.norm(`${prefix}.ln_1`),
     attn: {
-      qkv: { w: s.linearWeight(`${prefix}.attn.in_proj_weight`), b: s.vector(`${prefix}.attn.in_proj_bias`) },
-      out: s.linear(`${prefix}.attn.out_proj`),
+      qkv: { ...s.linearWeights(`${prefix}.attn.in_proj_weight`, differentiable), b: s.vector(`${prefix}.attn.in_proj_bias`) },
+      out: s.linear(`${prefix}.attn.out_proj`, differentiable),
       heads,
     },
     ln2: s.norm(`${prefix}.ln_2`),
-    fc: s.linear(`${prefix}.mlp.c_fc`),
-    proj: s.linear(`${prefix}.mlp.c_proj`),
+    fc: s.linear(`${prefix}.mlp.c_fc`, differentiable),
+    proj: s.linear(`${prefix}.mlp.c_proj`, differentiable),
   };
 }
 
-type Layout = 'as-is' | 'linear' | 'conv';
+interface Held {
+  /** Canonical layout; released once a transposed form exists and nothing asked to keep it. */
+  canonical?: tf.Tensor;
+  keepCanonical?: boolean;
+  /** [in, out] for a linear weight. */
+  linear?: tf.Tensor2D;
+  /** [kh, kw, in, out] for a conv kernel. */
+  conv?: tf.Tensor4D;
+}
 
 /**
  * Owns a model's weight tensors, keyed by canonical (OpenAI) name. Towers take their parameters
- * from it; linear weights are turned into [in, out] and conv kernels into [kh, kw, in, out] once,
- * on first use, and the canonical-layout original is released. `canonical()` gives the tensors back
- * in canonical layout (re-materialising the transposed ones once, on demand).
+ * from it at construction: linear weights as [in, out] and conv kernels as [kh, kw, in, out],
+ * transposed once; the canonical original is released unless a gradient path keeps it.
+ * `canonical()` gives every tensor back in canonical layout (re-materialising released ones once,
+ * on demand, cached until dispose).
  */
 export class WeightStore {
-  private readonly held = new Map<string, { t: tf.Tensor; layout: Layout }>();
+  private readonly held = new Map<string, Held>();
   private canonicalCache: Map<string, tf.Tensor> | undefined;
   private disposed = false;
 
   /** Takes ownership of `tensors`, which must be in canonical layout. */
   constructor(tensors: Map<string, tf.Tensor>) {
-    for (const [name, t] of tensors) this.held.set(name, { t, layout: 'as-is' });
+    for (const [name, t] of tensors) this.held.set(name, { canonical: t });
   }
 
   has(name: string): boolean {
@@ -184,42 +276,61 @@ export class WeightStore {
     return [...this.held.keys()];
   }
 
-  private take(name: string, layout: Layout): tf.Tensor {
+  private get(name: string): Held {
     if (this.disposed) throw new Error('the model has been disposed');
     const h = this.held.get(name);
     if (!h) throw new Error(`weight '${name}' is not loaded`);
-    if (h.layout === layout) return h.t;
-    if (h.layout !== 'as-is') throw new Error(`weight '${name}' is already held as ${h.layout}, not ${layout}`);
-    const t = tf.keep(layout === 'linear' ? tf.transpose(h.t, [1, 0]) : tf.transpose(h.t, [2, 3, 1, 0]));
-    h.t.dispose();
-    this.held.set(name, { t, layout });
-    return t;
+    return h;
+  }
+
+  private canonicalOf(h: Held): tf.Tensor {
+    if (!h.canonical) {
+      h.canonical = tf.keep(h.linear ? tf.transpose(h.linear, [1, 0]) : tf.transpose(h.conv!, [3, 2, 0, 1]));
+    }
+    return h.canonical;
+  }
+
+  private release(h: Held): void {
+    if (!h.keepCanonical && h.canonical) {
+      h.canonical.dispose();
+      h.canonical = undefined;
+    }
   }
 
   tensor(name: string): tf.Tensor {
-    return this.take(name, 'as-is');
+    return this.canonicalOf(this.get(name));
   }
 
   vector(name: string): tf.Tensor1D {
-    return this.take(name, 'as-is') as tf.Tensor1D;
+    return this.tensor(name) as tf.Tensor1D;
   }
 
   matrix(name: string): tf.Tensor2D {
-    return this.take(name, 'as-is') as tf.Tensor2D;
+    return this.tensor(name) as tf.Tensor2D;
   }
 
-  /** torch nn.Linear weight [out, in], held as [in, out]. */
-  linearWeight(name: string): tf.Tensor2D {
-    return this.take(name, 'linear') as tf.Tensor2D;
+  /** torch nn.Linear weight [out, in] held as [in, out]; with `keepCanonical`, also as [out, in]. */
+  linearWeights(name: string, keepCanonical = false): { w: tf.Tensor2D; wt?: tf.Tensor2D } {
+    const h = this.get(name);
+    if (!h.linear) h.linear = tf.keep(tf.transpose(this.canonicalOf(h) as tf.Tensor2D, [1, 0]));
+    if (keepCanonical) {
+      h.keepCanonical = true;
+      return { w: h.linear, wt: this.canonicalOf(h) as tf.Tensor2D };
+    }
+    this.release(h);
+    return { w: h.linear };
   }
 
-  linear(prefix: string, bias = true): Linear {
-    return { w: this.linearWeight(`${prefix}.weight`), b: bias ? this.vector(`${prefix}.bias`) : undefined };
+  linear(prefix: string, keepCanonical = false, bias = true): Linear {
+    return { ...this.linearWeights(`${prefix}.weight`, keepCanonical), b: bias ? this.vector(`${prefix}.bias`) : undefined };
   }
 
   /** torch Conv2d weight [out, in, kh, kw], held as tf's [kh, kw, in, out]. */
   conv(name: string): tf.Tensor4D {
-    return this.take(name, 'conv') as tf.Tensor4D;
+    const h = this.get(name);
+    if (!h.conv) h.conv = tf.keep(tf.transpose(this.canonicalOf(h) as tf.Tensor4D, [2, 3, 1, 0]));
+    this.release(h);
+    return h.conv;
   }
 
   norm(prefix: string): Norm {
@@ -234,15 +345,15 @@ export class WeightStore {
     };
   }
 
-  /** Every weight in canonical name and layout; tensors stay owned by the store. */
+  /** Every weight in canonical name and layout; the tensors stay owned by the store. */
   canonical(): Map<string, tf.Tensor> {
     if (this.disposed) throw new Error('the model has been disposed');
     if (!this.canonicalCache) {
-      const out = new Map<string, tf.Tensor>();
-      for (const [name, { t, layout }] of this.held) {
-        out.set(name, layout === 'as-is' ? t : tf.keep(layout === 'linear' ? tf.transpose(t, [1, 0]) : tf.transpose(t, [3, 2, 0, 1])));
+      this.canonicalCache = new Map();
+      for (const [name, h] of this.held) {
+        this.canonicalCache.set(name, this.canonicalOf(h));
+        h.keepCanonical = true;
       }
-      this.canonicalCache = out;
     }
     return new Map(this.canonicalCache);
   }
@@ -250,10 +361,7 @@ export class WeightStore {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    const all = new Set<tf.Tensor>();
-    for (const { t } of this.held.values()) all.add(t);
-    for (const t of this.canonicalCache?.values() ?? []) all.add(t);
-    for (const t of all) t.dispose();
+    for (const h of this.held.values()) tf.dispose([h.canonical, h.linear, h.conv].filter((t): t is tf.Tensor => !!t));
     this.held.clear();
     this.canonicalCache = undefined;
   }

@@ -51,7 +51,7 @@ export class TextTransformer {
   constructor(readonly config: TextTransformerConfig, s: WeightStore) {
     this.tokenEmbedding = s.matrix('token_embedding.weight');
     this.pos = s.matrix('positional_embedding');
-    this.blocks = Array.from({ length: config.layers }, (_, i) => residualBlockParams(s, `transformer.resblocks.${i}`, config.heads));
+    this.blocks = Array.from({ length: config.layers }, (_, i) => residualBlockParams(s, `transformer.resblocks.${i}`, config.heads, true));
     this.lnFinal = s.norm('ln_final');
     this.proj = s.matrix('text_projection');
   }
