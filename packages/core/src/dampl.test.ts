@@ -94,7 +94,7 @@ describe('DAMPL training', () => {
     await saveMethodState(saved, r.state());
     for (const from of [saved, dir]) {
       const state = await loadMethodState(from);
-      const restored = await dampl.restore!(state, { ...input(small), config: undefined } as never);
+      const restored = await dampl.restore!(state, { classNames: small.classNames, domainNames: small.domainNames, clip: tower });
       const got = restored.predict(small.evalTarget.features);
       expect(Buffer.from(got.probs.buffer).equals(Buffer.from(want.probs.buffer))).toBe(true);
       expect(got.labels).toEqual(want.labels);
@@ -104,7 +104,7 @@ describe('DAMPL training', () => {
     const meta = JSON.parse(await readFile(path.join(saved, 'method.json'), 'utf8'));
     expect(meta.method).toBe('dampl');
     expect(meta.meta.classNames).toEqual(small.classNames);
-    await expect(dampl.restore!(await loadMethodState(saved), { ...input(small), classNames: [...small.classNames].reverse() } as never))
+    await expect(dampl.restore!(await loadMethodState(saved), { classNames: [...small.classNames].reverse(), domainNames: small.domainNames, clip: tower }))
       .rejects.toThrow(/trained for classes/);
     r.dispose();
   });

@@ -25,7 +25,7 @@ import { datasetDefaults } from './defaults.js';
 import { cosineLogits, crossEntropy, imLoss, l2Normalize, maskedCrossEntropy } from './losses.js';
 import {
   checkFeatures, type EpochRecord, type FeatureMatrix, type Method, type MethodInput, type MethodResult,
-  type MethodState, type Prediction,
+  type MethodState, type Prediction, type RestoreInput,
 } from './methods.js';
 import { PromptLearner, zeroShotTextFeatures } from './prompt.js';
 import { CORRECTIONS, PseudoLabeler, type PseudoLabels } from './pseudo.js';
@@ -275,7 +275,7 @@ export const dampl: Method<DamplConfig> = {
     }
   },
 
-  async restore(state: MethodState, input): Promise<MethodResult> {
+  async restore(state: MethodState, input: RestoreInput): Promise<MethodResult> {
     if (state.method !== 'dampl') throw new ConfigError(`a '${state.method}' state cannot be restored by dampl`);
     const tower = requireTower(input.clip);
     const cfg = validateConfig(damplSchema, state.config as Record<string, unknown>, 'saved dampl config');

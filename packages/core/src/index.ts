@@ -7,7 +7,7 @@ export {
 } from './config.js';
 export {
   registerMethod, getMethod, listMethods, resolveMethodConfig, fitMethod, makeTargetAnalysis, checkFeatures,
-  type Method, type MethodOf, type MethodInput, type LabelledMethodInput, type MethodResult, type MethodState,
+  type Method, type MethodOf, type MethodInput, type RestoreInput, type LabelledMethodInput, type MethodResult, type MethodState,
   type FeatureMatrix, type Prediction, type EpochRecord, type StepRecord, type TargetAnalysis,
 } from './methods.js';
 export {

@@ -144,8 +144,11 @@ export interface Method<C = unknown> {
   defaults(datasetName: string): C;
   fit(input: MethodInput<C>): Promise<MethodResult>;
   /** Rebuilds the predictor from a saved state (same classes, domains and model). */
-  restore?(state: MethodState, input: Omit<MethodInput<C>, 'config' | 'seed'>): Promise<MethodResult>;
+  restore?(state: MethodState, input: RestoreInput): Promise<MethodResult>;
 }
+
+/** What rebuilding a predictor from a saved state needs besides the state. */
+export type RestoreInput = Pick<MethodInput<unknown>, 'classNames' | 'domainNames' | 'clip' | 'logger'>;
 
 /** A method whose config type follows from its schema. */
 export type MethodOf<S extends ConfigSchema> = Method<ConfigOf<S>>;

@@ -6,13 +6,15 @@
  * trainers/dapl.py `run_epoch`): each epoch starts a fresh shuffle of both sets; the number of
  * steps per epoch is the number of source batches (Dassl TRAIN.COUNT_ITER = "train_x", the default
  * DAPL keeps), and the other set restarts with a new shuffle whenever it runs out. Training
- * loaders drop the last incomplete batch when the set holds at least one batch (Dassl's
- * build_data_loader). `countIter` can instead count target batches, the smaller or the larger.
+ * loaders drop the last incomplete batch when the set holds at least one batch (Dassl
+ * dassl/data/data_manager.py, build_data_loader: drop_last = is_train and len >= batch_size).
+ * `countIter` can instead count target batches, the smaller or the larger set's batches.
  *
  * Every random choice is seeded: batch orders come from Rng(seed).fork('order'), whose 'source'
  * and 'target' streams are saved in checkpoints, so a resumed run continues bit for bit.
- * Only the model's parameters are tf.Variables the optimizer touches. Each step runs in tf.tidy
- * (the trainer asserts nothing leaks in tests via tf.memory()).
+ * Only the model's parameters are tf.Variables the optimizer touches. Every step's tensors are
+ * freed (tf.tidy or explicit dispose); dampl.test.ts checks that tf.memory().numTensors stays
+ * constant across steps and epochs.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, DamplError, Rng, silentLogger, type Logger } from '@dampl/runtime';
