@@ -12,9 +12,12 @@
  *     slowest order in the naive loop: 3x slower than the others);
  *   - LayerNorm and QuickGELU have custom gradients that save only their input, which halves the
  *     memory a text-tower backward pass holds (wasm memory stops at 4 GB).
- * Weights are frozen: the custom gradients give d/dx only, never d/dW.
+ * Frozen weights (every use but training the model itself) take these custom gradients, which
+ * give d/dx only. Trainable weights (a WeightStore made with `trainable: true`, tf.Variables) take
+ * the plain autograd path instead, with runtime's matMul so that the products stay fast.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { matMul } from '@dampl/runtime';
 
 /** OpenAI CLIP's LayerNorm epsilon (torch's default). */
 export const LN_EPS = 1e-5;
@@ -57,9 +60,16 @@ export interface ResidualBlock {
 
 type GradFunc = Parameters<typeof tf.customGrad>[0];
 
+/** True for the tf.Variables of a model being trained (gradients with respect to weights wanted). */
+export const isTrainable = (t: tf.Tensor): boolean => (t as tf.Variable).trainable === true;
+
 /** x [M, in] @ w + b with d/dx = dy @ wt as a plain matMul; no tensor is saved for backward. */
 function linear2d(x: tf.Tensor2D, p: Linear): tf.Tensor2D {
   const { w, wt, b } = p;
+  if (isTrainable(w)) {
+    const y = matMul(x, w);
+    return b ? (tf.add(y, b) as tf.Tensor2D) : y;
+  }
   const forward = (input: tf.Tensor2D): tf.Tensor2D => {
     const y = tf.matMul(input, w) as tf.Tensor2D;
     return b ? (tf.add(y, b) as tf.Tensor2D) : y;
@@ -91,6 +101,7 @@ export function layerNorm<T extends tf.Tensor>(x: T, p: Norm, eps = LN_EPS): T {
     const r = tf.rsqrt(tf.add(variance, eps));
     return { xhat: tf.mul(tf.sub(input, mean), r), r };
   };
+  if (isTrainable(p.weight)) return tf.add(tf.mul(normalise(x).xhat, p.weight), p.bias) as T;
   const f = tf.customGrad(((input: tf.Tensor, save: (t: tf.Tensor[]) => void) => {
     save([input]);
     return {
@@ -263,9 +274,29 @@ export class WeightStore {
   private canonicalCache: Map<string, tf.Tensor> | undefined;
   private disposed = false;
 
-  /** Takes ownership of `tensors`, which must be in canonical layout. */
-  constructor(tensors: Map<string, tf.Tensor>) {
+  /**
+   * Takes ownership of `tensors`, which must be in canonical layout. With `trainable`, every
+   * weight the towers take becomes a tf.Variable in the layout they take it in (BatchNorm running
+   * statistics excepted), `variables()` lists them, and `canonical()` transposes afresh each call.
+   */
+  constructor(tensors: Map<string, tf.Tensor>, readonly options: { trainable?: boolean } = {}) {
     for (const [name, t] of tensors) this.held.set(name, { canonical: t });
+  }
+
+  private readonly vars = new Map<string, tf.Variable>();
+
+  /** The trainable variables by canonical name (empty unless made with `trainable`). */
+  variables(): Map<string, tf.Variable> {
+    return new Map(this.vars);
+  }
+
+  /** In trainable mode, replaces a freshly derived tensor by a variable that owns its values. */
+  private asVariable<T extends tf.Tensor>(name: string, t: T): T {
+    if (!this.options.trainable) return t;
+    const v = tf.variable(t, !/running_(mean|var)$/.test(name), `clip/${name}`);
+    t.dispose();
+    if (v.trainable) this.vars.set(name, v);
+    return v as unknown as T;
   }
 
   has(name: string): boolean {
@@ -298,7 +329,11 @@ export class WeightStore {
   }
 
   tensor(name: string): tf.Tensor {
-    return this.canonicalOf(this.get(name));
+    const h = this.get(name);
+    if (this.options.trainable && h.canonical && !h.linear && !h.conv && !this.vars.has(name) && !/running_/.test(name)) {
+      h.canonical = this.asVariable(name, h.canonical);
+    }
+    return this.canonicalOf(h);
   }
 
   vector(name: string): tf.Tensor1D {
@@ -312,8 +347,8 @@ export class WeightStore {
   /** torch nn.Linear weight [out, in] held as [in, out]; with `keepCanonical`, also as [out, in]. */
   linearWeights(name: string, keepCanonical = false): { w: tf.Tensor2D; wt?: tf.Tensor2D } {
     const h = this.get(name);
-    if (!h.linear) h.linear = tf.keep(tf.transpose(this.canonicalOf(h) as tf.Tensor2D, [1, 0]));
-    if (keepCanonical) {
+    if (!h.linear) h.linear = this.asVariable(name, tf.keep(tf.transpose(this.canonicalOf(h) as tf.Tensor2D, [1, 0])));
+    if (keepCanonical && !this.options.trainable) {
       h.keepCanonical = true;
       return { w: h.linear, wt: this.canonicalOf(h) as tf.Tensor2D };
     }
@@ -328,7 +363,7 @@ export class WeightStore {
   /** torch Conv2d weight [out, in, kh, kw], held as tf's [kh, kw, in, out]. */
   conv(name: string): tf.Tensor4D {
     const h = this.get(name);
-    if (!h.conv) h.conv = tf.keep(tf.transpose(this.canonicalOf(h) as tf.Tensor4D, [2, 3, 1, 0]));
+    if (!h.conv) h.conv = this.asVariable(name, tf.keep(tf.transpose(this.canonicalOf(h) as tf.Tensor4D, [2, 3, 1, 0])));
     this.release(h);
     return h.conv;
   }
@@ -348,6 +383,14 @@ export class WeightStore {
   /** Every weight in canonical name and layout; the tensors stay owned by the store. */
   canonical(): Map<string, tf.Tensor> {
     if (this.disposed) throw new Error('the model has been disposed');
+    if (this.options.trainable) {
+      // values change while training: transpose afresh, caller owns the transposed copies
+      const out = new Map<string, tf.Tensor>();
+      for (const [name, h] of this.held) {
+        out.set(name, h.linear ? tf.transpose(h.linear, [1, 0]) : h.conv ? tf.transpose(h.conv, [3, 2, 0, 1]) : tf.clone(h.canonical!));
+      }
+      return out;
+    }
     if (!this.canonicalCache) {
       this.canonicalCache = new Map();
       for (const [name, h] of this.held) {

@@ -27,6 +27,11 @@ export interface ClipInit {
   source?: string;
   /** A tokenizer, or a function that gives one on first use. */
   tokenizer?: ClipTokenizer | (() => ClipTokenizer);
+  /**
+   * Make the weights tf.Variables and train them (contrastive pretraining of a small CLIP); see
+   * `clipVariables`. ViT image towers only: ModifiedResNet's BatchNorm runs in eval mode.
+   */
+  trainable?: boolean;
 }
 
 const shapeStr = (s: readonly number[]): string => `[${s.join(', ')}]`;
@@ -115,6 +120,10 @@ class Clip implements ClipModel {
     return this.store.canonical();
   }
 
+  variables(): Map<string, tf.Variable> {
+    return this.store.variables();
+  }
+
   dispose(): void {
     this.store.dispose();
   }
@@ -143,13 +152,25 @@ export function createClip(init: ClipInit): ClipModel {
     for (const t of init.weights.values()) t.dispose();
     throw e;
   }
-  const store = new WeightStore(init.weights);
+  if (init.trainable && config.vision.kind !== 'vit') {
+    for (const t of init.weights.values()) t.dispose();
+    throw new DamplError('only CLIPs with a ViT image tower can be trained here', 'ModifiedResNet BatchNorm layers run with running statistics');
+  }
+  const store = new WeightStore(init.weights, { trainable: init.trainable });
   try {
     return new Clip({ ...init, config }, store);
   } catch (e) {
     store.dispose();
     throw e;
   }
+}
+
+/**
+ * The trainable variables (by canonical name) of a model made with `trainable: true`; empty for a
+ * frozen model. `model.weights()` of a trainable model returns fresh canonical copies to save.
+ */
+export function clipVariables(model: ClipModel): Map<string, tf.Variable> {
+  return model instanceof Clip ? model.variables() : new Map();
 }
 
 /**

@@ -9,9 +9,10 @@
  * prompt after its EOT leaves the result unchanged.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { matMul } from '@dampl/runtime';
 import type { ClipConfig } from './types.js';
 import {
-  causalMask, layerNorm, residualBlockParams, residualBlockShapes, transformer,
+  causalMask, isTrainable, layerNorm, residualBlockParams, residualBlockShapes, transformer,
   type Norm, type ResidualBlock, type WeightStore,
 } from './layers.js';
 
@@ -61,7 +62,12 @@ export class TextTransformer {
     return tf.tidy(() => {
       const [t, l] = tokens.shape;
       const ids = tf.reshape(tokens.dtype === 'int32' ? tokens : tf.cast(tokens, 'int32'), [t * l]);
-      return tf.reshape(tf.gather(this.tokenEmbedding, ids), [t, l, this.config.width]);
+      // Training the table: a one-hot product, whose gradient is a matMul (gather's gradient,
+      // UnsortedSegmentSum, has no wasm kernel). Exact: each row sums one nonzero term.
+      const rows = isTrainable(this.tokenEmbedding)
+        ? matMul(tf.cast(tf.oneHot(ids, this.config.vocabSize), 'float32') as tf.Tensor2D, this.tokenEmbedding)
+        : tf.gather(this.tokenEmbedding, ids);
+      return tf.reshape(rows, [t, l, this.config.width]);
     });
   }
 
