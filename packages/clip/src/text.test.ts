@@ -53,6 +53,15 @@ for (const backend of ['wasm', 'cpu'] as const) {
       });
     });
 
+    it('leaks no tensors through a forward and backward pass', () => {
+      const emb = tf.randomNormal([2, 20, 48], 0, 1, 'float32', 6) as tf.Tensor3D;
+      const before = tf.memory().numTensors;
+      const g = tf.grad((e: tf.Tensor) => tf.sum(model.encodeTextFromEmbeddings(e as tf.Tensor3D, [4, 19])))(emb);
+      g.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+      emb.dispose();
+    });
+
     it('trains learned context vectors through tf.variableGrads', () => {
       const ctx = tf.variable(tf.randomNormal([4, 48], 0, 0.02, 'float32', 9));
       tf.tidy(() => {
