@@ -1,37 +1,47 @@
 /**
  * DANN: domain-adversarial training (Ganin et al., "Domain-Adversarial Training of Neural
- * Networks", JMLR 2016), here on frozen CLIP image features.
+ * Networks", JMLR 2016; Ganin & Lempitsky, ICML 2015), here on frozen CLIP image features.
  *
  *   f = bottleneck(x)                      Linear(E, 256) - BN - ReLU, [B, 256]
  *   L = CE(classifier(f_s), y_s) + tradeOff * 0.5 * (BCE(D(R(f_s)), 1) + BCE(D(R(f_t)), 0))
- *   D = Linear(256, 1024) - BN - ReLU - Linear(1024, 1024) - BN - ReLU - Linear(1024, 1)
- *   R = gradient reversal with coefficient 2 / (1 + exp(-10 p)) - 1, p = step / steps
+ *   D = Linear(256, 1024) - BN - ReLU - Linear(1024, 1024) - BN - ReLU - Linear(1024, 1)   [2B, 1]
+ *   R = gradient reversal (modules/grl.ts), coefficient 2 / (1 + exp(-10 p)) - 1,
+ *       p = step / steps (the published schedule; TLlib's warm start is grlAlpha 1, grlSteps 1000)
  *
  * Inputs: source features [Ns, E] with labels [Ns], target features [Nt, E]; batches of B + B.
- * Hyper-parameters as TLlib's `examples/domain_adaptation/image_classification/dann.py`
- * (the published Office-Home recipe there): SGD lr 0.01, momentum 0.9, weight decay 1e-3,
- * lr_i = lr (1 + 0.001 i)^-0.75, batch 32, 20 epochs of 1000 iterations, bottleneck 256,
- * discriminator width 1024, trade-off 1.
+ * Source and target go through D as one batch (BatchNorm sees both), as TLlib's
+ * DomainAdversarialLoss (tllib/alignment/dann.py).
+ * Hyper-parameters: TLlib examples/domain_adaptation/image_classification/dann.py: SGD
+ * (Nesterov) lr 0.01, momentum 0.9, weight decay 1e-3, lr_i = lr (1 + 0.001 i)^-0.75, batch 32,
+ * 20 epochs of 1000 iterations, bottleneck 256, discriminator width 1024, trade-off 1; dann.sh:
+ * Office-Home and VisDA-2017 30 epochs; DomainNet bottleneck 1024, 30 epochs of 2500 iterations
+ * (used here for mini-DomainNet).
  *
  * @example
- *   const head = fitDann(data, { ...DANN_DEFAULTS, iterations: 500 }, new Rng(0), log);
- *   const probs = head.predict(targetFeatures); // [Nt, K]
+ *   const { model } = fitDann(data, { ...DANN_DEFAULTS, epochs: 5 }, new Rng(0));
+ *   const { probs } = model.predict(targetFeatures); // [Nt, K]
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { Logger, Rng } from '@dampl/runtime';
+import type { Rng } from '@dampl/runtime';
+import { defineSchema, type ConfigOf } from '@dampl/core';
 import { gradientReverse, grlCoefficient } from './modules/grl.js';
-import { BatchNorm1d, Linear, ReLU, Sequential } from './modules/nn.js';
-import { trainHead, type FeatureData, type FeatureTrainConfig, type TrainedHead } from './modules/feature-train.js';
+import { BatchNorm1d, Linear, ReLU, Sequential, disposeLayer } from './modules/nn.js';
+import { featureMethod, featureTrainFields } from './modules/feature-method.js';
+import { trainHead, type FeatureData, type FeatureTrainConfig, type TrainHooks } from './modules/feature-train.js';
 
 export interface DannConfig extends FeatureTrainConfig {
   discriminatorWidth: number;
+  grlAlpha: number;
+  grlSteps: number;
 }
 
 export const DANN_DEFAULTS: DannConfig = {
-  iterations: 20_000,
+  epochs: 20,
+  itersPerEpoch: 1000,
   batchSize: 32,
   lr: 0.01,
   momentum: 0.9,
+  nesterov: true,
   weightDecay: 1e-3,
   lrGamma: 0.001,
   lrDecay: 0.75,
@@ -39,7 +49,16 @@ export const DANN_DEFAULTS: DannConfig = {
   normalize: true,
   tradeOff: 1,
   discriminatorWidth: 1024,
+  grlAlpha: 10,
+  grlSteps: 0,
 };
+
+export const dannSchema = defineSchema({
+  ...featureTrainFields(DANN_DEFAULTS, 'TLlib dann.py'),
+  discriminatorWidth: { type: 'integer', default: DANN_DEFAULTS.discriminatorWidth, min: 1, doc: 'hidden width of the domain discriminator (TLlib DomainDiscriminator hidden_size = 1024)' },
+  grlAlpha: { type: 'number', default: DANN_DEFAULTS.grlAlpha, min: 0, doc: 'alpha of the reversal coefficient 2/(1+exp(-alpha p))-1 (Ganin et al. 2016: 10; TLlib warm start: 1)' },
+  grlSteps: { type: 'integer', default: DANN_DEFAULTS.grlSteps, min: 0, doc: 'p = step / grlSteps; 0: the whole run, as published (TLlib warm start: 1000)' },
+});
 
 /** The domain discriminator of DANN: two hidden layers with BN and ReLU, one logit out. */
 export function domainDiscriminator(inDim: number, width: number, rng: Rng): Sequential {
@@ -55,15 +74,32 @@ export function dannDomainLoss(disc: Sequential, fs: tf.Tensor2D, ft: tf.Tensor2
   return tf.tidy(() => {
     const logits = disc.apply(gradientReverse(tf.concat([fs, ft], 0), coeff), true); // [2B, 1]
     const labels = tf.concat([tf.ones([fs.shape[0], 1]), tf.zeros([ft.shape[0], 1])], 0);
-    // mean over the joint batch of equal halves = 0.5 (mean_s + mean_t)
+    // the mean over the joint batch of two equal halves is 0.5 (mean_s + mean_t)
     return tf.losses.sigmoidCrossEntropy(labels, logits) as tf.Scalar;
   });
 }
 
-export function fitDann(data: FeatureData, cfg: DannConfig, rng: Rng, log: Logger): TrainedHead {
+export function fitDann(data: FeatureData, cfg: DannConfig, rng: Rng, hooks: TrainHooks = {}) {
   const disc = domainDiscriminator(cfg.bottleneckDim, cfg.discriminatorWidth, rng.fork('discriminator'));
-  return trainHead(data, cfg, rng, log, {
-    layers: [disc],
-    loss: (fs, ft, step, total) => dannDomainLoss(disc, fs, ft, grlCoefficient(step, total)),
-  });
+  try {
+    return trainHead(data, cfg, rng, hooks, {
+      layers: [disc],
+      loss: ({ fs, ft }, step, total) => dannDomainLoss(disc, fs, ft, grlCoefficient(step, cfg.grlSteps || total, { alpha: cfg.grlAlpha })),
+    });
+  } finally {
+    disposeLayer(disc);
+  }
 }
+
+export const dann = featureMethod({
+  name: 'dann',
+  describe: 'DANN (Ganin et al. 2016): domain-adversarial bottleneck on frozen CLIP features',
+  schema: dannSchema,
+  datasetDefaults: {
+    'office-home': { epochs: 30 },
+    visda17: { epochs: 30 },
+    'mini-domainnet': { bottleneckDim: 1024, epochs: 30, itersPerEpoch: 2500 },
+    synth: { epochs: 10, itersPerEpoch: 100 },
+  },
+  train: (data, cfg: ConfigOf<typeof dannSchema>, rng, hooks) => fitDann(data, cfg, rng, hooks),
+});

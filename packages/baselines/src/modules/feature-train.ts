@@ -1,13 +1,25 @@
 /**
- * The training loop shared by the feature-space baselines (source-only head, DANN, DAN): a
- * bottleneck and a classifier on frozen CLIP features, trained with SGD with momentum and
- * TLlib's inverse-decay schedule lr_i = lr0 * (1 + gamma * i)^(-decay), on balanced mini-batches
- * of B source and B target features, plus an optional alignment loss between the bottleneck
- * features of the two domains.
+ * The model and training loop shared by the feature-space baselines (source-only head, DANN,
+ * DAN, CDAN, MCC, SHOT-IM): on frozen CLIP image features x [N, E],
+ *
+ *   f = bottleneck(x)      Linear(E, d) - BatchNorm1d(d) - ReLU        [B, d]
+ *   g = classifier(f)      Linear(d, K)                                [B, K]
+ *
+ * as TLlib's ImageClassifier (tllib/modules/classifier.py) with the backbone frozen, trained
+ * with TLlib's recipe: SGD with momentum (Nesterov, as every TLlib example), weight decay, the
+ * inverse-decay schedule lr_i = lr * (1 + gamma * i)^(-decay) advanced every iteration, and
+ * `epochs` x `itersPerEpoch` iterations on mini-batches of B source and B target features.
+ * Source and target go through the bottleneck as one batch, so BatchNorm sees both domains (as
+ * TLlib's `model(torch.cat((x_s, x_t)))`). Per step:
+ *
+ *   L = CE(g_s, y_s) + tradeOff * L_transfer(f_s, f_t, g_s, g_t)
+ *
+ * with L_transfer given by the method (`Alignment`); without one, target batches are not drawn.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { DamplError, type Rng, type Logger } from '@dampl/runtime';
-import { BatchNorm1d, Linear, ReLU, Sequential, type Layer } from './nn.js';
+import { DamplError, silentLogger, type Logger, type Rng } from '@dampl/runtime';
+import { NonFiniteLossError, TrainingAborted, checkFeatures, type FeatureMatrix, type Prediction } from '@dampl/core';
+import { BatchNorm1d, Linear, ReLU, Sequential, loadLayer, type Layer } from './nn.js';
 
 export interface FeatureData {
   /** [Ns, E] row-major. */
@@ -20,46 +32,61 @@ export interface FeatureData {
 }
 
 export interface FeatureTrainConfig {
-  iterations: number;
+  /** TLlib --epochs. */
+  epochs: number;
+  /** TLlib --iters-per-epoch. */
+  itersPerEpoch: number;
+  /** B, per domain (TLlib -b). */
   batchSize: number;
   lr: number;
   momentum: number;
+  nesterov: boolean;
   weightDecay: number;
   lrGamma: number;
   lrDecay: number;
+  /** d, the bottleneck width (TLlib --bottleneck-dim). */
   bottleneckDim: number;
   /** L2-normalise the features first (CLIP features are compared by cosine). */
   normalize: boolean;
-  /** Weight of the alignment loss. */
+  /** Weight of the transfer loss (TLlib --trade-off). */
   tradeOff: number;
 }
 
-export interface Alignment {
-  /** Extra trainable layers (e.g. a domain discriminator). */
-  layers: Layer[];
-  /** Alignment loss on bottleneck features fs, ft [B, D]; `step` of `total`. */
-  loss(fs: tf.Tensor2D, ft: tf.Tensor2D, step: number, total: number): tf.Scalar;
+/** What a transfer loss sees of one step: bottleneck features and logits of both domains. */
+export interface AlignmentInput {
+  /** [B, d] */
+  fs: tf.Tensor2D;
+  /** [B, d] */
+  ft: tf.Tensor2D;
+  /** [B, K] */
+  logitsS: tf.Tensor2D;
+  /** [B, K] */
+  logitsT: tf.Tensor2D;
 }
 
-export interface FeatureHistoryRecord {
+export interface Alignment {
+  /** Extra trainable layers (e.g. a domain discriminator), trained with the same optimiser. */
+  layers: Layer[];
+  /** The transfer loss of step `step` (0-based) of `total`. */
+  loss(x: AlignmentInput, step: number, total: number): tf.Scalar;
+}
+
+/** One epoch of `itersPerEpoch` iterations: mean losses, the learning rate of its first step. */
+export interface FeatureEpoch {
+  /** 1-based. */
+  epoch: number;
+  /** Iterations so far. */
   step: number;
   lr: number;
-  clsLoss: number;
-  alignLoss: number;
+  losses: Record<string, number>;
 }
 
-export interface TrainedHead {
-  /** Class probabilities [N, K] for features [N, E]. */
-  predict(features: Float32Array): Float32Array;
-  history: FeatureHistoryRecord[];
-  /** Every state tensor by name, for checkpoints. */
-  state(): Map<string, tf.Tensor>;
-  dispose(): void;
-}
-
-/** Bottleneck of DANN/DAN on a frozen backbone: Linear(E, d) - BN - ReLU, as TLlib's ImageClassifier. */
-export function bottleneck(dim: number, out: number, rng: Rng): Sequential {
-  return new Sequential(new Linear(dim, out, rng), new BatchNorm1d(out), new ReLU());
+export interface TrainHooks {
+  log?: Logger;
+  signal?: AbortSignal;
+  onStep?(r: { epoch: number; step: number; lr: number; losses: Record<string, number> }): void;
+  /** After each epoch, with the model as it is then (e.g. to score it). */
+  onEpoch?(r: FeatureEpoch, model: FeatureClassifier): void;
 }
 
 export function l2normalizeRows(x: Float32Array, dim: number): Float32Array {
@@ -73,7 +100,64 @@ export function l2normalizeRows(x: Float32Array, dim: number): Float32Array {
   return out;
 }
 
-/** Draws batches without replacement, reshuffling at the end of each pass (a seeded infinite loader). */
+/** Bottleneck and classifier on frozen features; predicts in eval mode (BatchNorm's running statistics). */
+export class FeatureClassifier {
+  readonly neck: Sequential;
+  readonly head: Linear;
+
+  constructor(readonly dim: number, readonly numClasses: number, readonly bottleneckDim: number, readonly normalize: boolean, rng: Rng) {
+    this.neck = new Sequential(new Linear(dim, bottleneckDim, rng), new BatchNorm1d(bottleneckDim), new ReLU());
+    this.head = new Linear(bottleneckDim, numClasses, rng);
+  }
+
+  params(): tf.Variable[] {
+    return [...this.neck.params(), ...this.head.params()];
+  }
+
+  /** Features [N, E] (already normalised when `normalize`) -> { f [N, d], logits [N, K] }. */
+  forward(x: tf.Tensor2D, training: boolean): { f: tf.Tensor2D; logits: tf.Tensor2D } {
+    const f = this.neck.apply(x, training);
+    return { f, logits: this.head.apply(f) };
+  }
+
+  predict(features: FeatureMatrix, chunk = 4096): Prediction {
+    checkFeatures(features, 'features to predict', this.dim);
+    const x = this.normalize ? l2normalizeRows(features.data, this.dim) : features.data;
+    const K = this.numClasses;
+    const probs = new Float32Array(features.rows * K);
+    const labels = new Int32Array(features.rows);
+    for (let r0 = 0; r0 < features.rows; r0 += chunk) {
+      const rows = Math.min(chunk, features.rows - r0);
+      const p = tf.tidy(() => tf.softmax(this.forward(tf.tensor2d(x.subarray(r0 * this.dim, (r0 + rows) * this.dim), [rows, this.dim]), false).logits));
+      probs.set(p.dataSync() as Float32Array, r0 * K);
+      p.dispose();
+    }
+    for (let i = 0; i < features.rows; i++) labels[i] = argmaxRow(probs, i, K);
+    return { probs, labels };
+  }
+
+  /** Every state tensor by name (PyTorch-style keys), for checkpoints. */
+  state(): Map<string, tf.Tensor> {
+    return new Map([...this.neck.state('bottleneck'), ...this.head.state('head')]);
+  }
+
+  load(values: ReadonlyMap<string, Float32Array>): void {
+    loadLayer(this.neck, 'bottleneck', values);
+    loadLayer(this.head, 'head', values);
+  }
+
+  dispose(): void {
+    for (const t of this.state().values()) t.dispose();
+  }
+}
+
+export function argmaxRow(probs: Float32Array, row: number, K: number): number {
+  let best = 0;
+  for (let k = 1; k < K; k++) if (probs[row * K + k]! > probs[row * K + best]!) best = k;
+  return best;
+}
+
+/** Draws batches without replacement, reshuffling after each pass (a seeded endless loader). */
 export class BatchSampler {
   private order: number[] = [];
   private pos = 0;
@@ -93,17 +177,21 @@ export class BatchSampler {
   }
 }
 
-export function gatherRows(x: Float32Array, dim: number, idx: number[]): tf.Tensor2D {
+export function gatherRows(x: Float32Array, dim: number, idx: readonly number[]): tf.Tensor2D {
   const out = new Float32Array(idx.length * dim);
   idx.forEach((r, i) => out.set(x.subarray(r * dim, (r + 1) * dim), i * dim));
   return tf.tensor2d(out, [idx.length, dim]);
 }
 
-/** Momentum SGD as PyTorch's: weight decay added to the gradient, v = m v + g, w -= lr v. */
-class Sgd {
+/**
+ * torch.optim.SGD: g = grad + wd * p; buf = m * buf + g (buf = g at the first step);
+ * p -= lr * (nesterov ? g + m * buf : buf).
+ */
+export class Sgd {
   private readonly velocity = new Map<tf.Variable, tf.Variable>();
-  constructor(private readonly momentum: number, private readonly weightDecay: number) {}
-  step(grads: Map<tf.Variable, tf.Tensor>, lr: number): void {
+  constructor(private readonly momentum: number, private readonly weightDecay: number, private readonly nesterov: boolean) {}
+
+  step(grads: ReadonlyMap<tf.Variable, tf.Tensor>, lr: number): void {
     tf.tidy(() => {
       for (const [v, g0] of grads) {
         const g = this.weightDecay ? tf.add(g0, tf.mul(v, this.weightDecay)) : g0;
@@ -113,91 +201,126 @@ class Sgd {
           this.velocity.set(v, buf);
         }
         buf.assign(tf.add(tf.mul(buf, this.momentum), g));
-        v.assign(tf.sub(v, tf.mul(buf, lr)));
+        const update = this.nesterov ? tf.add(g, tf.mul(buf, this.momentum)) : buf;
+        v.assign(tf.sub(v, tf.mul(update, lr)));
       }
     });
   }
+
   dispose(): void {
     for (const b of this.velocity.values()) b.dispose();
+    this.velocity.clear();
   }
 }
 
-export function trainHead(data: FeatureData, cfg: FeatureTrainConfig, rng: Rng, log: Logger, alignment?: Alignment): TrainedHead {
+/** TLlib's inverse-decay learning rate at iteration i (0-based). */
+export function inverseDecayLr(c: Pick<FeatureTrainConfig, 'lr' | 'lrGamma' | 'lrDecay'>, i: number): number {
+  return c.lr * (1 + c.lrGamma * i) ** -c.lrDecay;
+}
+
+/**
+ * One optimisation step over `params`: differentiates `lossFn` (which returns its named terms,
+ * 'total' among them), applies SGD, returns the terms' values. Throws NonFiniteLossError before
+ * touching the parameters when a term is not finite.
+ */
+export function sgdStep(params: tf.Variable[], sgd: Sgd, lr: number, lossFn: () => Record<string, tf.Scalar>, where: string): Record<string, number> {
+  let names: string[] = [];
+  const kept: { terms?: tf.Tensor } = {};
+  const { value, grads } = tf.variableGrads(() => {
+    const terms = lossFn();
+    names = Object.keys(terms);
+    kept.terms = tf.keep(tf.stack(Object.values(terms)));
+    return terms.total!;
+  }, params);
+  const values = kept.terms!.dataSync();
+  kept.terms!.dispose();
+  value.dispose();
+  const losses = Object.fromEntries(names.map((k, i) => [k, values[i]!]));
+  if (!Object.values(losses).every(Number.isFinite)) {
+    tf.dispose(grads);
+    throw new NonFiniteLossError(`non-finite loss ${where}: ${JSON.stringify(losses)}`, 'lower lr or check the features for NaN/Inf');
+  }
+  sgd.step(new Map(params.filter((p) => grads[p.name]).map((p) => [p, grads[p.name]!])), lr);
+  tf.dispose(grads);
+  return losses;
+}
+
+/** Runs `itersPerEpoch` x `epochs` steps of `step(i)`, collecting epoch means, with abort and hooks. */
+export function runEpochs(
+  cfg: Pick<FeatureTrainConfig, 'epochs' | 'itersPerEpoch' | 'lr' | 'lrGamma' | 'lrDecay'>,
+  hooks: TrainHooks,
+  model: FeatureClassifier,
+  step: (i: number, lr: number) => Record<string, number>,
+  stepOffset = 0,
+): FeatureEpoch[] {
+  const log = hooks.log ?? silentLogger;
+  const history: FeatureEpoch[] = [];
+  let i = 0;
+  for (let epoch = 1; epoch <= cfg.epochs; epoch++) {
+    const sums: Record<string, number> = {};
+    const firstLr = inverseDecayLr(cfg, stepOffset + i);
+    for (let b = 0; b < cfg.itersPerEpoch; b++, i++) {
+      if (hooks.signal?.aborted) throw new TrainingAborted(`training stopped at epoch ${epoch}, step ${i}`, 'feature-space methods train in one go; start the run again');
+      const lr = inverseDecayLr(cfg, stepOffset + i);
+      const losses = step(i, lr);
+      for (const [k, v] of Object.entries(losses)) sums[k] = (sums[k] ?? 0) + v;
+      hooks.onStep?.({ epoch, step: i + 1, lr, losses });
+    }
+    const record: FeatureEpoch = {
+      epoch,
+      step: i,
+      lr: firstLr,
+      losses: Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / Math.max(1, cfg.itersPerEpoch)])),
+    };
+    history.push(record);
+    log.debug(`epoch ${epoch}/${cfg.epochs} step ${i} lr ${firstLr.toExponential(2)} ${Object.entries(record.losses).map(([k, v]) => `${k}=${v.toPrecision(4)}`).join(' ')}`);
+    hooks.onEpoch?.(record, model);
+  }
+  return history;
+}
+
+/**
+ * Trains bottleneck + classifier (and the alignment's layers) on `data`; returns the classifier
+ * and the per-epoch history. Seeded: initialisation from rng.fork('init'), batch orders from
+ * rng.fork('source-order') and rng.fork('target-order').
+ */
+export function trainHead(data: FeatureData, cfg: FeatureTrainConfig, rng: Rng, hooks: TrainHooks = {}, alignment?: Alignment):
+{ model: FeatureClassifier; history: FeatureEpoch[] } {
   const { dim, numClasses } = data;
   const source = cfg.normalize ? l2normalizeRows(data.source, dim) : data.source;
   const target = cfg.normalize ? l2normalizeRows(data.target, dim) : data.target;
-  const ns = data.sourceLabels.length;
-  const nt = target.length / dim;
-  const init = rng.fork('init');
-  const neck = bottleneck(dim, cfg.bottleneckDim, init);
-  const head = new Linear(cfg.bottleneckDim, numClasses, init);
-  const params = [...neck.params(), ...head.params(), ...(alignment?.layers.flatMap((l) => l.params()) ?? [])];
-  const sgd = new Sgd(cfg.momentum, cfg.weightDecay);
-  const srcBatches = new BatchSampler(ns, cfg.batchSize, rng.fork('source-order'));
-  const tgtBatches = new BatchSampler(nt, cfg.batchSize, rng.fork('target-order'));
-  const history: FeatureHistoryRecord[] = [];
-  for (let step = 0; step < cfg.iterations; step++) {
-    const lr = cfg.lr * (1 + cfg.lrGamma * step) ** -cfg.lrDecay;
-    const si = srcBatches.next();
-    const ti = alignment ? tgtBatches.next() : [];
-    let cls = 0;
-    let align = 0;
-    const { grads, value } = tf.tidy(() => {
-      const xs = gatherRows(source, dim, si);
-      const ys = tf.cast(tf.oneHot(tf.tensor1d(si.map((i) => data.sourceLabels[i]!), 'int32'), numClasses), 'float32');
-      const xt = alignment ? gatherRows(target, dim, ti) : undefined;
-      return tf.variableGrads(() => {
-        // one forward over the joint batch, so BatchNorm sees both domains as in TLlib
-        const f = neck.apply(xt ? tf.concat([xs, xt], 0) : xs, true);
-        const fs = f.slice([0, 0], [si.length, -1]) as tf.Tensor2D;
-        const lc = tf.losses.softmaxCrossEntropy(ys, head.apply(fs)) as tf.Scalar;
-        cls = lc.dataSync()[0]!;
-        if (!alignment || !xt) return lc;
-        const ft = f.slice([si.length, 0], [ti.length, -1]) as tf.Tensor2D;
-        const la = alignment.loss(fs, ft, step, cfg.iterations);
-        align = la.dataSync()[0]!;
-        return tf.add(lc, tf.mul(la, cfg.tradeOff)) as tf.Scalar;
-      }, params);
+  const model = new FeatureClassifier(dim, numClasses, cfg.bottleneckDim, cfg.normalize, rng.fork('init'));
+  const params = [...model.params(), ...(alignment?.layers.flatMap((l) => l.params()) ?? [])];
+  const sgd = new Sgd(cfg.momentum, cfg.weightDecay, cfg.nesterov);
+  const srcBatches = new BatchSampler(data.sourceLabels.length, cfg.batchSize, rng.fork('source-order'));
+  const tgtBatches = new BatchSampler(target.length / dim, cfg.batchSize, rng.fork('target-order'));
+  const total = cfg.epochs * cfg.itersPerEpoch;
+  try {
+    const history = runEpochs(cfg, hooks, model, (i, lr) => {
+      const si = srcBatches.next();
+      const ti = alignment ? tgtBatches.next() : [];
+      return sgdStep(params, sgd, lr, (): Record<string, tf.Scalar> => {
+        const xs = gatherRows(source, dim, si);
+        const ys = tf.oneHot(tf.tensor1d(si.map((r) => data.sourceLabels[r]!), 'int32'), numClasses).toFloat();
+        const B = si.length;
+        const { f, logits } = model.forward(alignment ? tf.concat([xs, gatherRows(target, dim, ti)], 0) : xs, true);
+        const logitsS = tf.slice(logits, [0, 0], [B, -1]);
+        const cls = tf.losses.softmaxCrossEntropy(ys, logitsS) as tf.Scalar;
+        if (!alignment) return { cls, total: cls };
+        const transfer = alignment.loss({
+          fs: tf.slice(f, [0, 0], [B, -1]),
+          ft: tf.slice(f, [B, 0], [-1, -1]),
+          logitsS,
+          logitsT: tf.slice(logits, [B, 0], [-1, -1]),
+        }, i, total);
+        return { cls, transfer, total: tf.add(cls, tf.mul(transfer, cfg.tradeOff)) as tf.Scalar };
+      }, `at step ${i + 1}`);
     });
-    const total = value.dataSync()[0]!;
-    value.dispose();
-    if (!Number.isFinite(total)) {
-      tf.dispose(Object.values(grads));
-      throw new DamplError(`loss is ${total} at step ${step} (classification ${cls}, alignment ${align})`,
-        `last finite record: ${JSON.stringify(history.at(-1) ?? null)}; lower lr (now ${cfg.lr}) or check the features for NaN`);
-    }
-    sgd.step(new Map(params.map((p) => [p, grads[p.name]!])), lr);
-    tf.dispose(Object.values(grads));
-    if (step % Math.max(1, Math.floor(cfg.iterations / 10)) === 0 || step === cfg.iterations - 1) {
-      history.push({ step, lr, clsLoss: cls, alignLoss: align });
-      log.debug(`step ${step}/${cfg.iterations} lr ${lr.toExponential(2)} cls ${cls.toFixed(4)} align ${align.toFixed(4)}`);
-    }
+    return { model, history };
+  } catch (e) {
+    model.dispose();
+    throw e;
+  } finally {
+    sgd.dispose();
   }
-  sgd.dispose();
-  const layers: Layer[] = [neck, head, ...(alignment?.layers ?? [])];
-  return {
-    history,
-    predict(features: Float32Array): Float32Array {
-      const x = cfg.normalize ? l2normalizeRows(features, dim) : features;
-      const n = x.length / dim;
-      const out = new Float32Array(n * numClasses);
-      for (let i = 0; i < n; i += 1024) {
-        const rows = Math.min(1024, n - i);
-        const p = tf.tidy(() => tf.softmax(head.apply(neck.apply(tf.tensor2d(x.subarray(i * dim, (i + rows) * dim), [rows, dim]), false))));
-        out.set(p.dataSync() as Float32Array, i * numClasses);
-        p.dispose();
-      }
-      return out;
-    },
-    state() {
-      const m = new Map<string, tf.Tensor>();
-      neck.state('bottleneck').forEach((v, k) => m.set(k, v));
-      head.state('head').forEach((v, k) => m.set(k, v));
-      alignment?.layers.forEach((l, i) => l.state(`align${i}`).forEach((v, k) => m.set(k, v)));
-      return m;
-    },
-    dispose() {
-      for (const l of layers) for (const t of l.state('x').values()) t.dispose();
-    },
-  };
 }

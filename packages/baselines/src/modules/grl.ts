@@ -23,11 +23,16 @@ export function gradientReverse<T extends tf.Tensor>(x: T, coeff: number): T {
 }
 
 /**
- * The published coefficient schedule: lambda(p) = 2 (hi - lo) / (1 + exp(-alpha p)) - (hi - lo) + lo,
- * p = step / maxSteps in [0, 1]; alpha = 10, lo = 0, hi = 1 (Ganin et al. 2016, JMLR, section 5.2.2;
- * TLlib's WarmStartGradientReverseLayer uses the same defaults).
+ * The coefficient schedule lambda(p) = 2 (hi - lo) / (1 + exp(-alpha p)) - (hi - lo) + lo with
+ * p = step / maxSteps (p >= 0, not capped, so the coefficient keeps approaching hi past maxSteps).
+ *
+ * Published (Ganin et al. 2016, JMLR, section 5.2.2): alpha = 10, lo = 0, hi = 1, maxSteps = the
+ * whole run, i.e. 2 / (1 + exp(-10 p)) - 1 with p the training progress in [0, 1].
+ * TLlib's DomainAdversarialLoss (tllib/alignment/dann.py) warms up with
+ * WarmStartGradientReverseLayer(alpha = 1, lo = 0, hi = 1, max_iters = 1000) instead, whose
+ * coefficient is about 0.46 after 1000 steps and 0.99 after 5000.
  */
 export function grlCoefficient(step: number, maxSteps: number, { alpha = 10, lo = 0, hi = 1 } = {}): number {
-  const p = Math.min(1, Math.max(0, step / Math.max(1, maxSteps)));
+  const p = Math.max(0, step / Math.max(1, maxSteps));
   return (2 * (hi - lo)) / (1 + Math.exp(-alpha * p)) - (hi - lo) + lo;
 }

@@ -17,7 +17,7 @@
  *   const loss2 = mkmmd(fs, ft, { linear: false });  // all pairs
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { stopGradient } from '@dampl/runtime';
+import { matMul, stopGradient } from '@dampl/runtime';
 
 export interface MkmmdOptions {
   /** Exponents u of the bandwidth multipliers 2^u; DAN uses five kernels around the mean distance. */
@@ -30,7 +30,7 @@ export function pairwiseSquaredDistances(a: tf.Tensor2D, b: tf.Tensor2D): tf.Ten
   return tf.tidy(() => {
     const a2 = tf.sum(tf.square(a), 1, true); // [N, 1]
     const b2 = tf.reshape(tf.sum(tf.square(b), 1), [1, -1]); // [1, M]
-    const ab = tf.matMul(a, tf.transpose(b)); // [N, M]
+    const ab = matMul(a, tf.transpose(b)); // [N, M]
     return tf.relu(tf.sub(tf.add(a2, b2), tf.mul(ab, 2))) as tf.Tensor2D;
   });
 }

@@ -23,11 +23,13 @@ describe('gradient reversal', () => {
     expect(Array.from(both)).toEqual([-1, -1, -1]);
   });
 
-  it('follows the published warm-up schedule 2/(1+exp(-10p)) - 1', () => {
+  it('follows the published warm-up schedule 2/(1+exp(-10p)) - 1, and TLlib\'s warm start', () => {
     expect(grlCoefficient(0, 100)).toBe(0);
     expect(grlCoefficient(50, 100)).toBeCloseTo(2 / (1 + Math.exp(-5)) - 1, 12);
     expect(grlCoefficient(100, 100)).toBeCloseTo(0.9999092, 6);
-    expect(grlCoefficient(500, 100)).toBeCloseTo(grlCoefficient(100, 100), 12);
+    // TLlib WarmStartGradientReverseLayer(alpha=1, lo=0, hi=1, max_iters=1000): not capped at max_iters
+    expect(grlCoefficient(1000, 1000, { alpha: 1 })).toBeCloseTo(2 / (1 + Math.exp(-1)) - 1, 12);
+    expect(grlCoefficient(5000, 1000, { alpha: 1 })).toBeCloseTo(2 / (1 + Math.exp(-5)) - 1, 12);
   });
 });
 

@@ -4,8 +4,7 @@
  * a seeded Rng, as PyTorch's defaults do: weights and biases uniform in +-1/sqrt(fan_in).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { stopGradient, type Rng } from '@dampl/runtime';
-
+import { DamplError, matMul, stopGradient, type Rng } from '@dampl/runtime';
 
 export interface Layer {
   /** Forward pass; `training` switches BatchNorm to batch statistics and updates running ones. */
@@ -32,7 +31,7 @@ export class Linear implements Layer {
   }
 
   apply(x: tf.Tensor2D): tf.Tensor2D {
-    return tf.add(tf.matMul(x, this.w as tf.Tensor2D), this.b);
+    return tf.add(matMul(x, this.w as tf.Tensor2D), this.b);
   }
 
   params(): tf.Variable[] {
@@ -119,4 +118,16 @@ export class Sequential implements Layer {
 /** Disposes every variable a layer owns (trainable and running statistics). */
 export function disposeLayer(l: Layer): void {
   for (const t of l.state('x').values()) t.dispose();
+}
+
+/** Overwrites a layer's state (as `state(prefix)` names it) from saved values. */
+export function loadLayer(l: Layer, prefix: string, values: ReadonlyMap<string, Float32Array>): void {
+  for (const [key, t] of l.state(prefix)) {
+    const data = values.get(key);
+    if (!data || data.length !== t.size) {
+      throw new DamplError(`saved state has ${data ? `${data.length} values` : 'no tensor'} for '${key}' [${t.shape.join(', ')}]`,
+        'the state was saved with another feature size, bottleneck size or number of classes');
+    }
+    tf.tidy(() => (t as tf.Variable).assign(tf.tensor(data, t.shape)));
+  }
 }

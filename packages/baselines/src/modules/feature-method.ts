@@ -1,0 +1,146 @@
+/**
+ * Wraps a feature-space trainer (modules/feature-train.ts) as a `Method`: config schema with
+ * per-dataset defaults, input checks, per-epoch history with the analysis accuracies, the
+ * predictor, its state and `restore`. Feature-space methods ignore `clip`, `classNames` (except
+ * for their number) and `domainNames`.
+ */
+import { ConfigError, DamplError, Rng, type SafeTensor } from '@dampl/runtime';
+import {
+  checkFeatures, resolveConfig, validateConfig,
+  type ConfigOf, type ConfigSchema, type EpochRecord, type FeatureMatrix, type Method, type MethodInput,
+  type MethodResult, type MethodState, type RestoreInput,
+} from '@dampl/core';
+import {
+  FeatureClassifier, type FeatureData, type FeatureEpoch, type FeatureTrainConfig, type TrainHooks,
+} from './feature-train.js';
+
+/** The schema fields of `FeatureTrainConfig`, with the given defaults (a method's published recipe). */
+export function featureTrainFields(d: FeatureTrainConfig, source: string) {
+  return {
+    epochs: { type: 'integer', default: d.epochs, min: 1, doc: `epochs (${source} --epochs = ${d.epochs})` },
+    itersPerEpoch: { type: 'integer', default: d.itersPerEpoch, min: 1, doc: `iterations per epoch (${source} -i = ${d.itersPerEpoch})` },
+    batchSize: { type: 'integer', default: d.batchSize, min: 2, doc: `B source + B target features per step (${source} -b = ${d.batchSize})` },
+    lr: { type: 'number', default: d.lr, min: 0, doc: `initial learning rate of bottleneck, classifier and discriminator (${source} --lr = ${d.lr})` },
+    lrGamma: { type: 'number', default: d.lrGamma, min: 0, doc: `lr_i = lr (1 + lrGamma i)^-lrDecay (${source} --lr-gamma = ${d.lrGamma})` },
+    lrDecay: { type: 'number', default: d.lrDecay, min: 0, doc: `(${source} --lr-decay = ${d.lrDecay})` },
+    momentum: { type: 'number', default: d.momentum, min: 0, max: 1, doc: `SGD momentum (${source} = ${d.momentum})` },
+    nesterov: { type: 'boolean', default: d.nesterov, doc: 'Nesterov momentum (TLlib: SGD(..., nesterov=True))' },
+    weightDecay: { type: 'number', default: d.weightDecay, min: 0, doc: `L2 weight decay (${source} --wd = ${d.weightDecay})` },
+    bottleneckDim: { type: 'integer', default: d.bottleneckDim, min: 1, doc: `bottleneck width d (${source} --bottleneck-dim = ${d.bottleneckDim})` },
+    normalize: { type: 'boolean', default: d.normalize, doc: 'L2-normalise the CLIP features before the bottleneck' },
+    tradeOff: { type: 'number', default: d.tradeOff, min: 0, doc: `weight of the transfer loss (${source} --trade-off = ${d.tradeOff})` },
+  } as const;
+}
+
+/** Source/target features and labels checked and unpacked for the feature trainers. */
+export function featureData(input: Pick<MethodInput<unknown>, 'source' | 'sourceLabels' | 'target' | 'classNames'>): FeatureData {
+  const K = input.classNames.length;
+  if (K < 2) throw new ConfigError(`classification needs at least 2 classes, got ${K}`);
+  checkFeatures(input.source, 'source features');
+  checkFeatures(input.target, 'target features', input.source.dim);
+  if (input.sourceLabels.length !== input.source.rows) {
+    throw new DamplError(`${input.sourceLabels.length} source labels for ${input.source.rows} source feature rows`);
+  }
+  if (input.source.rows === 0 || input.target.rows === 0) throw new DamplError('source and target need at least one feature row each');
+  for (const y of input.sourceLabels) if (!(y >= 0 && y < K)) throw new DamplError(`source label ${y} is outside the ${K} classes`);
+  return { source: input.source.data, sourceLabels: input.sourceLabels, target: input.target.data, dim: input.source.dim, numClasses: K };
+}
+
+/** Method defaults < dataset defaults, for `Method.defaults`. */
+export function datasetConfig<S extends ConfigSchema>(name: string, schema: S, perDataset: Readonly<Record<string, Readonly<Record<string, unknown>>>>, dataset: string): ConfigOf<S> {
+  const layer = perDataset[dataset];
+  return resolveConfig(schema, layer ? [{ source: `${name} defaults for ${dataset}`, values: layer }] : []);
+}
+
+/** The analysis numbers of an epoch record from a predictor. */
+export function analyse(input: Pick<MethodInput<unknown>, 'target' | 'targetAnalysis' | 'evalTarget'>, predict: (f: FeatureMatrix) => Int32Array): Partial<EpochRecord> {
+  const out: Partial<EpochRecord> = {};
+  if (input.targetAnalysis) out.targetAccuracy = input.targetAnalysis.accuracy(predict(input.target));
+  if (input.evalTarget) out.evalAccuracy = input.evalTarget.analysis.accuracy(predict(input.evalTarget.features));
+  return out;
+}
+
+export const toSafeTensors = (m: ReadonlyMap<string, { shape: number[]; dataSync(): unknown }>): Record<string, SafeTensor> =>
+  Object.fromEntries([...m].map(([k, t]) => [k, { dtype: 'F32', shape: [...t.shape], data: Float32Array.from(t.dataSync() as Float32Array) } satisfies SafeTensor]));
+
+export const fromSafeTensors = (tensors: Record<string, SafeTensor>): Map<string, Float32Array> =>
+  new Map(Object.entries(tensors).map(([k, t]) => [k, t.data instanceof Float32Array ? t.data : Float32Array.from(t.data as ArrayLike<number>)]));
+
+/** Checks that a saved state belongs to `name` and to these classes; returns its meta. */
+export function checkState(name: string, state: MethodState, input: RestoreInput): { dim: number; numClasses: number; seed: number; history: EpochRecord[] } {
+  if (state.method !== name) throw new ConfigError(`a '${state.method}' state cannot be restored by ${name}`);
+  const meta = state.meta as { dim?: number; numClasses?: number; seed?: number; history?: EpochRecord[]; classNames?: string[] };
+  if (!meta.dim || !meta.numClasses) throw new ConfigError(`the saved ${name} state has no feature size or class count`);
+  if (meta.classNames && JSON.stringify(meta.classNames) !== JSON.stringify(input.classNames)) {
+    throw new ConfigError(`the saved ${name} state was trained for classes ${JSON.stringify(meta.classNames)}, not ${JSON.stringify(input.classNames)}`);
+  }
+  return { dim: meta.dim, numClasses: meta.numClasses, seed: meta.seed ?? 0, history: meta.history ?? [] };
+}
+
+export interface FeatureMethodSpec<S extends ConfigSchema> {
+  name: string;
+  describe: string;
+  schema: S;
+  /** Values over the schema defaults, by dataset name ('office-home', 'mini-domainnet', 'visda17', 'synth'). */
+  datasetDefaults: Readonly<Record<string, Readonly<Partial<ConfigOf<S>>>>>;
+  train(data: FeatureData, cfg: ConfigOf<S>, rng: Rng, hooks: TrainHooks): { model: FeatureClassifier; history: FeatureEpoch[] };
+}
+
+function resultFrom(name: string, model: FeatureClassifier, config: unknown, history: EpochRecord[], meta: Record<string, unknown>): MethodResult {
+  return {
+    predict: (features) => model.predict(features),
+    history,
+    state: () => ({ method: name, config, tensors: toSafeTensors(model.state()), meta: { ...meta, dim: model.dim, numClasses: model.numClasses, history } }),
+    dispose: () => model.dispose(),
+  };
+}
+
+/** A `Method` around a bottleneck-classifier trainer. */
+export function featureMethod<S extends ConfigSchema>(spec: FeatureMethodSpec<S>): Method<ConfigOf<S>> {
+  const { name, schema } = spec;
+  return {
+    name,
+    describe: spec.describe,
+    configSchema: schema,
+
+    defaults: (dataset) => datasetConfig(name, schema, spec.datasetDefaults, dataset),
+
+    async fit(input: MethodInput<ConfigOf<S>>): Promise<MethodResult> {
+      const cfg = validateConfig(schema, input.config as Record<string, unknown>, `${name} config`);
+      if (input.resumeFrom) {
+        throw new ConfigError(`${name} cannot resume from a checkpoint`, 'feature-space methods train in one go; run it again without resumeFrom');
+      }
+      const data = featureData(input);
+      const log = input.logger?.child(name);
+      const history: EpochRecord[] = [];
+      const { model } = spec.train(data, cfg, new Rng(input.seed), {
+        log,
+        signal: input.signal,
+        onStep: input.onStep,
+        onEpoch: (r, m) => {
+          const record: EpochRecord = { ...r, ...analyse(input, (f) => m.predict(f).labels) };
+          history.push(record);
+          log?.info(`epoch ${r.epoch}/${(cfg as unknown as FeatureTrainConfig).epochs} step ${r.step} lr ${r.lr.toExponential(3)} ` +
+            Object.entries(r.losses).map(([k, v]) => `${k}=${v.toPrecision(5)}`).join(' ') +
+            (record.evalAccuracy !== undefined ? ` eval acc ${(100 * record.evalAccuracy).toFixed(2)}%` : ''));
+          input.onEpoch?.(record);
+        },
+      });
+      return resultFrom(name, model, cfg, history, { classNames: [...input.classNames], domainNames: [...input.domainNames], seed: input.seed });
+    },
+
+    async restore(state: MethodState, input: RestoreInput): Promise<MethodResult> {
+      const meta = checkState(name, state, input);
+      const cfg = validateConfig(schema, state.config as Record<string, unknown>, `saved ${name} config`);
+      const c = cfg as unknown as FeatureTrainConfig;
+      const model = new FeatureClassifier(meta.dim, meta.numClasses, c.bottleneckDim, c.normalize, new Rng(meta.seed).fork('init'));
+      try {
+        model.load(fromSafeTensors(state.tensors));
+      } catch (e) {
+        model.dispose();
+        throw e;
+      }
+      return resultFrom(name, model, cfg, meta.history, { classNames: [...input.classNames], domainNames: [...input.domainNames], seed: meta.seed });
+    },
+  };
+}
