@@ -186,6 +186,17 @@ describe('Hugging Face directory', () => {
     oa.dispose();
   });
 
+  it('loads from its model.safetensors path too, with config.json beside it', async () => {
+    const dir = path.join(tmp, 'hf-file');
+    await writeHfDir(dir);
+    const model = await loadClip(path.join(dir, 'model.safetensors'));
+    expect(model.config).toEqual(config);
+    expectSameWeights(model);
+    model.dispose();
+    await rm(path.join(dir, 'config.json'));
+    await expect(loadClip(path.join(dir, 'model.safetensors'))).rejects.toThrow(/no config.json beside it/);
+  });
+
   it('names a wrong-shaped q_proj with both shapes, and a missing projection with its canonical name', async () => {
     const t = hfTensors();
     t.set('text_model.encoder.layers.0.self_attn.q_proj.weight', { dtype: 'F32', shape: [64, 32], data: new Float32Array(64 * 32) });

@@ -364,42 +364,40 @@ async function loadHfDir(dir: string, source: string, opts: LoadClipOptions): Pr
   return build(files, hfLayout, config, source, await resolveTokenizer(opts.tokenizer, dir));
 }
 
-async function loadOpenAIFile(file: string, source: string, opts: LoadClipOptions): Promise<ClipModel> {
+async function loadSafetensorsFile(file: string, source: string, opts: LoadClipOptions): Promise<ClipModel> {
+  const dir = path.dirname(file);
+  let plan: { layout: CheckpointLayout; config: ClipConfig } | 'hf-dir';
   const ckpt = await Checkpoint.open([file]);
-  let config: ClipConfig;
-  let layout: CheckpointLayout;
   try {
     const names = ckpt.names;
     if (isHfLayout(names)) {
-      const cfg = path.join(path.dirname(file), 'config.json');
-      if (!opts.config && !existsSync(cfg)) {
+      if (!opts.config && !existsSync(path.join(dir, 'config.json'))) {
         throw new FormatError(`${file} holds Hugging Face CLIPModel tensors but there is no config.json beside it`,
-          'load the directory holding config.json and model.safetensors');
+          'load the directory holding config.json and model.safetensors, or pass the config');
       }
-      await ckpt.close();
-      if (!opts.config) return loadHfDir(path.dirname(file), source, opts);
-      config = normalizeConfig(opts.config, 'options.config');
-      return build([file], hfLayout, config, source, await resolveTokenizer(opts.tokenizer, path.dirname(file)));
-    }
-    const prefix = detectOpenAIPrefix(names);
-    if (prefix === undefined) {
-      throw new FormatError(`${file} holds neither an OpenAI / open_clip CLIP state dict nor a Hugging Face CLIPModel`,
-        `found e.g. ${names.slice(0, 5).join(', ')}; expected names like visual.conv1.weight, token_embedding.weight`);
-    }
-    layout = openaiLayout(prefix);
-    const meta = ckpt.metadata();
-    const shapes = new Map([...ckpt.shapes()].map(([n, s]) => [n.slice(prefix.length), s]));
-    config = opts.config ? normalizeConfig(opts.config, 'options.config')
-      : configFromMetadata(meta, `${file} __metadata__`)
-        ?? inferConfigFromShapes(shapes, {
-          ...headsFromMetadata(meta, `${file} __metadata__`),
+      plan = opts.config ? { layout: hfLayout, config: normalizeConfig(opts.config, 'options.config') } : 'hf-dir';
+    } else {
+      const prefix = detectOpenAIPrefix(names);
+      if (prefix === undefined) {
+        throw new FormatError(`${file} holds neither an OpenAI / open_clip CLIP state dict nor a Hugging Face CLIPModel`,
+          `found e.g. ${names.slice(0, 5).join(', ')}; expected names like visual.conv1.weight, token_embedding.weight`);
+      }
+      const meta = ckpt.metadata();
+      const shapes = new Map([...ckpt.shapes()].map(([n, s]) => [n.slice(prefix.length), s]));
+      const where = `${file} __metadata__`;
+      const config = opts.config ? normalizeConfig(opts.config, 'options.config')
+        : configFromMetadata(meta, where) ?? inferConfigFromShapes(shapes, {
+          ...headsFromMetadata(meta, where),
           ...(opts.textHeads ? { textHeads: opts.textHeads } : {}),
           ...(opts.visionHeads ? { visionHeads: opts.visionHeads } : {}),
         }, file);
+      plan = { layout: openaiLayout(prefix), config };
+    }
   } finally {
     await ckpt.close();
   }
-  return build([file], layout, config, source, await resolveTokenizer(opts.tokenizer, path.dirname(file)));
+  if (plan === 'hf-dir') return loadHfDir(dir, source, opts);
+  return build([file], plan.layout, plan.config, source, await resolveTokenizer(opts.tokenizer, dir));
 }
 
 async function build(files: string[], layout: CheckpointLayout, config: ClipConfig, source: string, tokenizer: ClipTokenizer | undefined): Promise<ClipModel> {
@@ -423,7 +421,7 @@ export async function loadClip(pathOrId: string, options: LoadClipOptions = {}):
   if (existsSync(pathOrId)) {
     const abs = path.resolve(pathOrId);
     if (statSync(abs).isDirectory()) return loadHfDir(abs, pathOrId, options);
-    if (abs.endsWith('.safetensors')) return loadOpenAIFile(abs, pathOrId, options);
+    if (abs.endsWith('.safetensors')) return loadSafetensorsFile(abs, pathOrId, options);
     throw new FormatError(`${pathOrId} is not a .safetensors file or a model directory`,
       'PyTorch .pt/.bin checkpoints are not read: convert them to safetensors (safetensors.torch.save_file(model.state_dict(), ...))');
   }
