@@ -133,7 +133,7 @@ function transpose2d(data: Float32Array, rows: number, cols: number): Float32Arr
  * expected shape and a float dtype, nothing left over but ignored entries), then reads it into
  * canonical float32 tensors.
  */
-export async function readCanonicalWeights(ckpt: Checkpoint, layout: CheckpointLayout, config: ClipConfig): Promise<Map<string, tf.Tensor>> {
+async function readCanonicalWeights(ckpt: Checkpoint, layout: CheckpointLayout, config: ClipConfig): Promise<Map<string, tf.Tensor>> {
   const label = ckpt.label;
   const canonical = clipWeightShapes(config);
   const rules = layout.rules(canonical.keys());
