@@ -5,11 +5,12 @@
 import yargs, { type CommandModule } from 'yargs';
 import { DamplError } from '@dampl/runtime';
 import { withGlobalOptions, type GlobalOptions } from './commands/common.js';
+import { benchCommand } from './commands/bench.js';
 import { dataCommand } from './commands/data.js';
 import { doctorCommand } from './commands/doctor.js';
 import { featuresCommand } from './commands/features.js';
 
-export const COMMANDS: CommandModule<GlobalOptions, any>[] = [doctorCommand, dataCommand, featuresCommand];
+export const COMMANDS: CommandModule<GlobalOptions, any>[] = [doctorCommand, dataCommand, featuresCommand, benchCommand];
 
 /** Runs the command line; returns the process exit code. */
 export async function main(args: string[]): Promise<number> {

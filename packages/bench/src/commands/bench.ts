@@ -1,0 +1,181 @@
+/**
+ * `dampl bench run | merge | perf`: the benchmark grid (`nx run bench:all`), joining shards'
+ * results, and the performance suites (`nx run bench:perf`).
+ */
+import path from 'node:path';
+import type { Argv, CommandModule } from 'yargs';
+import { ConfigError, workspaceRoot } from '@dampl/runtime';
+import { DEFAULT_FEATURE_CACHE } from './features.js';
+import { loggerFor, useBackend, type GlobalOptions } from './common.js';
+import { parseShard } from '../shard.js';
+import { DEFAULT_RESULTS_DIR, SUITE_CHOICES, displayPath, suitesFor, type Suite } from '../suites.js';
+
+interface RunArgs extends GlobalOptions {
+  suite: string;
+  methods?: string[];
+  datasets?: string[];
+  tasks?: string[];
+  seeds?: number[];
+  model?: string;
+  root?: string[];
+  shard?: string;
+  'dry-run': boolean;
+  rerun: boolean;
+  'fail-fast': boolean;
+  results: string;
+  cache: string;
+  'batch-size': number;
+}
+
+interface MergeArgs extends GlobalOptions {
+  dirs: string[];
+  out?: string;
+}
+
+interface PerfArgs extends GlobalOptions {
+  run: boolean;
+  out: string;
+  projects?: string[];
+}
+
+/** Registers the methods the bench runs: DAMPL (@dampl/core) and the baselines. */
+async function registerMethods(): Promise<void> {
+  await import('@dampl/core');
+  await import('@dampl/baselines');
+}
+
+function parseRoots(pairs: readonly string[] | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const p of pairs ?? []) {
+    const eq = p.indexOf('=');
+    if (eq <= 0) throw new ConfigError(`--root takes dataset=path, got '${p}'`, 'e.g. --root office-home=/data/OfficeHome');
+    out[p.slice(0, eq)] = p.slice(eq + 1);
+  }
+  return out;
+}
+
+/** The filters that apply to `suite` (for --suite all, each suite takes the datasets it has). */
+async function suiteFilters(suite: Suite, all: Suite[], datasets: string[] | undefined, roots: Record<string, string>) {
+  const { getDataset } = await import('@dampl/data');
+  const has = (s: Suite, n: string) => s.datasets.some((d) => d.dataset === getDataset(n).name);
+  for (const n of [...(datasets ?? []), ...Object.keys(roots)]) {
+    if (!all.some((s) => has(s, n))) {
+      throw new ConfigError(`dataset ${n} is in none of the suites run (${all.map((s) => s.name).join(', ')})`,
+        `${all.map((s) => `${s.name}: ${s.datasets.map((d) => d.dataset).join(', ')}`).join('; ')}`);
+    }
+  }
+  const mine = datasets?.filter((n) => has(suite, n));
+  const myRoots = Object.fromEntries(Object.entries(roots).filter(([n]) => has(suite, n)).map(([n, p]) => [getDataset(n).name, p]));
+  return { datasets: mine, roots: myRoots, runs: !datasets?.length || !!mine?.length };
+}
+
+const runCommand: CommandModule<GlobalOptions, RunArgs> = {
+  command: 'run',
+  describe: 'run every registered method on every task of the suite\'s datasets (resumable; `nx run bench:all` = --suite all)',
+  builder: (y) => y
+    .option('suite', { choices: SUITE_CHOICES, default: 'synth', describe: 'synth: the generated world and its tiny CLIP; real: Office-Home, mini-DomainNet, VisDA-2017 where present, with ViT-B/16; all: both' })
+    .option('methods', { type: 'string', array: true, describe: 'methods to run, as registered (name, or name@config for a named config); default: all registered' })
+    .option('datasets', { type: 'string', array: true, describe: 'datasets to run (default: all of the suite)' })
+    .option('tasks', { type: 'string', array: true, describe: 'tasks to run, e.g. A-C ph-cl (default: all)' })
+    .option('seeds', { type: 'number', array: true, describe: 'seeds to run (default: 1 on synth, 1 2 3 on real)' })
+    .option('model', { type: 'string', describe: 'CLIP model: Hugging Face directory, OpenAI-layout .safetensors or hub id (default: the suite\'s)' })
+    .option('root', { type: 'string', array: true, describe: 'data root of a dataset, as dataset=path (default: datasets/<folder>)' })
+    .option('shard', { type: 'string', describe: 'run part i of n of the grid (i/n); join the parts with `dampl bench merge`' })
+    .option('dry-run', { type: 'boolean', default: false, describe: 'list the grid and estimate its cost from earlier records; run nothing' })
+    .option('rerun', { type: 'boolean', default: false, describe: 'run finished cells again' })
+    .option('fail-fast', { type: 'boolean', default: false, describe: 'stop at the first failing cell (default: record the others, then fail)' })
+    .option('results', { type: 'string', default: DEFAULT_RESULTS_DIR, describe: 'results folder; a suite writes to <results>/<suite>/' })
+    .option('cache', { type: 'string', default: DEFAULT_FEATURE_CACHE, describe: 'feature cache folder' })
+    .option('batch-size', { type: 'number', default: 32, describe: 'images per image-encoder call' })
+    .check((a) => {
+      if (a.shard !== undefined) parseShard(a.shard);
+      for (const s of a.seeds ?? []) if (!Number.isInteger(s) || s < 0) throw new ConfigError(`--seeds takes integers >= 0, got ${s}`);
+      if (!Number.isInteger(a['batch-size']) || a['batch-size'] < 1) throw new ConfigError(`--batch-size must be an integer >= 1, got ${a['batch-size']}`);
+      return true;
+    }) as never,
+  handler: async (argv) => {
+    const log = loggerFor(argv);
+    await registerMethods();
+    const { runSuite, formatSeconds } = await import('../runner.js');
+    const suites = suitesFor(argv.suite);
+    if (argv.model && suites.length > 1) throw new ConfigError('--model sets the model of one suite', 'use --suite synth or --suite real with --model');
+    const roots = parseRoots(argv.root);
+    const shard = argv.shard ? parseShard(argv.shard) : undefined;
+    const backend = argv['dry-run'] ? undefined : await useBackend(argv, log);
+    const controller = new AbortController();
+    let interrupts = 0;
+    const onSigint = () => {
+      if (++interrupts > 1) process.exit(130);
+      log.warn('stopping after the running step (Ctrl-C again to quit now); finished cells are kept');
+      controller.abort();
+    };
+    process.on('SIGINT', onSigint);
+    const started = Date.now();
+    const lines: string[] = [];
+    try {
+      for (const suite of suites) {
+        const f = await suiteFilters(suite, suites, argv.datasets, roots);
+        if (!f.runs) continue;
+        const r = await runSuite({
+          suite, resultsDir: path.resolve(argv.results), cacheDir: path.resolve(argv.cache),
+          methods: argv.methods, datasets: f.datasets, tasks: argv.tasks, seeds: argv.seeds, model: argv.model, roots: f.roots,
+          shard, dryRun: argv['dry-run'], rerun: argv.rerun, failFast: argv['fail-fast'], backend, batchSize: argv['batch-size'],
+          log, signal: controller.signal,
+        });
+        const ran = r.outcomes.filter((o) => !o.error).length;
+        lines.push(`${suite.name}: ${r.grid.length} cell(s)${shard ? `, ${r.mine.length} in shard ${shard.index}/${shard.count}` : ''}; `
+          + (argv['dry-run'] ? `${r.pending.length} to run` : `${ran} run now, ${r.finished.length} finished earlier`)
+          + (r.files.length ? `; tables in ${displayPath(r.outDir)}` : ''));
+        for (const s of r.skipped) lines.push(`  skipped ${s.dataset}: ${s.reason}; get it with: ${s.command}`);
+        if (controller.signal.aborted) break;
+      }
+    } finally {
+      process.off('SIGINT', onSigint);
+    }
+    if (!argv['dry-run']) lines.push(`done in ${formatSeconds((Date.now() - started) / 1000)}`);
+    process.stdout.write(lines.join('\n') + '\n');
+    if (controller.signal.aborted) process.exitCode = 130;
+  },
+};
+
+const mergeCommand: CommandModule<GlobalOptions, MergeArgs> = {
+  command: 'merge <dirs..>',
+  describe: 'join the results folders of shards (runs/*.json) into one and rebuild its CSV, Markdown and SVG tables',
+  builder: (y) => y
+    .positional('dirs', { type: 'string', array: true, demandOption: true, describe: 'results folders, e.g. shard1/results/synth shard2/results/synth' })
+    .option('out', { type: 'string', describe: 'folder to write (default: the first folder)' }) as never,
+  handler: async (argv) => {
+    const log = loggerFor(argv);
+    await registerMethods();
+    const { mergeResults } = await import('../merge.js');
+    const r = await mergeResults(argv.dirs, argv.out ?? argv.dirs[0]!, log);
+    process.stdout.write(`${r.records} record(s) in ${displayPath(r.out)}; wrote ${r.files.map((f) => path.basename(f)).join(', ')}\n`);
+  },
+};
+
+const perfCommand: CommandModule<GlobalOptions, PerfArgs> = {
+  command: 'perf',
+  describe: 'run every project\'s tinybench suite (nx run-many -t bench) and write results/perf/README.md with the machine and backend',
+  builder: (y) => y
+    .option('run', { type: 'boolean', default: true, describe: 'run the suites (--no-run: only rebuild the README from the JSON files)' })
+    .option('projects', { type: 'string', array: true, describe: 'projects to run (default: every project with a bench target)' })
+    .option('out', { type: 'string', default: path.join(workspaceRoot, 'results', 'perf'), describe: 'folder of the suites\' JSON files' }) as never,
+  handler: async (argv) => {
+    const log = loggerFor(argv);
+    const backend = await useBackend(argv, log);
+    const { runPerf } = await import('../perf.js');
+    const r = await runPerf({ dir: path.resolve(argv.out), run: argv.run, backend, log, projects: argv.projects });
+    process.stdout.write(`${r.files.length} suite file(s); wrote ${displayPath(r.readme)}\n`);
+  },
+};
+
+export const benchCommand: CommandModule<GlobalOptions, GlobalOptions> = {
+  command: 'bench <command>',
+  describe: 'the benchmark grid and its tables (run, merge) and the performance suites (perf)',
+  builder: (y: Argv<GlobalOptions>) => y
+    .command(runCommand)
+    .command(mergeCommand)
+    .command(perfCommand)
+    .demandCommand(1, 'name a bench command: run, merge or perf') as never,
+  handler: () => {},
+};

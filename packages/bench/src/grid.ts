@@ -1,0 +1,114 @@
+/**
+ * The grid of a bench run: one cell per (method, config, model, dataset, task, seed), its stable
+ * key (the name of the cell's run record), the filters of the command line and the split of the
+ * grid into shards.
+ */
+import { createHash } from 'node:crypto';
+import { ConfigError } from '@dampl/runtime';
+import { getMethod, getNamedConfig, hashConfig, listMethods, resolveMethodConfig, stableStringify } from '@dampl/core';
+import { findTask, getDataset, type Task } from '@dampl/data';
+
+export { parseShard, shardOf, inShard, type Shard } from './shard.js';
+
+export interface Cell {
+  suite: string;
+  /** As listed: the registered name, or `name@config` for a named config. */
+  method: string;
+  /** Model as given, workspace-relative when it is a path inside the workspace. */
+  model: string;
+  dataset: string;
+  task: string;
+  seed: number;
+  config: unknown;
+  configHash: string;
+  /** Stable identity of the cell: hex digest of (method, config hash, model, dataset, task, seed). */
+  key: string;
+}
+
+/** A method to run: its registered name and an optional named config. */
+export interface MethodSpec {
+  label: string;
+  name: string;
+  named?: string;
+}
+
+/** Parses `name` or `name@config` and checks the method is registered. */
+export function parseMethodSpec(spec: string): MethodSpec {
+  const at = spec.indexOf('@');
+  const name = at < 0 ? spec : spec.slice(0, at);
+  const named = at < 0 ? undefined : spec.slice(at + 1);
+  getMethod(name);
+  if (named) getNamedConfig(name, named);
+  return named ? { label: `${name}@${named}`, name, named } : { label: name, name };
+}
+
+/** Every registered method, in registration order, or the ones named. */
+export function methodSpecs(names?: readonly string[]): MethodSpec[] {
+  if (names?.length) return [...new Set(names)].map(parseMethodSpec);
+  const all = listMethods().map((m) => ({ label: m.name, name: m.name }));
+  if (!all.length) throw new ConfigError('no method is registered', 'import @dampl/core and @dampl/baselines, or a package that registers methods');
+  return all;
+}
+
+export function cellKey(c: Pick<Cell, 'method' | 'configHash' | 'model' | 'dataset' | 'task' | 'seed'>): string {
+  const id = { method: c.method, configHash: c.configHash, model: c.model, dataset: c.dataset, task: c.task, seed: c.seed };
+  return createHash('sha256').update(stableStringify(id)).digest('hex').slice(0, 24);
+}
+
+/** The tasks of a dataset, or those of `filter` it has (any spelling findTask accepts). */
+export function selectTasks(dataset: string, filter?: readonly string[]): Task[] {
+  const ds = getDataset(dataset);
+  if (!filter?.length) return [...ds.tasks];
+  const out: Task[] = [];
+  for (const f of filter) {
+    let t: Task;
+    try {
+      t = findTask(ds, f);
+    } catch {
+      continue;
+    }
+    if (!out.includes(t)) out.push(t);
+  }
+  return ds.tasks.filter((t) => out.includes(t));
+}
+
+export interface GridInput {
+  suite: string;
+  model: string;
+  datasets: readonly string[];
+  methods: readonly MethodSpec[];
+  tasks?: readonly string[];
+  seeds: readonly number[];
+}
+
+/**
+ * All cells, ordered dataset, seed, task, method: a run cut short has whole tables for its
+ * first seeds. An unknown task filter (matching no dataset) is an error.
+ */
+export async function buildGrid(g: GridInput): Promise<Cell[]> {
+  const cells: Cell[] = [];
+  let matched = 0;
+  for (const dataset of g.datasets) {
+    const tasks = selectTasks(dataset, g.tasks);
+    matched += tasks.length;
+    const configs = new Map<string, { config: unknown; configHash: string }>();
+    for (const m of g.methods) {
+      const config = await resolveMethodConfig(getMethod(m.name), { dataset, named: m.named });
+      configs.set(m.label, { config, configHash: hashConfig(config) });
+    }
+    for (const seed of g.seeds) {
+      for (const task of tasks) {
+        for (const m of g.methods) {
+          const { config, configHash } = configs.get(m.label)!;
+          const base = { suite: g.suite, method: m.label, model: g.model, dataset, task: task.name, seed, config, configHash };
+          cells.push({ ...base, key: cellKey(base) });
+        }
+      }
+    }
+  }
+  if (g.tasks?.length && g.datasets.length && !matched) {
+    throw new ConfigError(`no dataset of this run has the task(s) ${g.tasks.join(', ')}`,
+      `tasks: ${g.datasets.map((d) => `${d}: ${getDataset(d).tasks.map((t) => t.name).join(' ')}`).join('; ')}`);
+  }
+  return cells;
+}

@@ -1,0 +1,99 @@
+/**
+ * `dampl bench perf` (`nx run bench:perf`): runs the tinybench suite of every project that has a
+ * `bench` target (`nx run-many -t bench`, one at a time so that they do not share the cores),
+ * each writing `results/perf/<suite>.json`, then writes `results/perf/README.md`: the machine,
+ * the backend this machine selects, and each suite's table.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readFile, readdir, mkdir } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { DamplError, atomicWriteFile, describeBackend, workspaceRoot, type BackendReport, type Logger } from '@dampl/runtime';
+import { gitCommit } from './records.js';
+
+export interface PerfOptions {
+  /** results/perf */
+  dir: string;
+  /** Run the projects' bench targets first (else only rebuild the README from the JSON files present). */
+  run: boolean;
+  backend?: BackendReport;
+  log: Logger;
+  /** Projects to run (default: every project with a bench target). */
+  projects?: string[];
+}
+
+interface PerfFile {
+  suite?: string;
+  date?: string;
+  machine?: Record<string, unknown>;
+  results?: Record<string, unknown>[];
+  [k: string]: unknown;
+}
+
+const cell = (v: unknown): string => {
+  if (v === null || v === undefined) return '';
+  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : Math.abs(v) >= 100 ? v.toFixed(1) : v.toPrecision(4);
+  if (typeof v === 'object') return JSON.stringify(v);
+  return String(v).replace(/\|/g, '\\|').replace(/\n/g, ' ');
+};
+
+export function perfMarkdown(files: { name: string; data: PerfFile }[], machine: Record<string, string>): string {
+  const out = ['# Performance', '', 'Written by `nx run bench:perf` (`dampl bench perf`): each project\'s tinybench suite (`nx run-many -t bench`) writes a JSON file here.', ''];
+  out.push('## Machine', '');
+  for (const [k, v] of Object.entries(machine)) out.push(`- ${k}: ${v}`);
+  for (const f of files) {
+    out.push('', `## ${f.data.suite ?? f.name} (${f.name})`, '');
+    if (f.data.date) out.push(`- date: ${f.data.date}`);
+    for (const [k, v] of Object.entries(f.data.machine ?? {})) out.push(`- ${k}: ${cell(v)}`);
+    const rows = Array.isArray(f.data.results) ? f.data.results : [];
+    if (!rows.length) continue;
+    const cols = [...new Set(rows.flatMap((r) => Object.keys(r)))];
+    out.push('', `| ${cols.join(' | ')} |`, `| ${cols.map(() => '---').join(' | ')} |`);
+    for (const r of rows) out.push(`| ${cols.map((c) => cell(r[c])).join(' | ')} |`);
+  }
+  return out.join('\n') + '\n';
+}
+
+/** Projects of the workspace that have a `bench` target. */
+export function benchProjects(): string[] {
+  const r = spawnSync('npx', ['nx', 'show', 'projects', '--with-target', 'bench', '--json'], { cwd: workspaceRoot, encoding: 'utf8' });
+  if (r.status !== 0) throw new DamplError(`nx show projects failed: ${(r.stderr || r.stdout).trim().split('\n').pop()}`);
+  return (JSON.parse(r.stdout) as string[]).sort();
+}
+
+export async function runPerf(o: PerfOptions): Promise<{ files: string[]; readme: string }> {
+  const { log } = o;
+  if (o.run) {
+    const projects = o.projects ?? benchProjects();
+    if (!projects.length) log.warn('no project has a bench target');
+    for (const p of projects) {
+      log.info(`nx run ${p}:bench`);
+      const r = spawnSync('npx', ['nx', 'run', `${p}:bench`, '--outputStyle=stream', '--skip-nx-cache'], { cwd: workspaceRoot, stdio: 'inherit' });
+      if (r.status !== 0) log.error(`${p}:bench exited with ${r.status ?? r.signal}; its results are left out`);
+    }
+  }
+  await mkdir(o.dir, { recursive: true });
+  const names = existsSync(o.dir) ? (await readdir(o.dir)).filter((f) => f.endsWith('.json')).sort() : [];
+  const files: { name: string; data: PerfFile }[] = [];
+  for (const name of names) {
+    try {
+      files.push({ name, data: JSON.parse(await readFile(path.join(o.dir, name), 'utf8')) as PerfFile });
+    } catch (e) {
+      log.warn(`ignoring ${name}: ${(e as Error).message}`);
+    }
+  }
+  const cpus = os.cpus();
+  const machine: Record<string, string> = {
+    os: `${os.type()} ${os.release()} ${os.arch()}`,
+    cpu: `${cpus[0]?.model.trim() ?? 'unknown'} × ${cpus.length}`,
+    memory: `${Math.round(os.totalmem() / 2 ** 30)} GiB`,
+    node: process.version,
+    'backend selected by default': o.backend ? describeBackend(o.backend) : 'not probed',
+    commit: gitCommit(),
+  };
+  const readme = path.join(o.dir, 'README.md');
+  await atomicWriteFile(readme, perfMarkdown(files, machine));
+  log.info(`wrote ${readme} from ${files.length} suite file(s)`);
+  return { files: files.map((f) => path.join(o.dir, f.name)), readme };
+}

@@ -1,0 +1,476 @@
+/**
+ * The grid runner behind `dampl bench run` and `nx run bench:all`.
+ *
+ * For a suite: find its datasets (generating the synthetic world, skipping absent real ones with
+ * the command that gets them), build the grid (every method x task x seed, filtered, this shard's
+ * part), encode each needed (domain, split) once through the frozen image encoder into the
+ * feature cache, then for every cell without a record: fit the method on the features, predict
+ * the target test set, score the predictions and write the cell's record atomically. A crash or
+ * Ctrl-C loses the running cell only; the next run skips every cell whose record exists. The
+ * tables (results.csv, summary.md, one SVG per dataset) are rebuilt from all records at the end.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import {
+  ConfigError, DamplError, atomicWriteFile, describeBackend, type BackendReport, type Logger,
+} from '@dampl/runtime';
+import { fitMethod, getMethod, type FeatureMatrix } from '@dampl/core';
+import { evaluate, generateSynthWorld, getDataset, type DatasetIndex } from '@dampl/data';
+import type { ClipModel, FeatureSet } from '@dampl/clip';
+import { backboneName, loadAnchors } from './anchors.js';
+import { renderChart } from './chart.js';
+import { buildGrid, methodSpecs, type Cell } from './grid.js';
+import { inShard, type Shard } from './shard.js';
+import {
+  RECORD_FORMAT, RECORD_VERSION, encodeLabels, provenance, readRecords, writeRecord, type Provenance, type RunRecord,
+} from './records.js';
+import { resultsCsv, rowsFromRecords } from './results.js';
+import { renderSummary, summarize } from './summary.js';
+import {
+  SYNTH_CLIP_DIR, SYNTH_WORLD_SEED, displayPath, missingDataset, unreadableDataset, type SkippedDataset, type Suite, type SuiteDataset,
+} from './suites.js';
+
+export interface RunOptions {
+  suite: Suite;
+  /** Results root; this suite's files go to `<resultsDir>/<suite>/`. */
+  resultsDir: string;
+  /** Feature cache root. */
+  cacheDir: string;
+  methods?: string[];
+  datasets?: string[];
+  tasks?: string[];
+  seeds?: number[];
+  model?: string;
+  /** Dataset name -> data root, over the suite's. */
+  roots?: Record<string, string>;
+  shard?: Shard;
+  dryRun?: boolean;
+  /** Run every cell again, even those with a record. */
+  rerun?: boolean;
+  /** Stop at the first failing cell instead of going on with the others. */
+  failFast?: boolean;
+  /** The backend in use (not needed for a dry run). */
+  backend?: BackendReport;
+  /** Images per encoder call. */
+  batchSize?: number;
+  log: Logger;
+  /** Lines for stdout (grid listings, the final report). */
+  print?: (line: string) => void;
+  signal?: AbortSignal;
+}
+
+export interface CellOutcome {
+  cell: Cell;
+  value?: number;
+  seconds?: number;
+  error?: string;
+}
+
+export interface SuiteReport {
+  suite: string;
+  outDir: string;
+  model: string;
+  grid: Cell[];
+  /** This shard's cells. */
+  mine: Cell[];
+  /** Cells whose record existed before this run. */
+  finished: Cell[];
+  /** Cells this run had to run (or, in a dry run, would run). */
+  pending: Cell[];
+  outcomes: CellOutcome[];
+  skipped: SkippedDataset[];
+  files: string[];
+  /** Dry run: estimated seconds for the pending cells, and how many had no earlier timing. */
+  estimate?: { seconds: number; unknown: number };
+}
+
+/** One cell failed or more; the others ran and the tables were written. */
+export class CellsFailed extends DamplError {}
+
+const SUITE_FILE = 'suite.json';
+
+export function formatSeconds(s: number): string {
+  if (!Number.isFinite(s)) return '?';
+  if (s < 60) return `${s.toFixed(s < 10 ? 1 : 0)} s`;
+  const m = Math.round(s / 60);
+  return m < 60 ? `${m} min` : `${Math.floor(m / 60)} h ${String(m % 60).padStart(2, '0')} min`;
+}
+
+/** How a model argument names the model in cell keys: workspace-relative for paths, else as given. */
+export function modelKey(model: string): string {
+  return existsSync(model) ? displayPath(path.resolve(model)) : model;
+}
+
+/** Domain words for prompts: "Real_World" -> "real world". */
+export function domainWords(domain: string): string {
+  return domain.replace(/_/g, ' ').toLowerCase();
+}
+
+function resolveDatasets(o: RunOptions): SuiteDataset[] {
+  let list = o.suite.datasets.map((d) => ({ ...d, root: path.resolve(o.roots?.[d.dataset] ?? d.root) }));
+  if (o.datasets?.length) {
+    const wanted = o.datasets.map((n) => getDataset(n).name);
+    for (const w of wanted) {
+      if (!list.some((d) => d.dataset === w)) {
+        throw new ConfigError(`dataset ${w} is not in suite ${o.suite.name}`, `suite ${o.suite.name} has: ${list.map((d) => d.dataset).join(', ')}; choose another with --suite`);
+      }
+    }
+    list = list.filter((d) => wanted.includes(d.dataset));
+  }
+  for (const k of Object.keys(o.roots ?? {})) {
+    if (!o.suite.datasets.some((d) => d.dataset === k)) throw new ConfigError(`--root names ${k}, which is not in suite ${o.suite.name}`);
+  }
+  return list;
+}
+
+/** Runs (or, with dryRun, lists) one suite. */
+export async function runSuite(o: RunOptions): Promise<SuiteReport> {
+  const { log } = o;
+  const print = o.print ?? ((l: string) => process.stdout.write(l + '\n'));
+  const outDir = path.join(o.resultsDir, o.suite.name);
+  const model = o.model ?? o.suite.model;
+  const mKey = modelKey(model);
+  const datasets = resolveDatasets(o);
+  const skipped: SkippedDataset[] = [];
+  const present: SuiteDataset[] = [];
+  for (const d of datasets) {
+    const miss = missingDataset(d);
+    if (miss) skipped.push(miss);
+    else present.push(d);
+  }
+  for (const s of skipped) log.warn(`${o.suite.name}: skipping ${s.dataset}: ${s.reason}; get it with: ${s.command}`);
+
+  const methods = methodSpecs(o.methods);
+  const seeds = o.seeds?.length ? [...new Set(o.seeds)] : o.suite.seeds;
+  const grid = await buildGrid({ suite: o.suite.name, model: mKey, datasets: present.map((d) => d.dataset), methods, tasks: o.tasks, seeds });
+  const mine = grid.filter((c) => inShard(c, o.shard));
+  const records = await readRecords(outDir, log);
+  const finished = o.rerun ? [] : mine.filter((c) => records.has(c.key));
+  let pending = mine.filter((c) => o.rerun || !records.has(c.key));
+  const report: SuiteReport = { suite: o.suite.name, outDir, model: mKey, grid, mine, finished, pending, outcomes: [], skipped, files: [] };
+
+  if (o.dryRun) {
+    report.estimate = printDryRun(report, records, o, print);
+    return report;
+  }
+  if (!o.backend) throw new DamplError('runSuite needs the active backend (selectBackend) unless it is a dry run');
+
+  log.info(`${o.suite.name}: ${grid.length} cells${o.shard ? `, ${mine.length} in shard ${o.shard.index}/${o.shard.count}` : ''}, `
+    + `${finished.length} finished earlier, ${pending.length} to run; results in ${displayPath(outDir)}`);
+
+  let clip: ClipModel | undefined;
+  try {
+    // the model is loaded to run cells, and to check that earlier records used the same weights
+    if (pending.length || finished.length) {
+      clip = await openModel(model, log);
+      const stale = finished.filter((c) => records.get(c.key)!.model.weightsHash !== clip!.weightsHash);
+      if (stale.length) {
+        log.warn(`${stale.length} record(s) were made with other weights of ${mKey}; running them again`);
+        pending = mine.filter((c) => pending.includes(c) || stale.includes(c));
+        report.pending = pending;
+        report.finished = finished.filter((c) => !stale.includes(c));
+      }
+      if (pending.length) await runCells(o, report, present, clip, pending, records);
+    }
+  } finally {
+    clip?.dispose();
+    if (records.size || report.outcomes.some((x) => !x.error)) {
+      report.files = await writeTables(outDir, { suite: o.suite.name, skipped: report.skipped, log });
+    }
+  }
+  const failed = report.outcomes.filter((x) => x.error);
+  if (failed.length) {
+    throw new CellsFailed(`${failed.length} of ${pending.length} cell(s) failed: ${failed.map((f) => `${f.cell.method} ${f.cell.dataset} ${f.cell.task} seed ${f.cell.seed}`).join('; ')}`,
+      'the others are recorded; fix the cause and run the same command again to run only what is missing');
+  }
+  return report;
+}
+
+async function openModel(model: string, log: Logger): Promise<ClipModel> {
+  if (path.resolve(model) === SYNTH_CLIP_DIR && !existsSync(SYNTH_CLIP_DIR)) {
+    throw new ConfigError(`the tiny CLIP of the synthetic world is not at ${displayPath(SYNTH_CLIP_DIR)}`,
+      'update the checkout, or pass --model <Hugging Face CLIP directory or OpenAI-layout .safetensors file>');
+  }
+  const { loadClip } = await import('@dampl/clip');
+  log.info(`loading ${model}`);
+  return loadClip(model, { logger: log });
+}
+
+interface PreparedDataset {
+  index: DatasetIndex;
+  features(domain: string, split: string): Promise<FeatureSet>;
+}
+
+async function prepareDataset(o: RunOptions, d: SuiteDataset, clip: ClipModel, model: string): Promise<PreparedDataset | SkippedDataset> {
+  const { log } = o;
+  if (d.generate === 'synth-world') {
+    const t0 = Date.now();
+    const r = await generateSynthWorld({ root: d.root, seed: SYNTH_WORLD_SEED, split: 'adapt' });
+    const a = r.splits.adapt!;
+    log.info(`synthetic world at ${displayPath(d.root)}: ${a.written} image(s) written, ${a.skipped} present (${formatSeconds((Date.now() - t0) / 1000)})`);
+  }
+  let index: DatasetIndex;
+  try {
+    index = await getDataset(d.dataset).index(d.root);
+  } catch (e) {
+    return unreadableDataset(d, e as Error);
+  }
+  const { extractFeatures, readPreprocessorConfig, clipPreprocess } = await import('@dampl/clip');
+  const size = clip.config.vision.imageSize;
+  const isDir = existsSync(model) && statSync(model).isDirectory();
+  const preprocess = isDir ? await readPreprocessorConfig(model, size) : clipPreprocess(size);
+  const sets = new Map<string, Promise<FeatureSet>>();
+  return {
+    index,
+    features(domain, split) {
+      const k = `${domain}\u0000${split}`;
+      let p = sets.get(k);
+      if (!p) {
+        const items = index.select(domain, split).map((it) => ({ path: it.path, label: it.label, domain: it.domain }));
+        if (!items.length) throw new DamplError(`${d.dataset}: no images in ${domain}/${split}`, `check the data with: npx dampl data check --dataset ${d.dataset} --root ${displayPath(d.root)}`);
+        const t0 = Date.now();
+        p = extractFeatures({
+          model: clip, items, root: index.root, cacheDir: o.cacheDir, preprocess,
+          key: { dataset: d.dataset, domain, split, view: 0 }, batchSize: o.batchSize ?? 32, log,
+          progressMode: log.level === 'silent' || log.level === 'error' || log.level === 'warn' ? 'off' : undefined,
+        }).then((set) => {
+          if (set.encoded) log.info(`${d.dataset}/${domain}/${split}: ${set.encoded} image(s) encoded in ${formatSeconds((Date.now() - t0) / 1000)}`);
+          return set;
+        });
+        sets.set(k, p);
+      }
+      return p;
+    },
+  };
+}
+
+const matrix = (s: FeatureSet): FeatureMatrix => ({ data: s.features, rows: s.rows, dim: s.embedDim });
+
+async function runCells(o: RunOptions, report: SuiteReport, present: SuiteDataset[], clip: ClipModel, pending: Cell[], records: Map<string, RunRecord>): Promise<void> {
+  const { log } = o;
+  const model = o.model ?? o.suite.model;
+  const backend = o.backend!;
+  const base = provenance({ line: describeBackend(backend), name: backend.name, device: backend.device });
+  if (base.commit.endsWith('-dirty')) log.warn(`the checkout has uncommitted changes: records name commit ${base.commit}`);
+  const backbone = backboneName(model, clip.config) ?? null;
+  const prepared = new Map<string, PreparedDataset>();
+  // earlier timings of (method, dataset), for the ETA
+  const timings = new Map<string, number[]>();
+  const remember = (method: string, dataset: string, s: number) => {
+    const k = `${method}\u0000${dataset}`;
+    timings.set(k, [...(timings.get(k) ?? []), s]);
+  };
+  for (const r of records.values()) remember(r.method, r.dataset, r.timings.totalSeconds);
+  const started = Date.now();
+  const todo = [...pending];
+  for (let i = 0; i < todo.length; i++) {
+    const cell = todo[i]!;
+    if (o.signal?.aborted) {
+      log.warn(`stopped before ${todo.length - i} cell(s); run the same command again to finish them`);
+      break;
+    }
+    const d = present.find((x) => x.dataset === cell.dataset)!;
+    let ds = prepared.get(d.dataset);
+    if (!ds) {
+      const p = await prepareDataset(o, d, clip, model);
+      if ('reason' in p) {
+        log.warn(`${o.suite.name}: skipping ${p.dataset}: ${p.reason}; ${p.command}`);
+        report.skipped.push(p);
+        const rest = todo.splice(i).filter((c) => c.dataset !== d.dataset);
+        report.pending = report.pending.filter((c) => c.dataset !== d.dataset);
+        todo.push(...rest);
+        i--;
+        continue;
+      }
+      ds = p;
+      prepared.set(d.dataset, ds);
+    }
+    const label = `[${i + 1}/${todo.length}] ${cell.method} ${cell.dataset} ${cell.task} seed ${cell.seed}`;
+    try {
+      const t0 = Date.now();
+      const rec = await runCell(o, cell, ds, clip, { ...base }, backbone);
+      const seconds = (Date.now() - t0) / 1000;
+      await writeRecord(report.outDir, rec);
+      remember(cell.method, cell.dataset, rec.timings.totalSeconds);
+      report.outcomes.push({ cell, value: rec.result.value, seconds });
+      const left = todo.slice(i + 1);
+      const eta = left.reduce((a, c) => a + estimateOf(timings, c), 0);
+      const spent = (Date.now() - started) / 1000;
+      log.info(`${label}: ${(100 * rec.result.value).toFixed(1)}% in ${formatSeconds(seconds)}`
+        + `${left.length ? `; ${left.length} left, about ${formatSeconds(eta)} (${formatSeconds(spent)} so far)` : ''}`);
+    } catch (e) {
+      if (o.signal?.aborted) {
+        log.warn(`${label}: interrupted; run the same command again to finish it`);
+        break;
+      }
+      const msg = (e as Error).message.split('\n')[0]!;
+      report.outcomes.push({ cell, error: msg });
+      log.error(`${label}: ${msg}`);
+      if (o.failFast) throw e;
+    }
+  }
+}
+
+function estimateOf(timings: Map<string, number[]>, c: Cell): number {
+  const same = timings.get(`${c.method}\u0000${c.dataset}`);
+  if (same?.length) return same.reduce((a, b) => a + b, 0) / same.length;
+  const all = [...timings.values()].flat();
+  return all.length ? all.reduce((a, b) => a + b, 0) / all.length : NaN;
+}
+
+async function runCell(o: RunOptions, cell: Cell, ds: PreparedDataset, clip: ClipModel, base: Omit<Provenance, 'date'>, backbone: string | null): Promise<RunRecord> {
+  const { index } = ds;
+  const task = index.task(cell.task);
+  const sp = index.splits;
+  const [src, tgt, test] = [
+    await ds.features(task.source, sp.trainSource),
+    await ds.features(task.target, sp.trainTarget),
+    await ds.features(task.target, sp.testTarget),
+  ];
+  const method = getMethod(cell.method.split('@')[0]!);
+  const mlog = o.log.child(cell.method);
+  if (o.log.level !== 'debug') mlog.level = 'warn';
+  const before = tf.memory().numTensors;
+  const t0 = performance.now();
+  const result = await fitMethod(method, {
+    source: matrix(src), sourceLabels: src.labels, target: matrix(tgt), targetLabelsForAnalysis: tgt.labels,
+    classNames: index.classNames, domainNames: [domainWords(task.source), domainWords(task.target)],
+    clip, config: cell.config, seed: cell.seed, logger: mlog, signal: o.signal,
+  });
+  const t1 = performance.now();
+  let predicted: Int32Array;
+  let history;
+  try {
+    predicted = result.predict(matrix(test)).labels;
+    history = result.history;
+  } finally {
+    result.dispose();
+  }
+  const t2 = performance.now();
+  const leaked = tf.memory().numTensors - before;
+  if (leaked > 0) o.log.debug(`${cell.method}: ${leaked} tensor(s) left after the cell`);
+  const K = index.classes.length;
+  const ev = evaluate(predicted, test.labels, K, index.metric, index.classNames);
+  const p = encodeLabels(predicted, K);
+  const l = encodeLabels(test.labels, K);
+  return {
+    format: RECORD_FORMAT, version: RECORD_VERSION, key: cell.key, suite: cell.suite, method: cell.method,
+    dataset: cell.dataset, task: cell.task, seed: cell.seed, config: cell.config, configHash: cell.configHash,
+    model: { id: cell.model, weightsHash: clip.weightsHash, backbone },
+    data: {
+      root: displayPath(index.root), metric: index.metric, classes: [...index.classes],
+      source: { domain: task.source, split: sp.trainSource, images: src.rows },
+      target: { domain: task.target, split: sp.trainTarget, images: tgt.rows },
+      test: { domain: task.target, split: sp.testTarget, images: test.rows },
+    },
+    provenance: { ...base, date: new Date().toISOString() },
+    timings: { fitSeconds: (t1 - t0) / 1000, predictSeconds: (t2 - t1) / 1000, totalSeconds: (performance.now() - t0) / 1000 },
+    predictions: { encoding: p.encoding, n: predicted.length, predicted: p.data, labels: l.data },
+    result: {
+      metric: ev.metric, value: ev.value, accuracy: ev.accuracy, meanClassAccuracy: ev.meanClassAccuracy,
+      perClass: ev.perClass.map((c) => ({ class: index.classes[c.label]!, total: c.total, correct: c.correct, accuracy: Number.isNaN(c.accuracy) ? null : c.accuracy })),
+    },
+    history,
+  };
+}
+
+function printDryRun(r: SuiteReport, records: Map<string, RunRecord>, o: RunOptions, print: (l: string) => void): { seconds: number; unknown: number } {
+  const timings = new Map<string, number[]>();
+  for (const rec of records.values()) {
+    const k = `${rec.method}\u0000${rec.dataset}`;
+    timings.set(k, [...(timings.get(k) ?? []), rec.timings.totalSeconds]);
+  }
+  const pendingKeys = new Set(r.pending.map((c) => c.key));
+  const mineKeys = new Set(r.mine.map((c) => c.key));
+  print(`suite ${r.suite}: model ${r.model}, results in ${displayPath(r.outDir)}`);
+  for (const s of r.skipped) print(`  skipped ${s.dataset}: ${s.reason}; get it with: ${s.command}`);
+  print(`  ${'status'.padEnd(11)} ${'dataset'.padEnd(14)} ${'task'.padEnd(15)} ${'method'.padEnd(24)} ${'seed'.padStart(4)}  config            cell`);
+  for (const c of r.grid) {
+    const status = !mineKeys.has(c.key) ? 'other-shard' : pendingKeys.has(c.key) ? 'to-run' : 'done';
+    print(`  ${status.padEnd(11)} ${c.dataset.padEnd(14)} ${c.task.padEnd(15)} ${c.method.padEnd(24)} ${String(c.seed).padStart(4)}  ${c.configHash.slice(0, 16)}  ${c.key}`);
+  }
+  // estimate per (dataset, method)
+  let seconds = 0;
+  let unknown = 0;
+  const groups = new Map<string, Cell[]>();
+  for (const c of r.pending) groups.set(`${c.dataset}\u0000${c.method}`, [...(groups.get(`${c.dataset}\u0000${c.method}`) ?? []), c]);
+  const lines: string[] = [];
+  for (const [k, cells] of groups) {
+    const [dataset, method] = k.split('\u0000') as [string, string];
+    const est = estimateOf(timings, cells[0]!);
+    if (Number.isFinite(est)) seconds += est * cells.length;
+    else unknown += cells.length;
+    lines.push(`  ${dataset.padEnd(14)} ${method.padEnd(24)} ${String(cells.length).padStart(5)}  ${Number.isFinite(est) ? `${formatSeconds(est)} each, ${formatSeconds(est * cells.length)}` : 'no earlier timing'}`);
+  }
+  print(`${r.grid.length} cell(s); ${r.mine.length} in this shard; ${r.finished.length} done; ${r.pending.length} to run`);
+  if (lines.length) {
+    print(`  ${'dataset'.padEnd(14)} ${'method'.padEnd(24)} ${'cells'.padStart(5)}  estimate (from earlier records in ${displayPath(r.outDir)})`);
+    for (const l of lines) print(l);
+    print(`estimated training time: ${formatSeconds(seconds)}${unknown ? ` plus ${unknown} cell(s) with no earlier timing` : ''}; `
+      + 'feature extraction, when the cache lacks a domain, comes on top');
+  }
+  void o;
+  return { seconds, unknown };
+}
+
+export interface TablesOptions {
+  /** Suite name for the title; default: the records' suites. */
+  suite?: string;
+  skipped?: SkippedDataset[];
+  log?: Logger;
+}
+
+interface SuiteFile {
+  format: 'dampl-bench-suite';
+  suite: string;
+  skipped: { dataset: string; reason: string; command: string }[];
+}
+
+export async function readSuiteFile(dir: string): Promise<SuiteFile | undefined> {
+  const f = path.join(dir, SUITE_FILE);
+  if (!existsSync(f)) return undefined;
+  try {
+    const j = JSON.parse(await readFile(f, 'utf8')) as SuiteFile;
+    return j.format === 'dampl-bench-suite' ? j : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Rebuilds results.csv, summary.md and one SVG per dataset table from the records under
+ * `outDir/runs/`; returns the files written. `skipped` (else the last run's, from suite.json)
+ * lists datasets without data that have no record.
+ */
+export async function writeTables(outDir: string, o: TablesOptions = {}): Promise<string[]> {
+  const records = [...(await readRecords(outDir, o.log)).values()];
+  const previous = await readSuiteFile(outDir);
+  const suite = o.suite ?? previous?.suite ?? ([...new Set(records.map((r) => r.suite))].sort().join('+') || path.basename(outDir));
+  const rows = rowsFromRecords(records, o.log);
+  const withData = new Set(rows.map((r) => r.dataset));
+  const skipped = (o.skipped ?? previous?.skipped ?? [])
+    .filter((s) => !withData.has(s.dataset))
+    .map((s) => ({ dataset: s.dataset, reason: s.reason, command: s.command }));
+  await mkdir(outDir, { recursive: true });
+  const files: string[] = [];
+  const write = async (name: string, text: string) => {
+    const f = path.join(outDir, name);
+    await atomicWriteFile(f, text);
+    files.push(f);
+  };
+  await write(SUITE_FILE, JSON.stringify({ format: 'dampl-bench-suite', suite, skipped } satisfies SuiteFile, null, 2) + '\n');
+  await write('results.csv', resultsCsv(rows));
+  const summary = summarize(suite, rows, loadAnchors());
+  const charts: Record<string, string> = {};
+  for (const t of summary.tables) {
+    charts[t.id] = `${t.id}.svg`;
+    await write(charts[t.id]!, await renderChart(t));
+  }
+  const keys = new Set(rows.map((r) => r.key));
+  await write('summary.md', renderSummary(summary, rows, {
+    skipped, records: records.filter((r) => keys.has(r.key)), charts,
+  }));
+  return files;
+}

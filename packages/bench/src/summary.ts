@@ -1,0 +1,326 @@
+/**
+ * summary.md: one table per dataset (rows: methods; columns: tasks and their average; each cell
+ * the mean ± std over seeds), the published figures for the same backbone beside it with our
+ * difference, published rows of other backbones apart, skipped datasets, and the provenance.
+ *
+ *   mean  = (1/n) sum_s v_s                      over the seeds s with a result
+ *   std   = sqrt( sum_s (v_s - mean)^2 / (n-1) )  sample standard deviation; none when n = 1
+ *   avg   : per seed, the mean over the table's tasks (seeds missing a task are left out),
+ *           then mean and std of those per-seed averages
+ *   diff  = our mean - the published figure (percentage points)
+ */
+import { listMethods } from '@dampl/core';
+import { getDataset, listDatasets } from '@dampl/data';
+import { anchorsFor, ANCHOR_DATASET_KEYS, publishedNamesFor, type AnchorRow, type AnchorTable } from './anchors.js';
+import type { RunRecord } from './records.js';
+import type { ResultRow } from './results.js';
+import type { SkippedDataset } from './suites.js';
+
+export interface Stat {
+  mean: number;
+  /** Sample standard deviation; null with one value. */
+  std: number | null;
+  n: number;
+}
+
+export interface MethodLine {
+  method: string;
+  tasks: Record<string, Stat>;
+  /** Over the seeds that have every task of the table; null when none has. */
+  average: Stat | null;
+  seeds: number[];
+}
+
+export interface PublishedLine {
+  row: AnchorRow;
+  tasks: Record<string, number>;
+  average: number | null;
+}
+
+export interface DifferenceLine {
+  method: string;
+  published: AnchorRow;
+  tasks: Record<string, number>;
+  average: number | null;
+}
+
+export interface DatasetTable {
+  /** Unique within a summary: the dataset, with the model when a dataset ran with several. */
+  id: string;
+  dataset: string;
+  title: string;
+  metric: string;
+  model: string;
+  backbone: string;
+  tasks: string[];
+  methods: MethodLine[];
+  /** Published rows with the run's backbone. */
+  published: PublishedLine[];
+  differences: DifferenceLine[];
+  /** Published rows with another or an unspecified backbone. */
+  other: PublishedLine[];
+  /** Whether anchors.json knows the dataset at all. */
+  hasPublished: boolean;
+}
+
+export interface Summary {
+  suite: string;
+  tables: DatasetTable[];
+}
+
+export function stat(values: readonly number[]): Stat {
+  const n = values.length;
+  const mean = values.reduce((a, b) => a + b, 0) / n;
+  const std = n > 1 ? Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / (n - 1)) : null;
+  return { mean, std, n };
+}
+
+const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Registered methods in registration order, then the others by name; `m@config` right after `m`. */
+export function orderMethods(names: Iterable<string>): string[] {
+  const registered = listMethods().map((m) => m.name);
+  const rank = (n: string) => {
+    const i = registered.indexOf(n.split('@')[0]!);
+    return i < 0 ? registered.length : i;
+  };
+  return [...new Set(names)].sort((a, b) => rank(a) - rank(b) || cmp(a.split('@')[0]!, b.split('@')[0]!)
+    || (a.includes('@') ? 1 : 0) - (b.includes('@') ? 1 : 0) || cmp(a, b));
+}
+
+function orderTasks(dataset: string, names: Iterable<string>): string[] {
+  const known = listDatasets().some((d) => d.name === dataset) ? getDataset(dataset).tasks.map((t) => t.name) : [];
+  const rank = (t: string) => (known.includes(t) ? known.indexOf(t) : known.length);
+  return [...new Set(names)].sort((a, b) => rank(a) - rank(b) || cmp(a, b));
+}
+
+function datasetTitle(dataset: string): string {
+  return listDatasets().find((d) => d.name === dataset)?.title ?? dataset;
+}
+
+function methodLine(method: string, tasks: string[], rows: ResultRow[]): MethodLine {
+  const byTask: Record<string, Stat> = {};
+  for (const t of tasks) {
+    const v = rows.filter((r) => r.task === t).sort((a, b) => a.seed - b.seed).map((r) => r.value);
+    if (v.length) byTask[t] = stat(v);
+  }
+  const seeds = [...new Set(rows.map((r) => r.seed))].sort((a, b) => a - b);
+  const perSeed: number[] = [];
+  for (const s of seeds) {
+    const vals = tasks.map((t) => rows.find((r) => r.seed === s && r.task === t)?.value);
+    if (vals.every((v): v is number => v !== undefined)) perSeed.push(vals.reduce((a, b) => a + b, 0) / vals.length);
+  }
+  return { method, tasks: byTask, average: perSeed.length ? stat(perSeed) : null, seeds };
+}
+
+function publishedLine(row: AnchorRow, dataset: string, tasks: string[]): PublishedLine {
+  const key = ANCHOR_DATASET_KEYS[dataset]!;
+  const out: Record<string, number> = {};
+  const perTask = row.tasks[key] ?? {};
+  for (const t of tasks) if (perTask[t] !== undefined) out[t] = perTask[t]!;
+  const average = row.figures[key] ?? null;
+  // a single-task dataset (VisDA-2017) publishes its one task as the dataset figure
+  const all = getDataset(dataset).tasks;
+  if (all.length === 1 && average !== null && tasks.includes(all[0]!.name) && out[all[0]!.name] === undefined) out[all[0]!.name] = average;
+  return { row, tasks: out, average };
+}
+
+/** Builds the tables of a summary from result rows and the published figures. */
+export function summarize(suite: string, rows: readonly ResultRow[], anchors?: AnchorTable): Summary {
+  const groups = new Map<string, ResultRow[]>();
+  for (const r of rows) {
+    const k = JSON.stringify([r.dataset, r.model]);
+    groups.set(k, [...(groups.get(k) ?? []), r]);
+  }
+  const datasets = [...new Set(rows.map((r) => r.dataset))].sort(cmp);
+  const tables: DatasetTable[] = [];
+  for (const dataset of datasets) {
+    const models = [...new Set(rows.filter((r) => r.dataset === dataset).map((r) => r.model))].sort(cmp);
+    for (const model of models) {
+      const g = groups.get(JSON.stringify([dataset, model]))!;
+      const tasks = orderTasks(dataset, g.map((r) => r.task));
+      const methods = orderMethods(g.map((r) => r.method)).map((m) => methodLine(m, tasks, g.filter((r) => r.method === m)));
+      const backbone = g.find((r) => r.backbone)?.backbone ?? '';
+      const hasPublished = !!anchors && ANCHOR_DATASET_KEYS[dataset] !== undefined;
+      const found = anchors && hasPublished ? anchorsFor(anchors, dataset, backbone || undefined) : { matched: [], other: [] };
+      const published = found.matched.map((a) => publishedLine(a, dataset, tasks));
+      const differences: DifferenceLine[] = [];
+      for (const m of methods) {
+        for (const p of published) {
+          if (!publishedNamesFor(m.method).includes(p.row.method)) continue;
+          const d: Record<string, number> = {};
+          for (const t of tasks) if (m.tasks[t] && p.tasks[t] !== undefined) d[t] = m.tasks[t]!.mean - p.tasks[t]!;
+          const average = m.average && p.average !== null && tasks.length === getDataset(dataset).tasks.length ? m.average.mean - p.average : null;
+          differences.push({ method: m.method, published: p.row, tasks: d, average });
+        }
+      }
+      tables.push({
+        id: models.length > 1 ? `${dataset}--${slug(model)}` : dataset,
+        dataset, title: datasetTitle(dataset), metric: g[0]!.metric, model, backbone, tasks, methods,
+        published, differences, other: found.other.map((a) => publishedLine(a, dataset, tasks)), hasPublished,
+      });
+    }
+  }
+  return { suite, tables };
+}
+
+export function slug(s: string): string {
+  return s.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^_+|_+$/g, '') || 'model';
+}
+
+// ---------------------------------------------------------------------------------------------
+// Markdown
+
+const f1 = (x: number) => x.toFixed(1);
+const signed = (x: number) => `${x >= 0 ? '+' : '-'}${Math.abs(x).toFixed(1)}`;
+export const fmtStat = (s: Stat | null | undefined): string => (!s ? '–' : s.std === null ? f1(s.mean) : `${f1(s.mean)} ± ${f1(s.std)}`);
+
+function table(head: string[], rows: string[][], align: ('l' | 'r')[]): string {
+  const esc = (c: string) => c.replace(/\|/g, '\\|');
+  return [
+    `| ${head.map(esc).join(' | ')} |`,
+    `| ${align.map((a) => (a === 'r' ? '---:' : '---')).join(' | ')} |`,
+    ...rows.map((r) => `| ${r.map(esc).join(' | ')} |`),
+  ].join('\n');
+}
+
+const METRIC_WORDS: Record<string, string> = {
+  accuracy: 'accuracy (%) on the target domain',
+  'mean-class': 'mean of the per-class accuracies (%) on the target domain',
+};
+
+export interface RenderOptions {
+  skipped?: readonly Pick<SkippedDataset, 'dataset' | 'reason' | 'command'>[];
+  /** Records of the rows, for configs, devices and timings. */
+  records?: readonly RunRecord[];
+  /** table id -> chart file name (relative to summary.md). */
+  charts?: Readonly<Record<string, string>>;
+}
+
+function datasetSection(t: DatasetTable, o: RenderOptions): string {
+  const seeds = [...new Set(t.methods.flatMap((m) => m.seeds))].sort((a, b) => a - b);
+  const out: string[] = [];
+  out.push(`## ${t.title === t.dataset ? t.dataset : `${t.title} (${t.dataset})`}${t.id !== t.dataset ? `, ${t.model}` : ''}`);
+  out.push('');
+  out.push(`${METRIC_WORDS[t.metric] ?? t.metric}; mean ± sample std over seeds ${seeds.join(', ')} (a single seed has no std). `
+    + `Model: ${t.model}${t.backbone ? ` (${t.backbone})` : ''}. avg: mean over the ${t.tasks.length} task${t.tasks.length === 1 ? '' : 's'} per seed.`);
+  out.push('');
+  out.push(table(['method', ...t.tasks, 'avg'],
+    t.methods.map((m) => [m.method, ...t.tasks.map((k) => fmtStat(m.tasks[k])), fmtStat(m.average)]),
+    ['l', ...t.tasks.map(() => 'r' as const), 'r']));
+  const chart = o.charts?.[t.id];
+  if (chart) out.push('', `![${t.title}: accuracy per task and method](${chart})`);
+  out.push('');
+  if (!t.hasPublished) {
+    out.push(`No published numbers exist for ${t.title}: it is this project's own benchmark.`);
+    return out.join('\n');
+  }
+  const pubRow = (p: PublishedLine) => [p.row.method, p.row.source, ...t.tasks.map((k) => (p.tasks[k] !== undefined ? f1(p.tasks[k]!) : '')),
+    p.average !== null ? f1(p.average) : ''];
+  if (!t.backbone) {
+    out.push(`The model is not a published CLIP backbone, so no published figure is comparable.`);
+  } else if (!t.published.length) {
+    out.push(`No published figures for the ${t.backbone} backbone.`);
+  } else {
+    out.push(`### Published, ${t.backbone}`, '');
+    out.push(table(['method', 'source', ...t.tasks, 'avg'], t.published.map(pubRow), ['l', 'l', ...t.tasks.map(() => 'r' as const), 'r']));
+    out.push('');
+    if (t.differences.length) {
+      out.push(`### Ours − published, ${t.backbone} (percentage points)`, '');
+      out.push(table(['method', 'published as', ...t.tasks, 'avg'],
+        t.differences.map((d) => [d.method, `${d.published.method} (${d.published.source})`,
+          ...t.tasks.map((k) => (d.tasks[k] !== undefined ? signed(d.tasks[k]!) : '')), d.average !== null ? signed(d.average) : '']),
+        ['l', 'l', ...t.tasks.map(() => 'r' as const), 'r']));
+    } else {
+      out.push('None of the methods run here has a published counterpart with this backbone.');
+    }
+  }
+  if (t.other.length) {
+    out.push('', `### Published with another or an unspecified backbone (not comparable with the table above)`, '');
+    const hasTasks = t.other.some((p) => Object.keys(p.tasks).length);
+    const cols = hasTasks ? t.tasks : [];
+    out.push(table(['method', 'backbone', 'source', ...cols, 'avg'],
+      t.other.map((p) => [p.row.method, p.row.backbone, p.row.source, ...cols.map((k) => (p.tasks[k] !== undefined ? f1(p.tasks[k]!) : '')),
+        p.average !== null ? f1(p.average) : '']),
+      ['l', 'l', 'l', ...cols.map(() => 'r' as const), 'r']));
+  }
+  return out.join('\n');
+}
+
+function uniq<T>(xs: T[]): T[] {
+  return [...new Set(xs)];
+}
+
+function provenanceSection(rows: readonly ResultRow[], o: RenderOptions): string {
+  const recs = o.records ?? [];
+  const out = ['## Provenance', ''];
+  const dates = rows.map((r) => r.date).sort(cmp);
+  const commits = new Map<string, number>();
+  for (const r of rows) commits.set(r.commit, (commits.get(r.commit) ?? 0) + 1);
+  out.push(`- runs: ${rows.length}${dates.length ? `, finished ${dates[0]} to ${dates[dates.length - 1]}` : ''}`);
+  out.push(`- commit${commits.size > 1 ? 's' : ''}: ${[...commits].map(([c, n]) => (commits.size > 1 ? `${c} (${n} runs)` : c)).join(', ')}`);
+  const backends = recs.length ? uniq(recs.map((r) => r.provenance.backend)) : uniq(rows.map((r) => r.backend));
+  out.push(`- backend${backends.length > 1 ? 's' : ''}: ${backends.join(' | ')}`);
+  if (recs.length) {
+    const dev = uniq(recs.map((r) => `${r.provenance.device.cpu} × ${r.provenance.device.cpus}, ${r.provenance.device.memoryGiB} GiB, ${r.provenance.os}`));
+    out.push(`- device${dev.length > 1 ? 's' : ''}: ${dev.join(' | ')}`);
+    out.push(`- Node ${uniq(recs.map((r) => r.provenance.node)).join(', ')}, TensorFlow.js ${uniq(recs.map((r) => r.provenance.tfjs)).join(', ')}`);
+  }
+  const models = uniq(rows.map((r) => `${r.model} (weights sha256 ${r.weightsHash.slice(0, 16)}…${r.backbone ? `, ${r.backbone}` : ''})`));
+  out.push(`- model${models.length > 1 ? 's' : ''}: ${models.join(', ')}`);
+  out.push('- every run\'s record (config, seed, backend, device, commit, date, timings, predictions, per-class accuracy, history) is in `runs/<record>.json`; `results.csv` names the record of each row');
+
+  // timings
+  const timing = new Map<string, number[]>();
+  for (const r of rows) {
+    const k = JSON.stringify([r.dataset, r.method]);
+    timing.set(k, [...(timing.get(k) ?? []), r.fitSeconds]);
+  }
+  out.push('', '### Training time per run (seconds)', '');
+  const tRows = [...timing].map(([k, v]) => {
+    const [d, m] = JSON.parse(k) as [string, string];
+    return { d, m, v };
+  });
+  const datasets = uniq(tRows.map((t) => t.d)).sort(cmp);
+  const lines: string[][] = [];
+  for (const d of datasets) {
+    for (const m of orderMethods(tRows.filter((t) => t.d === d).map((t) => t.m))) {
+      const v = tRows.find((t) => t.d === d && t.m === m)!.v;
+      lines.push([d, m, String(v.length), (v.reduce((a, b) => a + b, 0) / v.length).toFixed(1), v.reduce((a, b) => a + b, 0).toFixed(0)]);
+    }
+  }
+  out.push(table(['dataset', 'method', 'runs', 'mean', 'total'], lines, ['l', 'l', 'r', 'r', 'r']));
+
+  // configs
+  const configs = new Map<string, { dataset: string; method: string; hash: string; config: unknown }>();
+  for (const r of recs) configs.set(JSON.stringify([r.dataset, r.method, r.configHash]), { dataset: r.dataset, method: r.method, hash: r.configHash, config: r.config });
+  if (configs.size) {
+    out.push('', '### Configs', '');
+    const list = [...configs.values()].sort((a, b) => cmp(a.dataset, b.dataset) || orderMethods([a.method, b.method]).indexOf(a.method) - orderMethods([a.method, b.method]).indexOf(b.method) || cmp(a.hash, b.hash));
+    for (const c of list) {
+      out.push(`<details><summary>${c.method} on ${c.dataset}: config ${c.hash.slice(0, 16)}</summary>`, '', '```json', JSON.stringify(c.config, null, 1), '```', '', '</details>', '');
+    }
+    out.pop();
+  } else {
+    const hashes = uniq(rows.map((r) => `${r.method} on ${r.dataset}: ${r.configHash.slice(0, 16)}`));
+    out.push('', `Config hashes: ${hashes.join('; ')}`);
+  }
+  return out.join('\n');
+}
+
+/** summary.md for a suite. The same rows and records always give the same text. */
+export function renderSummary(s: Summary, rows: readonly ResultRow[], o: RenderOptions = {}): string {
+  const out: string[] = [`# Results: ${s.suite}`, ''];
+  out.push('Written by `dampl bench run` (or `dampl bench merge`) from the run records in `runs/`; every number is recomputed '
+    + 'from the predictions stored there. Published figures: packages/bench/src/anchors.json, each with its source.');
+  out.push('');
+  if (!s.tables.length) out.push('No finished runs yet.', '');
+  for (const t of s.tables) out.push(datasetSection(t, o), '');
+  if (o.skipped?.length) {
+    out.push('## Skipped datasets', '');
+    out.push(table(['dataset', 'why', 'get it with'], o.skipped.map((k) => [k.dataset, k.reason, `\`${k.command}\``]), ['l', 'l', 'l']));
+    out.push('');
+  }
+  if (rows.length) out.push(provenanceSection(rows, o), '');
+  return out.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd() + '\n';
+}
