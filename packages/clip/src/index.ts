@@ -13,3 +13,15 @@ export {
   FeatureCache, cacheDirFor, identityHash, imageListHash, FEATURES_FILE,
   type FeatureKey, type CacheIdentity, type FeatureManifest, type FeatureRows, type SkippedImage,
 } from './features/cache.js';
+export { createClip, randomClipWeights, clipWeightShapes, clipVariables, type ClipInit } from './model.js';
+export {
+  loadClip, findCachedModel, downloadModel, resolveHubModel, hubCacheDir, isHubId, sha256Files, HF_MODEL_FILES,
+  type LoadClipOptions, type HubOptions,
+} from './load.js';
+export {
+  configFromHf, configFromOpenAIKwargs, inferConfigFromShapes, normalizeConfig, validateConfig, toOpenAIKwargs,
+  type OpenAIClipKwargs,
+} from './config.js';
+export { saveClipHf, hfConfigJson, toHfTensors, type SaveHfOptions } from './save.js';
+export { trainBpe, type BpeTrainOptions } from './bpe-train.js';
+export { clipContrastiveLoss } from './train/contrastive.js';
