@@ -100,7 +100,8 @@ export function formatSeconds(s: number): string {
 
 /** How a model argument names the model in cell keys: workspace-relative for paths, else as given. */
 export function modelKey(model: string): string {
-  return existsSync(model) ? displayPath(path.resolve(model)) : model;
+  const isPath = existsSync(model) || path.isAbsolute(model) || model.startsWith('.');
+  return isPath ? displayPath(path.resolve(model)) : model;
 }
 
 /** Domain words for prompts: "Real_World" -> "real world". */

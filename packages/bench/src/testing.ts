@@ -166,8 +166,10 @@ const emptySchema = defineSchema({});
 export interface CountingMethod extends Method<Record<string, never>> {
   /** Fits started. */
   fits: number;
-  /** Throw on the fit with this 1-based number (once). */
+  /** Throw on the fit with this 1-based number. */
   failOn?: number;
+  /** Milliseconds each fit waits before it starts (to make a run slow enough to interrupt). */
+  delayMs?: number;
 }
 
 function counting(name: string, describe: string, fit: Method<Record<string, never>>['fit']): CountingMethod {
@@ -176,6 +178,7 @@ function counting(name: string, describe: string, fit: Method<Record<string, nev
     defaults: () => ({}),
     async fit(input) {
       m.fits++;
+      if (m.delayMs) await new Promise((r) => setTimeout(r, m.delayMs));
       if (m.failOn === m.fits) throw new Error(`${name}: simulated crash on fit ${m.fits}`);
       return fit(input);
     },
