@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { main } from './cli.js';
 import { doctor } from './commands/doctor.js';
@@ -40,5 +43,36 @@ describe('dampl command line', () => {
       c.restore();
     }
     expect(c.err.join('')).toMatch(/Unknown argument/);
+  });
+
+  it('bench run --dry-run lists the synth grid without a model or a backend', async () => {
+    const tmp = await mkdtemp(path.join(os.tmpdir(), 'bench-cli-'));
+    const c = capture();
+    try {
+      expect(await main(['bench', 'run', '--dry-run', '--results', tmp, '--methods', 'dampl', 'dampl@dapl-equivalent', '--tasks', 'ph-cl', 'sk-pa', '--quiet'])).toBe(0);
+    } finally {
+      c.restore();
+      await rm(tmp, { recursive: true, force: true });
+    }
+    const out = c.out.join('');
+    expect(out).toMatch(/^suite synth: model packages\/data\/assets\/synth-clip/);
+    expect(out.match(/^ {2}to-run +synth +(ph-cl|sk-pa) +dampl(@dapl-equivalent)? +1 /gm)).toHaveLength(4);
+    expect(out).toContain('4 cell(s); 4 in this shard; 0 done; 4 to run');
+    expect(out).toContain('4 cell(s) with no earlier timing');
+  });
+
+  it('bench run names an unknown method, dataset or shard with what to do', async () => {
+    const c = capture();
+    try {
+      expect(await main(['bench', 'run', '--dry-run', '--methods', 'dampel'])).toBe(1);
+      expect(await main(['bench', 'run', '--dry-run', '--datasets', 'office-home'])).toBe(1);
+      expect(await main(['bench', 'run', '--dry-run', '--shard', '3/2'])).toBe(1);
+    } finally {
+      c.restore();
+    }
+    const err = c.err.join('');
+    expect(err).toMatch(/unknown method 'dampel'.*did you mean 'dampl'/s);
+    expect(err).toContain('dataset office-home is in none of the suites run (synth)');
+    expect(err).toContain('--shard must be i/n');
   });
 });
