@@ -165,7 +165,7 @@ function table(rows: BenchRow[]): string {
     r.backend, r.task, String(r.iterations),
     Number.isFinite(r.seconds) ? r.seconds.toFixed(3) : '-',
     r.imagesPerSecond ? r.imagesPerSecond.toPrecision(3) : '-',
-    r.note ?? '',
+    (r.note ?? '').length > 90 ? `${r.note!.slice(0, 87)}...` : r.note ?? '',
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
@@ -191,6 +191,8 @@ export async function runClipBench(backends: BackendName[] = ['tensorflow', 'web
       cpu: cpus[0]?.model ?? 'unknown',
       cpus: cpus.length,
       memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+      /** 1-minute load average when the run ended: other work on the machine slows every number. */
+      loadAverage: Number(os.loadavg()[0]!.toFixed(2)),
       node: process.version,
       tfjs: tf.version_core,
     },
