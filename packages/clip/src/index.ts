@@ -15,12 +15,12 @@ export {
 } from './features/cache.js';
 export { createClip, randomClipWeights, clipWeightShapes, clipVariables, type ClipInit } from './model.js';
 export {
-  loadClip, findCachedModel, downloadModel, resolveHubModel, hubCacheDir, isHubId, sha256Files, HF_MODEL_FILES,
+  loadClip, findCachedModel, downloadModel, resolveHubModel, hubCacheDir, xenovaCacheDir, isHubId, sha256Files, HF_MODEL_FILES,
   type LoadClipOptions, type HubOptions,
 } from './load.js';
 export {
-  configFromHf, configFromOpenAIKwargs, inferConfigFromShapes, normalizeConfig, validateConfig, toOpenAIKwargs,
-  type OpenAIClipKwargs,
+  configFromHf, configFromOpenAIKwargs, configFromMetadata, headsFromMetadata, inferConfigFromShapes, normalizeConfig,
+  validateConfig, toOpenAIKwargs, defaultTextHeads, defaultVisionHeads, type OpenAIClipKwargs, type HeadOverrides,
 } from './config.js';
 export { saveClipHf, hfConfigJson, toHfTensors, type SaveHfOptions } from './save.js';
 export { trainBpe, type BpeTrainOptions } from './bpe-train.js';
