@@ -71,7 +71,7 @@ export const dan = featureMethod({
   schema: danSchema,
   datasetDefaults: {
     'mini-domainnet': { bottleneckDim: 1024, epochs: 30, itersPerEpoch: 2500 },
-    synth: { epochs: 10, itersPerEpoch: 100, lr: 0.01 },
+    synth: { epochs: 5, itersPerEpoch: 100, lr: 0.01 },
   },
   train: (data, cfg: ConfigOf<typeof danSchema>, rng, hooks) => fitDan(data, cfg, rng, hooks),
 });

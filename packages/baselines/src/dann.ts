@@ -97,9 +97,9 @@ export const dann = featureMethod({
   schema: dannSchema,
   datasetDefaults: {
     'office-home': { epochs: 30 },
-    visda17: { epochs: 30 },
+    'visda-2017': { epochs: 30 },
     'mini-domainnet': { bottleneckDim: 1024, epochs: 30, itersPerEpoch: 2500 },
-    synth: { epochs: 10, itersPerEpoch: 100 },
+    synth: { epochs: 5, itersPerEpoch: 80 },
   },
   train: (data, cfg: ConfigOf<typeof dannSchema>, rng, hooks) => fitDann(data, cfg, rng, hooks),
 });

@@ -1,1 +1,53 @@
-export {};
+/**
+ * The baselines, each a `Method` registered by name on import, all on the same frozen CLIP
+ * features as DAMPL:
+ *
+ *   zero-shot, zero-shot-ensemble   CLIP with "a photo of a {class}." / CLIP's 80 templates
+ *   coop                            CoOp prompts trained on the source only
+ *   linear-probe                    logistic regression on source features
+ *   source-only                     DANN/DAN's bottleneck + classifier without transfer loss
+ *   dapl                            DAPL (DAMPL with no correction and no IM loss)
+ *   dann, dan                       domain-adversarial / MK-MMD bottleneck on features
+ *
+ * `nx g @dampl/baselines:method <name>` adds a new one (module, test, registration line below).
+ */
+import { registerMethod, type Method } from '@dampl/core';
+import { coop } from './coop.js';
+import { dan } from './dan.js';
+import { dann } from './dann.js';
+import { dapl } from './dapl.js';
+import { linearProbe } from './linear-probe.js';
+import { sourceOnly } from './source-only.js';
+import { zeroShot, zeroShotEnsemble } from './zero-shot.js';
+
+export { zeroShot, zeroShotEnsemble, ensembleTextFeatures, CLIP_IMAGENET_TEMPLATES, SINGLE_TEMPLATE, zeroShotSchema, zeroShotEnsembleSchema, type ZeroShotConfig } from './zero-shot.js';
+export { coop, coopSchema, type CoopConfig } from './coop.js';
+export { linearProbe, linearProbeSchema, type LinearProbeConfig } from './linear-probe.js';
+export { sourceOnly, sourceOnlySchema } from './source-only.js';
+export { dapl, daplSchema, daplAsDampl, type DaplConfig } from './dapl.js';
+export { dann, dannSchema, fitDann, domainDiscriminator, dannDomainLoss, DANN_DEFAULTS, type DannConfig } from './dann.js';
+export { dan, danSchema, fitDan, DAN_DEFAULTS, type DanConfig } from './dan.js';
+export { gradientReverse, grlCoefficient } from './modules/grl.js';
+export { mkmmd, pairwiseSquaredDistances, type MkmmdOptions } from './modules/mmd.js';
+export { lbfgs, type LbfgsOptions, type LbfgsResult } from './modules/lbfgs.js';
+export { Linear, BatchNorm1d, ReLU, Sequential, type Layer } from './modules/nn.js';
+export {
+  trainHead, FeatureClassifier, type FeatureData, type FeatureTrainConfig, type Alignment, type AlignmentInput,
+  type FeatureEpoch, type TrainHooks,
+} from './modules/feature-train.js';
+export { featureMethod, featureTrainFields, featureData, type FeatureMethodSpec } from './modules/feature-method.js';
+
+/** Every baseline, in the order listings show them. */
+export const baselines: readonly Method<any>[] = [
+  zeroShot,
+  zeroShotEnsemble,
+  coop,
+  linearProbe,
+  sourceOnly,
+  dapl,
+  dann,
+  dan,
+  // generated methods: registered below
+];
+
+for (const m of baselines) registerMethod(m);

@@ -31,9 +31,9 @@ export const sourceOnly = featureMethod({
   schema: sourceOnlySchema,
   datasetDefaults: {
     'office-home': { epochs: 30 },
-    visda17: { epochs: 30 },
+    'visda-2017': { epochs: 30 },
     'mini-domainnet': { bottleneckDim: 1024, epochs: 30, itersPerEpoch: 2500 },
-    synth: { epochs: 10, itersPerEpoch: 100 },
+    synth: { epochs: 5, itersPerEpoch: 80 },
   },
   train: (data, cfg, rng, hooks) => trainHead(data, { ...cfg, tradeOff: 0 }, rng, hooks),
 });

@@ -46,9 +46,17 @@ export function featureData(input: Pick<MethodInput<unknown>, 'source' | 'source
   return { source: input.source.data, sourceLabels: input.sourceLabels, target: input.target.data, dim: input.source.dim, numClasses: K };
 }
 
+/** Other spellings of dataset names: packages/data registers 'visda-2017', core's defaults.ts says 'visda17'. */
+const DATASET_ALIASES: Readonly<Record<string, string>> = { visda17: 'visda-2017', 'visda-2017': 'visda17' };
+
+/** The entry of a per-dataset table for `dataset` or its alias. */
+export function datasetLayer<T>(table: Readonly<Record<string, T>>, dataset: string): T | undefined {
+  return table[dataset] ?? (DATASET_ALIASES[dataset] ? table[DATASET_ALIASES[dataset]!] : undefined);
+}
+
 /** Method defaults < dataset defaults, for `Method.defaults`. */
 export function datasetConfig<S extends ConfigSchema>(name: string, schema: S, perDataset: Readonly<Record<string, Readonly<Record<string, unknown>>>>, dataset: string): ConfigOf<S> {
-  const layer = perDataset[dataset];
+  const layer = datasetLayer(perDataset, dataset);
   return resolveConfig(schema, layer ? [{ source: `${name} defaults for ${dataset}`, values: layer }] : []);
 }
 
@@ -81,7 +89,7 @@ export interface FeatureMethodSpec<S extends ConfigSchema> {
   name: string;
   describe: string;
   schema: S;
-  /** Values over the schema defaults, by dataset name ('office-home', 'mini-domainnet', 'visda17', 'synth'). */
+  /** Values over the schema defaults, by dataset name ('office-home', 'mini-domainnet', 'visda-2017', 'synth'). */
   datasetDefaults: Readonly<Record<string, Readonly<Partial<ConfigOf<S>>>>>;
   train(data: FeatureData, cfg: ConfigOf<S>, rng: Rng, hooks: TrainHooks): { model: FeatureClassifier; history: FeatureEpoch[] };
 }

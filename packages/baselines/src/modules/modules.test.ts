@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Rng, selectBackend } from '@dampl/runtime';
 import { gradientReverse, grlCoefficient } from './grl.js';
+import { lbfgs } from './lbfgs.js';
 import { mkmmd } from './mmd.js';
 import { BatchNorm1d, Linear } from './nn.js';
 
@@ -85,5 +86,30 @@ describe('layers', () => {
     expect(Array.from(a.w.dataSync())).toEqual(Array.from(b.w.dataSync()));
     expect(Math.max(...Array.from(a.w.dataSync()).map(Math.abs))).toBeLessThanOrEqual(0.25);
     expect(a.apply(tf.ones([3, 16])).shape).toEqual([3, 4]);
+  });
+});
+
+describe('L-BFGS', () => {
+  it('minimises the Rosenbrock function and a convex quadratic', () => {
+    const rosen = (x: Float64Array) => {
+      const [a, b] = [x[0]!, x[1]!];
+      return { value: (1 - a) ** 2 + 100 * (b - a * a) ** 2, grad: Float64Array.of(-2 * (1 - a) - 400 * a * (b - a * a), 200 * (b - a * a)) };
+    };
+    const r = lbfgs(rosen, Float64Array.of(-1.2, 1), { gtol: 1e-8, maxIter: 500 });
+    expect(r.x[0]).toBeCloseTo(1, 5);
+    expect(r.x[1]).toBeCloseTo(1, 5);
+    // 0.5 x^T A x - b^T x with A = diag(1..20): x* = b / diag
+    const n = 20;
+    const q = lbfgs((x) => {
+      let value = 0;
+      const grad = new Float64Array(n);
+      for (let i = 0; i < n; i++) {
+        value += 0.5 * (i + 1) * x[i]! ** 2 - x[i]!;
+        grad[i] = (i + 1) * x[i]! - 1;
+      }
+      return { value, grad };
+    }, new Float64Array(n), { gtol: 1e-9 });
+    expect(['gtol', 'ftol']).toContain(q.reason);
+    for (let i = 0; i < n; i++) expect(q.x[i]).toBeCloseTo(1 / (i + 1), 6);
   });
 });

@@ -26,8 +26,8 @@ export class Linear implements Layer {
   constructor(inDim: number, outDim: number, rng: Rng) {
     const bound = 1 / Math.sqrt(inDim);
     const u = (n: number) => Float32Array.from({ length: n }, () => rng.uniform(-bound, bound));
-    this.w = tf.variable(tf.tensor2d(u(inDim * outDim), [inDim, outDim]), true, name('linear_w'));
-    this.b = tf.variable(tf.tensor1d(u(outDim)), true, name('linear_b'));
+    this.w = tf.tidy(() => tf.variable(tf.tensor2d(u(inDim * outDim), [inDim, outDim]), true, name('linear_w')));
+    this.b = tf.tidy(() => tf.variable(tf.tensor1d(u(outDim)), true, name('linear_b')));
   }
 
   apply(x: tf.Tensor2D): tf.Tensor2D {
@@ -51,10 +51,10 @@ export class BatchNorm1d implements Layer {
   readonly runningVar: tf.Variable;
 
   constructor(readonly dim: number, readonly eps = 1e-5, readonly momentum = 0.1) {
-    this.gamma = tf.variable(tf.ones([dim]), true, name('bn_gamma'));
-    this.beta = tf.variable(tf.zeros([dim]), true, name('bn_beta'));
-    this.runningMean = tf.variable(tf.zeros([dim]), false, name('bn_mean'));
-    this.runningVar = tf.variable(tf.ones([dim]), false, name('bn_var'));
+    this.gamma = tf.tidy(() => tf.variable(tf.ones([dim]), true, name('bn_gamma')));
+    this.beta = tf.tidy(() => tf.variable(tf.zeros([dim]), true, name('bn_beta')));
+    this.runningMean = tf.tidy(() => tf.variable(tf.zeros([dim]), false, name('bn_mean')));
+    this.runningVar = tf.tidy(() => tf.variable(tf.ones([dim]), false, name('bn_var')));
   }
 
   apply(x: tf.Tensor2D, training: boolean): tf.Tensor2D {

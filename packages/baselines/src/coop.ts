@@ -1,0 +1,176 @@
+/**
+ * CoOp, source-only (Zhou et al., "Learning to Prompt for Vision-Language Models", IJCV 2022):
+ * learned context vectors in place of the prompt's words, trained on the labelled source domain
+ * alone and applied unchanged to the target. The UDA papers' "CoOp" row (e.g. PDA, AAAI 2024).
+ *
+ *   prompt_k = [SOS] v_1 .. v_M <class k>. [EOT]           v: [M, W], or [K, M, W] with CSC
+ *   w_k = normalise(g(prompt_k))                            [K, E]
+ *   p(k | x) = softmax_k(s * cos(f(x), w_k))                x [B, E] -> [B, K]
+ *   L = CE(p(. | x^s), y)                                   on source batches only
+ *
+ * It is core's `PromptLearner` with one domain and no domain context (N = 0), trained by core's
+ * `train` loop (target batches are drawn by the loop and ignored).
+ * Hyper-parameters: CoOp train.py extend_cfg (N_CTX 16, CSC False, CTX_INIT "" so N(0, 0.02^2)
+ * vectors, CLASS_TOKEN_POSITION "end") and configs/trainers/CoOp/vit_b16_ep50.yaml (SGD lr 0.002,
+ * 50 epochs, cosine, 1 warm-up epoch at the constant lr 1e-5, batch 32); Dassl's defaults for
+ * momentum 0.9 and weight decay 5e-4; the scheduler advances once per epoch (Dassl TrainerX).
+ * The synthetic world uses DAMPL's short synth settings (core defaults.ts) with fewer epochs.
+ *
+ * @example
+ *   const result = await fitMethod(coop, { ...input, clip, config: coop.defaults('office-home') });
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { ConfigError, DamplError, Rng } from '@dampl/runtime';
+import {
+  PromptLearner, TextPredictor, cosineLogits, crossEntropy, damplSchema, defineSchema, hashConfig, l2Normalize, train,
+  validateConfig, checkFeatures,
+  type Batch, type ConfigOf, type EpochRecord, type Method, type MethodInput, type MethodResult, type MethodState,
+  type RestoreInput, type TextTower, type TrainModel,
+} from '@dampl/core';
+import { analyse, datasetConfig, featureData, fromSafeTensors } from './modules/feature-method.js';
+
+const d = damplSchema;
+export const coopSchema = defineSchema({
+  nCtx: { ...d.nCtx, default: 16, doc: 'M context vectors (CoOp N_CTX = 16)' },
+  csc: { ...d.csc, default: false, doc: 'class-specific context (CoOp CSC = False)' },
+  ctxInit: { ...d.ctxInit, doc: "words to initialise the context, e.g. 'a photo of a'; '' for N(0, initStd^2) (CoOp CTX_INIT = '')" },
+  initStd: { ...d.initStd, doc: 'std of random context initialisation (CoOp: 0.02)' },
+  classTemplate: { ...d.classTemplate, default: '{class}.', doc: "text after the context vectors, with {class} (CoOp: '{class}.')" },
+  optimizer: { ...d.optimizer, doc: 'CoOp: sgd' },
+  lr: { ...d.lr, default: 0.002, doc: 'CoOp vit_b16_ep50.yaml LR = 0.002' },
+  momentum: d.momentum,
+  weightDecay: d.weightDecay,
+  adamBeta1: d.adamBeta1,
+  adamBeta2: d.adamBeta2,
+  adamEps: d.adamEps,
+  lrSchedule: { ...d.lrSchedule, doc: 'CoOp LR_SCHEDULER = cosine' },
+  warmupEpochs: { ...d.warmupEpochs, doc: 'CoOp WARMUP_EPOCH = 1' },
+  warmupType: { ...d.warmupType, default: 'constant', doc: 'CoOp WARMUP_TYPE = constant' },
+  warmupLr: { ...d.warmupLr, doc: 'CoOp WARMUP_CONS_LR = 1e-5' },
+  lrStepPer: { ...d.lrStepPer, doc: 'scheduler advance; Dassl TrainerX steps it once per epoch' },
+  epochs: { ...d.epochs, default: 50, doc: 'CoOp vit_b16_ep50.yaml MAX_EPOCH = 50' },
+  maxSteps: d.maxSteps,
+  batchSize: { ...d.batchSource, doc: 'CoOp TRAIN_X.BATCH_SIZE = 32' },
+  evalBatch: d.evalBatch,
+});
+
+export type CoopConfig = ConfigOf<typeof coopSchema>;
+
+const coopDatasetDefaults: Record<string, Partial<CoopConfig>> = {
+  synth: { nCtx: 8, optimizer: 'adam', lr: 1e-2, weightDecay: 0, epochs: 10, warmupEpochs: 0 },
+};
+
+function learnerFor(tower: TextTower, classNames: readonly string[], domain: string, cfg: CoopConfig, seed: number): PromptLearner {
+  return new PromptLearner(tower, classNames, [domain], { ...cfg, nDomainCtx: 0, domainCsc: false }, new Rng(seed).fork('init'));
+}
+
+class CoopModel implements TrainModel {
+  readonly params: ReadonlyMap<string, tf.Variable>;
+  private readonly xs: tf.Tensor2D;
+
+  constructor(readonly learner: PromptLearner, private readonly input: MethodInput<CoopConfig>, private readonly cfg: CoopConfig, private readonly tower: TextTower) {
+    this.params = new Map([['ctx', learner.ctx]]);
+    this.xs = tf.tidy(() => l2Normalize(tf.tensor2d(input.source.data, [input.source.rows, input.source.dim])));
+  }
+
+  loss(batch: Batch): { total: tf.Scalar; terms: Record<string, tf.Scalar> } {
+    const w = this.learner.textFeatures(); // [K, E]
+    const xs = tf.gather(this.xs, tf.tensor1d(batch.source, 'int32'));
+    const src = crossEntropy(cosineLogits(xs, w, this.tower.logitScale), Int32Array.from(batch.source, (i) => this.input.sourceLabels[i]!));
+    return { total: src, terms: { src } };
+  }
+
+  afterEpoch(): Partial<EpochRecord> {
+    if (!this.input.targetAnalysis && !this.input.evalTarget) return {};
+    const p = new TextPredictor(this.learner.textFeatures(), this.tower.logitScale, this.cfg.evalBatch);
+    try {
+      return analyse(this.input, (f) => p.predict(f).labels);
+    } finally {
+      p.dispose();
+    }
+  }
+
+  state(history: EpochRecord[]): MethodState {
+    return coopState(this.learner, this.cfg, this.input, this.tower, history);
+  }
+
+  dispose(): void {
+    this.xs.dispose();
+  }
+}
+
+function coopState(learner: PromptLearner, config: CoopConfig, input: Pick<MethodInput<CoopConfig>, 'classNames' | 'domainNames' | 'seed'>, tower: TextTower, history: EpochRecord[]): MethodState {
+  return {
+    method: 'coop',
+    config,
+    tensors: { ctx: { dtype: 'F32', shape: [...learner.ctx.shape], data: Float32Array.from(learner.ctx.dataSync() as Float32Array) } },
+    meta: {
+      classNames: [...input.classNames], domainNames: [...input.domainNames], seed: input.seed,
+      weightsHash: tower.weightsHash, configHash: hashConfig(config), history,
+    },
+  };
+}
+
+function resultFrom(learner: PromptLearner, cfg: CoopConfig, tower: TextTower, history: EpochRecord[], input: Pick<MethodInput<CoopConfig>, 'classNames' | 'domainNames' | 'seed'>): MethodResult {
+  const predictor = new TextPredictor(learner.textFeatures(), tower.logitScale, cfg.evalBatch);
+  const state = coopState(learner, cfg, input, tower, history);
+  return { predict: (f) => predictor.predict(f), history, state: () => state, dispose: () => predictor.dispose() };
+}
+
+function requireTower(clip: TextTower | undefined): TextTower {
+  if (!clip) throw new DamplError('CoOp needs the CLIP text tower (input.clip)', 'load the CLIP model whose image encoder produced the features and pass it as clip');
+  return clip;
+}
+
+export const coop: Method<CoopConfig> = {
+  name: 'coop',
+  describe: 'CoOp: learned prompt context trained on the source domain only, tested on the target',
+  configSchema: coopSchema,
+
+  defaults: (dataset) => datasetConfig('coop', coopSchema, coopDatasetDefaults, dataset),
+
+  async fit(input: MethodInput<CoopConfig>): Promise<MethodResult> {
+    const tower = requireTower(input.clip);
+    const cfg = validateConfig(coopSchema, input.config as Record<string, unknown>, 'coop config');
+    featureData(input);
+    checkFeatures(input.source, 'source features', tower.config.embedDim);
+    const learner = learnerFor(tower, input.classNames, input.domainNames[0], cfg, input.seed);
+    const model = new CoopModel(learner, input, cfg, tower);
+    try {
+      const history = await train(model, {
+        config: { ...cfg, batchSource: cfg.batchSize, batchTarget: cfg.batchSize, countIter: 'source' },
+        methodConfig: cfg,
+        nSource: input.source.rows,
+        nTarget: input.target.rows,
+        seed: input.seed,
+        logger: input.logger?.child('coop'),
+        onEpoch: input.onEpoch,
+        onStep: input.onStep,
+        signal: input.signal,
+        checkpoint: input.checkpoint,
+        resumeFrom: input.resumeFrom,
+      });
+      return resultFrom(learner, cfg, tower, history, input);
+    } finally {
+      model.dispose();
+      learner.dispose();
+    }
+  },
+
+  async restore(state: MethodState, input: RestoreInput): Promise<MethodResult> {
+    if (state.method !== 'coop') throw new ConfigError(`a '${state.method}' state cannot be restored by coop`);
+    const tower = requireTower(input.clip);
+    const cfg = validateConfig(coopSchema, state.config as Record<string, unknown>, 'saved coop config');
+    const meta = state.meta as { seed?: number; history?: EpochRecord[]; classNames?: string[] };
+    if (meta.classNames && JSON.stringify(meta.classNames) !== JSON.stringify(input.classNames)) {
+      throw new ConfigError(`the saved CoOp state was trained for classes ${JSON.stringify(meta.classNames)}, not ${JSON.stringify(input.classNames)}`);
+    }
+    const learner = learnerFor(tower, input.classNames, input.domainNames[0], cfg, meta.seed ?? 0);
+    try {
+      learner.load(new Map([...fromSafeTensors(state.tensors), ['domain_ctx', new Float32Array(0)]]));
+      return resultFrom(learner, cfg, tower, meta.history ?? [], { classNames: input.classNames, domainNames: input.domainNames, seed: meta.seed ?? 0 });
+    } finally {
+      learner.dispose();
+    }
+  },
+};

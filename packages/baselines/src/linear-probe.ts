@@ -1,0 +1,210 @@
+/**
+ * Linear probe: multinomial logistic regression on frozen (L2-normalised) source features,
+ * applied to the target (Radford et al., "Learning Transferable Visual Models From Natural
+ * Language Supervision", ICML 2021, section 3.2 and appendix A.3).
+ *
+ *   p(k | x) = softmax_k(x W + b)                    x [N, E], W [E, K], b [K]
+ *   J(W, b)  = (1/N) sum_i -log p(y_i | x_i) + ||W||^2 / (2 C N)
+ *
+ * J is scikit-learn's LogisticRegression objective (C sum_i CE_i + ||W||^2 / 2, divided by C N
+ * as scikit-learn >= 1.2 scales it; the intercept is not penalised), minimised by L-BFGS
+ * (modules/lbfgs.ts) over the full source set until max |grad| <= tol, or by mini-batch Adam
+ * (`solver: 'adam'`, seeded batch order) on the same objective.
+ * Hyper-parameters: the linear-probe example of openai/CLIP's README, LogisticRegression(C =
+ * 0.316, max_iter = 1000) with scikit-learn's tol 1e-4. The paper sweeps C on a validation split;
+ * here C is a config value. Target features are not used in training.
+ *
+ * @example
+ *   const result = await fitMethod(linearProbe, { ...input, config: linearProbe.defaults('office-home') });
+ *   result.predict(targetFeatures).labels; // [Nt]
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { ConfigError, Rng } from '@dampl/runtime';
+import {
+  TrainingAborted, checkFeatures, defineSchema, validateConfig,
+  type ConfigOf, type EpochRecord, type FeatureMatrix, type Method, type MethodInput, type MethodResult,
+  type MethodState, type Prediction, type RestoreInput,
+} from '@dampl/core';
+import { lbfgs } from './modules/lbfgs.js';
+import { analyse, checkState, datasetConfig, featureData, fromSafeTensors } from './modules/feature-method.js';
+import { argmaxRow, l2normalizeRows } from './modules/feature-train.js';
+
+export const linearProbeSchema = defineSchema({
+  C: { type: 'number', default: 0.316, min: 1e-12, doc: 'inverse L2 strength, scikit-learn convention (openai/CLIP README linear probe: C = 0.316)' },
+  normalize: { type: 'boolean', default: true, doc: 'L2-normalise the CLIP features first' },
+  solver: { type: 'enum', choices: ['lbfgs', 'adam'], default: 'lbfgs', doc: 'lbfgs: full batch, as scikit-learn; adam: seeded mini-batches' },
+  maxIter: { type: 'integer', default: 1000, min: 1, doc: 'L-BFGS iterations at most (CLIP: max_iter = 1000)' },
+  tol: { type: 'number', default: 1e-4, min: 0, doc: 'L-BFGS stops when max |grad J| <= tol (scikit-learn default 1e-4)' },
+  epochs: { type: 'integer', default: 100, min: 1, doc: 'adam only: passes over the source set' },
+  batchSize: { type: 'integer', default: 256, min: 1, doc: 'adam only: rows per step' },
+  lr: { type: 'number', default: 1e-3, min: 0, doc: 'adam only: learning rate (beta1 0.9, beta2 0.999, eps 1e-8)' },
+  chunk: { type: 'integer', default: 16384, min: 1, doc: 'rows per tensor chunk when evaluating J over the full set and when predicting' },
+});
+
+export type LinearProbeConfig = ConfigOf<typeof linearProbeSchema>;
+
+/** softmax(x W + b) over chunks of rows. */
+class LinearPredictor {
+  constructor(readonly w: Float32Array, readonly b: Float32Array, readonly dim: number, readonly K: number, readonly normalize: boolean, readonly chunk: number) {}
+
+  predict(features: FeatureMatrix): Prediction {
+    checkFeatures(features, 'features to predict', this.dim);
+    const x = this.normalize ? l2normalizeRows(features.data, this.dim) : features.data;
+    const { K, dim } = this;
+    const probs = new Float32Array(features.rows * K);
+    const labels = new Int32Array(features.rows);
+    const [w, b] = [tf.tensor2d(this.w, [dim, K]), tf.tensor1d(this.b)];
+    for (let r0 = 0; r0 < features.rows; r0 += this.chunk) {
+      const rows = Math.min(this.chunk, features.rows - r0);
+      const p = tf.tidy(() => tf.softmax(tf.add(tf.matMul(tf.tensor2d(x.subarray(r0 * dim, (r0 + rows) * dim), [rows, dim]), w), b)));
+      probs.set(p.dataSync() as Float32Array, r0 * K);
+      p.dispose();
+    }
+    tf.dispose([w, b]);
+    for (let i = 0; i < features.rows; i++) labels[i] = argmaxRow(probs, i, K);
+    return { probs, labels };
+  }
+}
+
+/**
+ * J and its gradient over the given rows, theta = [W (E x K, row-major), b (K)]:
+ *   dJ/dW = X^T (P - Y) / n + W / (C N),  dJ/db = sum_i (P - Y)_i / n.
+ */
+function objective(x: Float32Array, y: Int32Array, dim: number, K: number, C: number, chunk: number) {
+  const N = y.length;
+  return (theta: Float64Array, rows?: readonly number[]): { value: number; grad: Float64Array } => {
+    const n = rows ? rows.length : N;
+    const grad = new Float64Array(theta.length);
+    let ce = 0;
+    const w = tf.tensor2d(Float32Array.from(theta.subarray(0, dim * K)), [dim, K]);
+    const b = tf.tensor1d(Float32Array.from(theta.subarray(dim * K)));
+    for (let r0 = 0; r0 < n; r0 += chunk) {
+      const m = Math.min(chunk, n - r0);
+      const idx = rows ? rows.slice(r0, r0 + m) : undefined;
+      const xs = new Float32Array(m * dim);
+      const ys = new Int32Array(m);
+      for (let i = 0; i < m; i++) {
+        const r = idx ? idx[i]! : r0 + i;
+        xs.set(x.subarray(r * dim, (r + 1) * dim), i * dim);
+        ys[i] = y[r]!;
+      }
+      const [loss, gw, gb] = tf.tidy(() => {
+        const xt = tf.tensor2d(xs, [m, dim]);
+        const onehot = tf.oneHot(tf.tensor1d(ys, 'int32'), K).toFloat();
+        const logp = tf.logSoftmax(tf.add(tf.matMul(xt, w), b));
+        const g = tf.sub(tf.exp(logp), onehot); // [m, K]
+        return [tf.neg(tf.sum(tf.mul(onehot, logp))), tf.matMul(tf.transpose(xt), g), tf.sum(g, 0)];
+      });
+      ce += loss.dataSync()[0]!;
+      const gwv = gw.dataSync();
+      const gbv = gb.dataSync();
+      for (let i = 0; i < gwv.length; i++) grad[i]! += gwv[i]!;
+      for (let k = 0; k < K; k++) grad[dim * K + k]! += gbv[k]!;
+      tf.dispose([loss, gw, gb]);
+    }
+    tf.dispose([w, b]);
+    let reg = 0;
+    for (let i = 0; i < dim * K; i++) {
+      reg += theta[i]! ** 2;
+      grad[i] = grad[i]! / n + theta[i]! / (C * N);
+    }
+    for (let k = 0; k < K; k++) grad[dim * K + k] = grad[dim * K + k]! / n;
+    return { value: ce / n + reg / (2 * C * N), grad };
+  };
+}
+
+function resultFrom(p: LinearPredictor, config: LinearProbeConfig, history: EpochRecord[], meta: Record<string, unknown>): MethodResult {
+  return {
+    predict: (f) => p.predict(f),
+    history,
+    state: (): MethodState => ({
+      method: 'linear-probe',
+      config,
+      tensors: {
+        weight: { dtype: 'F32', shape: [p.dim, p.K], data: p.w },
+        bias: { dtype: 'F32', shape: [p.K], data: p.b },
+      },
+      meta: { ...meta, dim: p.dim, numClasses: p.K, history },
+    }),
+    dispose: () => {},
+  };
+}
+
+export const linearProbe: Method<LinearProbeConfig> = {
+  name: 'linear-probe',
+  describe: 'Linear probe (CLIP): logistic regression on frozen source features, tested on the target',
+  configSchema: linearProbeSchema,
+
+  defaults: (dataset) => datasetConfig('linear-probe', linearProbeSchema, {}, dataset),
+
+  async fit(input: MethodInput<LinearProbeConfig>): Promise<MethodResult> {
+    const cfg = validateConfig(linearProbeSchema, input.config as Record<string, unknown>, 'linear-probe config');
+    if (input.resumeFrom) throw new ConfigError('linear-probe cannot resume from a checkpoint', 'it trains in one go; run it again without resumeFrom');
+    const data = featureData(input);
+    const { dim, numClasses: K } = data;
+    const log = input.logger?.child('linear-probe');
+    const x = cfg.normalize ? l2normalizeRows(data.source, dim) : data.source;
+    const J = objective(x, data.sourceLabels, dim, K, cfg.C, cfg.chunk);
+    const theta0 = new Float64Array(dim * K + K);
+    const history: EpochRecord[] = [];
+    const record = (epoch: number, step: number, lr: number, theta: Float64Array, value: number, extra?: Record<string, number>) => {
+      const p = new LinearPredictor(Float32Array.from(theta.subarray(0, dim * K)), Float32Array.from(theta.subarray(dim * K)), dim, K, cfg.normalize, cfg.chunk);
+      const r: EpochRecord = { epoch, step, lr, losses: { total: value }, ...analyse(input, (f) => p.predict(f).labels), ...(extra ? { extra } : {}) };
+      history.push(r);
+      input.onEpoch?.(r);
+      return p;
+    };
+    let predictor: LinearPredictor;
+    if (cfg.solver === 'lbfgs') {
+      let evals = 0;
+      const res = lbfgs((t) => {
+        if (input.signal?.aborted) throw new TrainingAborted('linear-probe stopped', 'it trains in one go; run it again');
+        evals++;
+        return J(t);
+      }, theta0, { maxIter: cfg.maxIter, gtol: cfg.tol });
+      log?.info(`L-BFGS stopped (${res.reason}) after ${res.iterations} iterations, ${evals} evaluations, J = ${res.value.toPrecision(6)}`);
+      predictor = record(1, res.iterations, 0, res.x, res.value, { iterations: res.iterations, evaluations: res.evaluations, converged: res.reason === 'gtol' ? 1 : 0 });
+    } else {
+      const rng = new Rng(input.seed).fork('order');
+      const theta = theta0;
+      const m = new Float64Array(theta.length);
+      const v = new Float64Array(theta.length);
+      const N = data.sourceLabels.length;
+      let t = 0;
+      let last: LinearPredictor | undefined;
+      for (let epoch = 1; epoch <= cfg.epochs; epoch++) {
+        const order = rng.permutation(N);
+        let sum = 0;
+        let steps = 0;
+        for (let r0 = 0; r0 < N; r0 += cfg.batchSize, steps++) {
+          if (input.signal?.aborted) throw new TrainingAborted('linear-probe stopped', 'it trains in one go; run it again');
+          const { value, grad } = J(theta, order.slice(r0, r0 + cfg.batchSize));
+          t++;
+          for (let i = 0; i < theta.length; i++) {
+            m[i] = 0.9 * m[i]! + 0.1 * grad[i]!;
+            v[i] = 0.999 * v[i]! + 0.001 * grad[i]! ** 2;
+            theta[i]! -= (cfg.lr * (m[i]! / (1 - 0.9 ** t))) / (Math.sqrt(v[i]! / (1 - 0.999 ** t)) + 1e-8);
+          }
+          sum += value;
+          input.onStep?.({ epoch, step: t, lr: cfg.lr, losses: { total: value } });
+        }
+        last = record(epoch, t, cfg.lr, theta, sum / steps);
+      }
+      predictor = last!;
+    }
+    return resultFrom(predictor, cfg, history, { classNames: [...input.classNames], domainNames: [...input.domainNames], seed: input.seed });
+  },
+
+  async restore(state: MethodState, input: RestoreInput): Promise<MethodResult> {
+    const meta = checkState('linear-probe', state, input);
+    const cfg = validateConfig(linearProbeSchema, state.config as Record<string, unknown>, 'saved linear-probe config');
+    const t = fromSafeTensors(state.tensors);
+    const w = t.get('weight');
+    const b = t.get('bias');
+    if (!w || !b || w.length !== meta.dim * meta.numClasses || b.length !== meta.numClasses) {
+      throw new ConfigError('the saved linear-probe state lacks a weight [E, K] and a bias [K]');
+    }
+    return resultFrom(new LinearPredictor(w, b, meta.dim, meta.numClasses, cfg.normalize, cfg.chunk), cfg, meta.history,
+      { classNames: [...input.classNames], domainNames: [...input.domainNames], seed: meta.seed });
+  },
+};

@@ -1,0 +1,114 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import { selectBackend } from '@dampl/runtime';
+import { fitMethod, getMethod, listMethods, resolveMethodConfig, validateConfig, type Method, type MethodResult, type Prediction } from '@dampl/core';
+import { FakeTextTower, makeToyProblem, type ToyProblem } from '@dampl/core/testing';
+import { baselines, daplAsDampl, dapl } from './index.js';
+
+const NAMES = ['zero-shot', 'zero-shot-ensemble', 'coop', 'linear-probe', 'source-only', 'dapl', 'dann', 'dan'];
+const DATASETS = ['office-home', 'mini-domainnet', 'visda-2017', 'visda17', 'synth', 'some-other-dataset'];
+
+/** Small settings so that each method runs in a second or two on the toy problem. */
+const FAST: Record<string, Record<string, unknown>> = {
+  'zero-shot-ensemble': { templates: ['a photo of a {class}.', 'a sketch of the {class}.', 'art of a {class}.'] },
+  coop: { nCtx: 4, epochs: 3, optimizer: 'adam', lr: 0.01, warmupEpochs: 0 },
+  dapl: { nCtx: 4, nDomainCtx: 4, epochs: 2, optimizer: 'adam', lr: 0.01, warmupEpochs: 0 },
+  'linear-probe': { maxIter: 200 },
+  'source-only': { epochs: 3, itersPerEpoch: 30, bottleneckDim: 32 },
+  dann: { epochs: 3, itersPerEpoch: 30, bottleneckDim: 32, discriminatorWidth: 64 },
+  dan: { epochs: 3, itersPerEpoch: 30, bottleneckDim: 32 },
+};
+
+function expectValid(p: Prediction, rows: number, K: number): void {
+  expect(p.probs).toHaveLength(rows * K);
+  expect(p.labels).toHaveLength(rows);
+  for (let i = 0; i < rows; i++) {
+    const row = Array.from(p.probs.subarray(i * K, (i + 1) * K));
+    expect(row.every((v) => Number.isFinite(v) && v >= 0 && v <= 1)).toBe(true);
+    expect(row.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
+    expect(p.labels[i]).toBe(row.indexOf(Math.max(...row)));
+  }
+}
+
+let tower: FakeTextTower;
+let toy: ToyProblem;
+
+beforeAll(async () => {
+  await selectBackend('wasm');
+  tower = new FakeTextTower();
+  toy = makeToyProblem(tower);
+});
+
+afterAll(() => tower.dispose());
+
+describe('registry', () => {
+  it('registers every baseline by name on import', () => {
+    const registered = listMethods().map((m) => m.name);
+    for (const n of NAMES) expect(registered).toContain(n);
+    expect(baselines.map((m) => m.name)).toEqual(NAMES);
+    for (const n of NAMES) expect(getMethod(n).name).toBe(n);
+  });
+
+  it('gives valid defaults for every dataset, and rejects unknown keys by name', async () => {
+    for (const m of baselines) {
+      for (const ds of DATASETS) {
+        const cfg = m.defaults(ds) as Record<string, unknown>;
+        expect(() => validateConfig(m.configSchema, cfg, `${m.name}/${ds}`)).not.toThrow();
+      }
+      await expect(resolveMethodConfig(m, { dataset: 'synth', overrides: { notAKey: 1 } })).rejects.toThrow(/notAKey/);
+    }
+  });
+
+  it('takes the published recipes per dataset (VisDA under either spelling)', () => {
+    const dann = getMethod<Record<string, unknown>>('dann');
+    expect(dann.defaults('office-home')).toMatchObject({ epochs: 30, itersPerEpoch: 1000, lr: 0.01, weightDecay: 1e-3, bottleneckDim: 256, discriminatorWidth: 1024, grlAlpha: 10 });
+    expect(dann.defaults('visda-2017')).toMatchObject({ epochs: 30 });
+    expect(dann.defaults('visda17')).toMatchObject({ epochs: 30 });
+    expect(dann.defaults('mini-domainnet')).toMatchObject({ bottleneckDim: 1024, epochs: 30, itersPerEpoch: 2500 });
+    expect(getMethod('dan').defaults('office-home')).toMatchObject({ epochs: 20, itersPerEpoch: 500, lr: 0.003, lrGamma: 0.0003, weightDecay: 5e-4, linear: true, kernelMinExp: -3, kernelMaxExp: 1 });
+    expect(getMethod('coop').defaults('office-home')).toMatchObject({ nCtx: 16, csc: false, lr: 0.002, epochs: 50, warmupType: 'constant', warmupLr: 1e-5 });
+    expect(getMethod('linear-probe').defaults('synth')).toMatchObject({ C: 0.316, maxIter: 1000, solver: 'lbfgs' });
+  });
+
+  it('takes DAPL\'s released settings and runs DAMPL without correction or IM', () => {
+    const cfg = dapl.defaults('office-home');
+    expect(cfg).toMatchObject({ nCtx: 16, nDomainCtx: 16, csc: true, tau: 0.5, temperature: 1, mu: 1, lr: 3e-3, epochs: 25, classTemplate: '{class} , a {domain} image..' });
+    expect(daplAsDampl(cfg)).toMatchObject({ correction: 'none', beta: 0, nCtx: 16, tau: 0.5 });
+    expect('beta' in cfg || 'correction' in cfg).toBe(false);
+  });
+});
+
+describe('every baseline on the toy problem', () => {
+  const K = 5;
+  for (const name of NAMES) {
+    it(`${name} runs, reports its history and gives valid probabilities that survive restore`, async () => {
+      const method = getMethod(name) as Method<unknown>;
+      const config = await resolveMethodConfig(method, { dataset: 'synth', overrides: FAST[name] ?? {} });
+      const before = tf.memory().numTensors;
+      const epochs: number[] = [];
+      const result: MethodResult = await fitMethod(method, {
+        source: toy.source, sourceLabels: toy.sourceLabels, target: toy.target,
+        targetLabelsForAnalysis: toy.targetLabels, evalTarget: toy.evalTarget,
+        classNames: toy.classNames, domainNames: toy.domainNames, clip: tower,
+        config, seed: 3, onEpoch: (r) => epochs.push(r.epoch),
+      });
+      const pred = result.predict(toy.evalTarget.features);
+      expectValid(pred, toy.evalTarget.features.rows, K);
+      expect(result.history.length).toBeGreaterThan(0);
+      expect(epochs).toEqual(result.history.map((r) => r.epoch));
+      const last = result.history.at(-1)!;
+      expect(last.evalAccuracy).toBeGreaterThanOrEqual(0);
+      expect(last.targetAccuracy).toBeGreaterThanOrEqual(0);
+
+      const state = result.state();
+      expect(state.method).toBe(name);
+      const restored = await method.restore!(state, { classNames: toy.classNames, domainNames: toy.domainNames, clip: tower });
+      const again = restored.predict(toy.evalTarget.features);
+      expect(Array.from(again.labels)).toEqual(Array.from(pred.labels));
+      for (let i = 0; i < pred.probs.length; i += 7) expect(again.probs[i]).toBeCloseTo(pred.probs[i]!, 5);
+      restored.dispose();
+      result.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+    });
+  }
+});
