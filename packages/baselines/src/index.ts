@@ -47,7 +47,9 @@ export const baselines: readonly Method<any>[] = [
   dapl,
   dann,
   dan,
-  // generated methods: registered below
+  // nx g @dampl/baselines:method adds new methods above this line
 ];
 
 for (const m of baselines) registerMethod(m);
+
+// methods added by nx g @dampl/baselines:method
