@@ -64,7 +64,8 @@ export interface RunRecord {
   model: { id: string; weightsHash: string; backbone: string | null };
   data: DataDescription;
   provenance: Provenance;
-  timings: { fitSeconds: number; predictSeconds: number; totalSeconds: number };
+  /** Wall-clock seconds; cpuSeconds: this process's user + system time over the cell. */
+  timings: { fitSeconds: number; predictSeconds: number; totalSeconds: number; cpuSeconds?: number };
   /** Target test predictions and labels, little-endian uint16 (int32 past 65535 classes) in base64. */
   predictions: { encoding: 'u16le-base64' | 'i32le-base64'; n: number; predicted: string; labels: string };
   /** Computed from `predictions` when the cell finished; the tables recompute it. */

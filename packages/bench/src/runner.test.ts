@@ -9,6 +9,7 @@ import { createLogger, selectBackend, workspaceRoot, type BackendReport } from '
 import { mergeResults } from './merge.js';
 import { readRecords } from './records.js';
 import { parseResultsCsv, rowFromRecord, type ResultRow } from './results.js';
+import { runSuiteWithWorkers } from './jobs.js';
 import { CellsFailed, runSuite, type RunOptions } from './runner.js';
 import { summarize } from './summary.js';
 import type { Suite } from './suites.js';
@@ -177,6 +178,25 @@ describe('dampl bench run on a tiny dataset with a random CLIP', () => {
     expect(r.finished).toHaveLength(done.size);
     expect(fits()).toBe(8 - done.size);
     expect((await readRecords(out)).size).toBe(8);
+  }, 60_000);
+
+  it('--jobs: worker processes share the grid, each cell run once', async () => {
+    const dir = path.join(tmp, 'jobs');
+    const fitLog = path.join(tmp, 'fits.log');
+    const tsx = path.join(workspaceRoot, 'node_modules', 'tsx', 'dist', 'cli.mjs');
+    const env = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VITEST'))), BENCH_FIT_LOG: fitLog };
+    const r = await runSuiteWithWorkers(options(dir), {
+      jobs: 2, command: () => [tsx, path.join(here, 'fixtures', 'run-tiny.ts'), tmp, model, data, dir, '--worker'], env, reportEveryMs: 500,
+    });
+    expect(fits()).toBe(0); // nothing ran in this process
+    const fitLines = readFileSync(fitLog, 'utf8').trim().split('\n');
+    expect(fitLines).toHaveLength(8);
+    expect(new Set(fitLines.map((l) => l.split(' ')[0])).size).toBe(2);
+    expect(r.outcomes.filter((o) => !o.error)).toHaveLength(8);
+    expect((await readRecords(path.join(dir, 'tiny'))).size).toBe(8);
+    expect(existsSync(path.join(dir, 'tiny', 'runs', '.claims'))).toBe(false);
+    const one = parseResultsCsv(readFileSync(path.join(full, 'tiny', 'results.csv'), 'utf8'));
+    expect(stable(parseResultsCsv(readFileSync(path.join(dir, 'tiny', 'results.csv'), 'utf8')))).toEqual(stable(one));
   }, 60_000);
 
   it('records made with other weights under the same model path are run again', async () => {

@@ -10,7 +10,7 @@
  * tables (results.csv, summary.md, one SVG per dataset) are rebuilt from all records at the end.
  */
 import { existsSync, statSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import {
@@ -55,6 +55,13 @@ export interface RunOptions {
   backend?: BackendReport;
   /** Images per encoder call. */
   batchSize?: number;
+  /**
+   * Worker mode (`--jobs`): several processes share one grid; a cell is run by the process that
+   * first creates its claim file in this folder. Tables are left to the parent.
+   */
+  claimDir?: string;
+  /** Only generate data and fill the feature cache for the pending cells (before starting workers). */
+  prepareOnly?: boolean;
   log: Logger;
   /** Lines for stdout (grid listings, the final report). */
   print?: (line: string) => void;
@@ -141,7 +148,7 @@ export async function runSuite(o: RunOptions): Promise<SuiteReport> {
     if (miss) skipped.push(miss);
     else present.push(d);
   }
-  for (const s of skipped) log.warn(`${o.suite.name}: skipping ${s.dataset}: ${s.reason}; get it with: ${s.command}`);
+  if (!o.claimDir) for (const s of skipped) log.warn(`${o.suite.name}: skipping ${s.dataset}: ${s.reason}; get it with: ${s.command}`);
 
   const methods = methodSpecs(o.methods);
   const seeds = o.seeds?.length ? [...new Set(o.seeds)] : o.suite.seeds;
@@ -158,7 +165,7 @@ export async function runSuite(o: RunOptions): Promise<SuiteReport> {
   }
   if (!o.backend) throw new DamplError('runSuite needs the active backend (selectBackend) unless it is a dry run');
 
-  log.info(`${o.suite.name}: ${grid.length} cells${o.shard ? `, ${mine.length} in shard ${o.shard.index}/${o.shard.count}` : ''}, `
+  (o.claimDir ? log.debug : log.info)(`${o.suite.name}: ${grid.length} cells${o.shard ? `, ${mine.length} in shard ${o.shard.index}/${o.shard.count}` : ''}, `
     + `${finished.length} finished earlier, ${pending.length} to run; results in ${displayPath(outDir)}`);
 
   let clip: ClipModel | undefined;
@@ -177,7 +184,8 @@ export async function runSuite(o: RunOptions): Promise<SuiteReport> {
     }
   } finally {
     clip?.dispose();
-    if (records.size || report.outcomes.some((x) => !x.error)) {
+    const tables = !o.claimDir && !o.prepareOnly;
+    if (tables && (records.size || report.outcomes.some((x) => !x.error))) {
       report.files = await writeTables(outDir, { suite: o.suite.name, skipped: report.skipped, log });
     }
   }
@@ -206,7 +214,8 @@ interface PreparedDataset {
 
 async function prepareDataset(o: RunOptions, d: SuiteDataset, clip: ClipModel, model: string): Promise<PreparedDataset | SkippedDataset> {
   const { log } = o;
-  if (d.generate === 'synth-world') {
+  // workers find the data their parent generated
+  if (d.generate === 'synth-world' && !o.claimDir) {
     const t0 = Date.now();
     const r = await generateSynthWorld({ root: d.root, seed: SYNTH_WORLD_SEED, split: 'adapt' });
     const a = r.splits.adapt!;
@@ -254,7 +263,7 @@ async function runCells(o: RunOptions, report: SuiteReport, present: SuiteDatase
   const model = o.model ?? o.suite.model;
   const backend = o.backend!;
   const base = provenance({ line: describeBackend(backend), name: backend.name, device: backend.device });
-  if (base.commit.endsWith('-dirty')) log.warn(`the checkout has uncommitted changes: records name commit ${base.commit}`);
+  if (base.commit.endsWith('-dirty') && !o.claimDir) log.warn(`the checkout has uncommitted changes: records name commit ${base.commit}`);
   const backbone = backboneName(model, clip.config) ?? null;
   const prepared = new Map<string, PreparedDataset>();
   // earlier timings of (method, dataset), for the ETA
@@ -288,7 +297,16 @@ async function runCells(o: RunOptions, report: SuiteReport, present: SuiteDatase
       ds = p;
       prepared.set(d.dataset, ds);
     }
-    const label = `[${i + 1}/${todo.length}] ${cell.method} ${cell.dataset} ${cell.task} seed ${cell.seed}`;
+    if (o.prepareOnly) {
+      const task = ds.index.task(cell.task);
+      const sp = ds.index.splits;
+      await ds.features(task.source, sp.trainSource);
+      await ds.features(task.target, sp.trainTarget);
+      await ds.features(task.target, sp.testTarget);
+      continue;
+    }
+    if (o.claimDir && !(await claim(o.claimDir, cell.key))) continue;
+    const label = `${o.claimDir ? '' : `[${i + 1}/${todo.length}] `}${cell.method} ${cell.dataset} ${cell.task} seed ${cell.seed}`;
     try {
       const t0 = Date.now();
       const rec = await runCell(o, cell, ds, clip, { ...base }, backbone);
@@ -300,7 +318,7 @@ async function runCells(o: RunOptions, report: SuiteReport, present: SuiteDatase
       const eta = left.reduce((a, c) => a + estimateOf(timings, c), 0);
       const spent = (Date.now() - started) / 1000;
       log.info(`${label}: ${(100 * rec.result.value).toFixed(1)}% in ${formatSeconds(seconds)}`
-        + `${left.length ? `; ${left.length} left, about ${formatSeconds(eta)} (${formatSeconds(spent)} so far)` : ''}`);
+        + `${left.length && !o.claimDir ? `; ${left.length} left, about ${formatSeconds(eta)} (${formatSeconds(spent)} so far)` : ''}`);
     } catch (e) {
       if (o.signal?.aborted) {
         log.warn(`${label}: interrupted; run the same command again to finish it`);
@@ -314,7 +332,19 @@ async function runCells(o: RunOptions, report: SuiteReport, present: SuiteDatase
   }
 }
 
-function estimateOf(timings: Map<string, number[]>, c: Cell): number {
+/** Creates `<dir>/<key>` exclusively; false when another process has it. */
+async function claim(dir: string, key: string): Promise<boolean> {
+  await mkdir(dir, { recursive: true });
+  try {
+    await writeFile(path.join(dir, key), `${process.pid}\n`, { flag: 'wx' });
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw e;
+  }
+}
+
+export function estimateOf(timings: Map<string, number[]>, c: Cell): number {
   const same = timings.get(`${c.method}\u0000${c.dataset}`);
   if (same?.length) return same.reduce((a, b) => a + b, 0) / same.length;
   const all = [...timings.values()].flat();
@@ -334,6 +364,7 @@ async function runCell(o: RunOptions, cell: Cell, ds: PreparedDataset, clip: Cli
   const mlog = o.log.child(cell.method);
   if (o.log.level !== 'debug') mlog.level = 'warn';
   const before = tf.memory().numTensors;
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const result = await fitMethod(method, {
     source: matrix(src), sourceLabels: src.labels, target: matrix(tgt), targetLabelsForAnalysis: tgt.labels,
@@ -367,7 +398,10 @@ async function runCell(o: RunOptions, cell: Cell, ds: PreparedDataset, clip: Cli
       test: { domain: task.target, split: sp.testTarget, images: test.rows },
     },
     provenance: { ...base, date: new Date().toISOString() },
-    timings: { fitSeconds: (t1 - t0) / 1000, predictSeconds: (t2 - t1) / 1000, totalSeconds: (performance.now() - t0) / 1000 },
+    timings: {
+      fitSeconds: (t1 - t0) / 1000, predictSeconds: (t2 - t1) / 1000, totalSeconds: (performance.now() - t0) / 1000,
+      cpuSeconds: ((c) => (c.user + c.system) / 1e6)(process.cpuUsage(cpu0)),
+    },
     predictions: { encoding: p.encoding, n: predicted.length, predicted: p.data, labels: l.data },
     result: {
       metric: ev.metric, value: ev.value, accuracy: ev.accuracy, meanClassAccuracy: ev.meanClassAccuracy,

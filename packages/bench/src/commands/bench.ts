@@ -2,9 +2,12 @@
  * `dampl bench run | merge | perf`: the benchmark grid (`nx run bench:all`), joining shards'
  * results, and the performance suites (`nx run bench:perf`).
  */
+import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Argv, CommandModule } from 'yargs';
-import { ConfigError, workspaceRoot } from '@dampl/runtime';
+import { ConfigError, createLogger, selectBackend, workspaceRoot } from '@dampl/runtime';
+import { RUNS_DIR } from '../records.js';
 import { DEFAULT_FEATURE_CACHE } from './features.js';
 import { loggerFor, useBackend, type GlobalOptions } from './common.js';
 import { parseShard } from '../shard.js';
@@ -25,6 +28,8 @@ interface RunArgs extends GlobalOptions {
   results: string;
   cache: string;
   'batch-size': number;
+  jobs: string;
+  worker?: number;
 }
 
 interface MergeArgs extends GlobalOptions {
@@ -69,6 +74,26 @@ async function suiteFilters(suite: Suite, all: Suite[], datasets: string[] | und
   return { datasets: mine, roots: myRoots, runs: !datasets?.length || !!mine?.length };
 }
 
+const DAMPL_BIN = fileURLToPath(new URL('../../bin/dampl.js', import.meta.url));
+
+/** The arguments that make a worker process run the same grid as its parent. */
+function workerArgs(a: RunArgs, suite: Suite, f: { datasets?: string[]; roots: Record<string, string> }, backend: string): string[] {
+  const out = ['--suite', suite.name, '--results', path.resolve(a.results), '--cache', path.resolve(a.cache), '--batch-size', String(a['batch-size']), '--backend', backend, '--jobs', '1'];
+  const list = (flag: string, v?: readonly (string | number)[]) => { if (v?.length) out.push(flag, ...v.map(String)); };
+  list('--methods', a.methods);
+  list('--datasets', f.datasets);
+  list('--tasks', a.tasks);
+  list('--seeds', a.seeds);
+  list('--root', Object.entries(f.roots).map(([k, v]) => `${k}=${path.resolve(v)}`));
+  if (a.model) out.push('--model', a.model);
+  if (a.shard) out.push('--shard', a.shard);
+  if (a.rerun) out.push('--rerun');
+  if (a['fail-fast']) out.push('--fail-fast');
+  if (a.verbose) out.push('--verbose');
+  if (a.quiet) out.push('--quiet');
+  return out;
+}
+
 const runCommand: CommandModule<GlobalOptions, RunArgs> = {
   command: 'run',
   describe: 'run every registered method on every task of the suite\'s datasets (resumable; `nx run bench:all` = --suite all)',
@@ -87,21 +112,28 @@ const runCommand: CommandModule<GlobalOptions, RunArgs> = {
     .option('results', { type: 'string', default: DEFAULT_RESULTS_DIR, describe: 'results folder; a suite writes to <results>/<suite>/' })
     .option('cache', { type: 'string', default: DEFAULT_FEATURE_CACHE, describe: 'feature cache folder' })
     .option('batch-size', { type: 'number', default: 32, describe: 'images per image-encoder call' })
+    .option('jobs', { type: 'string', default: 'auto', describe: 'worker processes running cells side by side (auto: one per core on the single-threaded wasm and cpu backends, else 1)' })
+    .option('worker', { type: 'number', hidden: true, describe: 'run as worker i of --jobs (started by the parent)' })
     .check((a) => {
+      if (a.jobs !== 'auto' && !(Number.isInteger(Number(a.jobs)) && Number(a.jobs) >= 1)) throw new ConfigError(`--jobs must be auto or an integer >= 1, got ${a.jobs}`);
       if (a.shard !== undefined) parseShard(a.shard);
       for (const s of a.seeds ?? []) if (!Number.isInteger(s) || s < 0) throw new ConfigError(`--seeds takes integers >= 0, got ${s}`);
       if (!Number.isInteger(a['batch-size']) || a['batch-size'] < 1) throw new ConfigError(`--batch-size must be an integer >= 1, got ${a['batch-size']}`);
       return true;
     }) as never,
   handler: async (argv) => {
-    const log = loggerFor(argv);
+    const log = argv.worker ? createLogger({ level: argv.verbose ? 'debug' : argv.quiet ? 'warn' : 'info', scope: `worker ${argv.worker}` }) : loggerFor(argv);
     await registerMethods();
     const { runSuite, formatSeconds } = await import('../runner.js');
+    const { runSuiteWithWorkers, CLAIMS_DIR } = await import('../jobs.js');
     const suites = suitesFor(argv.suite);
     if (argv.model && suites.length > 1) throw new ConfigError('--model sets the model of one suite', 'use --suite synth or --suite real with --model');
     const roots = parseRoots(argv.root);
     const shard = argv.shard ? parseShard(argv.shard) : undefined;
-    const backend = argv['dry-run'] ? undefined : await useBackend(argv, log);
+    const backend = argv['dry-run'] ? undefined : argv.worker ? await selectBackend(argv.backend) : await useBackend(argv, log);
+    const jobs = argv.worker || argv['dry-run'] ? 1 : argv.jobs === 'auto'
+      ? (backend && (backend.name === 'wasm' || backend.name === 'cpu') ? os.availableParallelism() : 1)
+      : Number(argv.jobs);
     const controller = new AbortController();
     let interrupts = 0;
     const onSigint = () => {
@@ -116,12 +148,19 @@ const runCommand: CommandModule<GlobalOptions, RunArgs> = {
       for (const suite of suites) {
         const f = await suiteFilters(suite, suites, argv.datasets, roots);
         if (!f.runs) continue;
-        const r = await runSuite({
-          suite, resultsDir: path.resolve(argv.results), cacheDir: path.resolve(argv.cache),
+        const resultsDir = path.resolve(argv.results);
+        const opts = {
+          suite, resultsDir, cacheDir: path.resolve(argv.cache),
           methods: argv.methods, datasets: f.datasets, tasks: argv.tasks, seeds: argv.seeds, model: argv.model, roots: f.roots,
           shard, dryRun: argv['dry-run'], rerun: argv.rerun, failFast: argv['fail-fast'], backend, batchSize: argv['batch-size'],
           log, signal: controller.signal,
-        });
+        };
+        const r = argv.worker
+          ? await runSuite({ ...opts, claimDir: path.join(resultsDir, suite.name, RUNS_DIR, CLAIMS_DIR) })
+          : jobs > 1
+            ? await runSuiteWithWorkers(opts, { jobs, command: (i) => [DAMPL_BIN, 'bench', 'run', ...workerArgs(argv, suite, f, backend!.name), '--worker', String(i)] })
+            : await runSuite(opts);
+        if (argv.worker) continue;
         const ran = r.outcomes.filter((o) => !o.error).length;
         lines.push(`${suite.name}: ${r.grid.length} cell(s)${shard ? `, ${r.mine.length} in shard ${shard.index}/${shard.count}` : ''}; `
           + (argv['dry-run'] ? `${r.pending.length} to run` : `${ran} run now, ${r.finished.length} finished earlier`)
@@ -132,7 +171,8 @@ const runCommand: CommandModule<GlobalOptions, RunArgs> = {
     } finally {
       process.off('SIGINT', onSigint);
     }
-    if (!argv['dry-run']) lines.push(`done in ${formatSeconds((Date.now() - started) / 1000)}`);
+    if (argv.worker) return;
+    if (!argv['dry-run']) lines.push(`done in ${formatSeconds((Date.now() - started) / 1000)}${jobs > 1 ? ` with up to ${jobs} worker processes` : ''}`);
     process.stdout.write(lines.join('\n') + '\n');
     if (controller.signal.aborted) process.exitCode = 130;
   },
