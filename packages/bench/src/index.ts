@@ -2,6 +2,7 @@ export { main, COMMANDS } from './cli.js';
 export { doctor, type DoctorReport } from './commands/doctor.js';
 export { runSuite, writeTables, modelKey, CellsFailed, type RunOptions, type SuiteReport, type CellOutcome } from './runner.js';
 export { mergeResults, type MergeReport } from './merge.js';
+export { runSuiteWithWorkers, type WorkerPlan } from './jobs.js';
 export { runPerf, perfMarkdown, type PerfOptions } from './perf.js';
 export { buildGrid, cellKey, parseShard, shardOf, inShard, methodSpecs, parseMethodSpec, type Cell, type Shard, type MethodSpec } from './grid.js';
 export { readRecords, writeRecord, recordPredictions, type RunRecord, type Provenance } from './records.js';

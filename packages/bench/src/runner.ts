@@ -443,8 +443,9 @@ function printDryRun(r: SuiteReport, records: Map<string, RunRecord>, o: RunOpti
   if (lines.length) {
     print(`  ${'dataset'.padEnd(14)} ${'method'.padEnd(24)} ${'cells'.padStart(5)}  estimate (from earlier records in ${displayPath(r.outDir)})`);
     for (const l of lines) print(l);
-    print(`estimated training time: ${formatSeconds(seconds)}${unknown ? ` plus ${unknown} cell(s) with no earlier timing` : ''}; `
-      + 'feature extraction, when the cache lacks a domain, comes on top');
+    const known = r.pending.length - unknown;
+    print(`${known ? `estimated training time of ${known} cell(s): ${formatSeconds(seconds)} in one process` : 'no estimate'}`
+      + `${unknown ? `; ${unknown} cell(s) with no earlier timing` : ''}; feature extraction, when the cache lacks a domain, comes on top`);
   }
   void o;
   return { seconds, unknown };

@@ -270,26 +270,33 @@ function provenanceSection(rows: readonly ResultRow[], o: RenderOptions): string
   out.push(`- model${models.length > 1 ? 's' : ''}: ${models.join(', ')}`);
   out.push('- every run\'s record (config, seed, backend, device, commit, date, timings, predictions, per-class accuracy, history) is in `runs/<record>.json`; `results.csv` names the record of each row');
 
-  // timings
-  const timing = new Map<string, number[]>();
+  // timings: wall-clock fit seconds from the rows, CPU seconds from the records when present
+  const cpuOf = new Map(recs.map((r) => [r.key, r.timings.cpuSeconds]));
+  const timing = new Map<string, { wall: number[]; cpu: number[] }>();
   for (const r of rows) {
     const k = JSON.stringify([r.dataset, r.method]);
-    timing.set(k, [...(timing.get(k) ?? []), r.fitSeconds]);
+    const t = timing.get(k) ?? { wall: [], cpu: [] };
+    t.wall.push(r.fitSeconds);
+    const c = cpuOf.get(r.key);
+    if (c !== undefined) t.cpu.push(c);
+    timing.set(k, t);
   }
   out.push('', '### Training time per run (seconds)', '');
+  const sum = (v: number[]) => v.reduce((a, b) => a + b, 0);
   const tRows = [...timing].map(([k, v]) => {
     const [d, m] = JSON.parse(k) as [string, string];
     return { d, m, v };
   });
-  const datasets = uniq(tRows.map((t) => t.d)).sort(cmp);
+  const withCpu = tRows.some((t) => t.v.cpu.length);
   const lines: string[][] = [];
-  for (const d of datasets) {
+  for (const d of uniq(tRows.map((t) => t.d)).sort(cmp)) {
     for (const m of orderMethods(tRows.filter((t) => t.d === d).map((t) => t.m))) {
-      const v = tRows.find((t) => t.d === d && t.m === m)!.v;
-      lines.push([d, m, String(v.length), (v.reduce((a, b) => a + b, 0) / v.length).toFixed(1), v.reduce((a, b) => a + b, 0).toFixed(0)]);
+      const { wall, cpu } = tRows.find((t) => t.d === d && t.m === m)!.v;
+      lines.push([d, m, String(wall.length), (sum(wall) / wall.length).toFixed(1), sum(wall).toFixed(0),
+        ...(withCpu ? [cpu.length ? (sum(cpu) / cpu.length).toFixed(1) : ''] : [])]);
     }
   }
-  out.push(table(['dataset', 'method', 'runs', 'mean', 'total'], lines, ['l', 'l', 'r', 'r', 'r']));
+  out.push(table(['dataset', 'method', 'runs', 'mean', 'total', ...(withCpu ? ['mean CPU'] : [])], lines, ['l', 'l', 'r', 'r', 'r', 'r']));
 
   // configs
   const configs = new Map<string, { dataset: string; method: string; hash: string; config: unknown }>();
