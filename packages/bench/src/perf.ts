@@ -39,7 +39,7 @@ const cell = (v: unknown): string => {
 };
 
 export function perfMarkdown(files: { name: string; data: PerfFile }[], machine: Record<string, string>): string {
-  const out = ['# Performance', '', 'Written by `nx run bench:perf` (`dampl bench perf`): each project\'s tinybench suite (`nx run-many -t bench`) writes a JSON file here.', ''];
+  const out = ['# Performance', '', 'Written by `nx run bench:perf` (`dampl bench perf`): the tinybench suite of every project with a `bench` target (`nx run <project>:bench`, one at a time) writes a JSON file here.', ''];
   out.push('## Machine', '');
   for (const [k, v] of Object.entries(machine)) out.push(`- ${k}: ${v}`);
   for (const f of files) {
