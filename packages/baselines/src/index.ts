@@ -8,15 +8,19 @@
  *   source-only                     DANN/DAN's bottleneck + classifier without transfer loss
  *   dapl                            DAPL (DAMPL with no correction and no IM loss)
  *   dann, dan                       domain-adversarial / MK-MMD bottleneck on features
+ *   cdan, mcc, shot-im              conditional adversarial, minimum class confusion, SHOT-IM on features
  *
  * `nx g @dampl/baselines:method <name>` adds a new one (module, test, registration line below).
  */
 import { registerMethod, type Method } from '@dampl/core';
+import { cdan } from './cdan.js';
 import { coop } from './coop.js';
 import { dan } from './dan.js';
 import { dann } from './dann.js';
 import { dapl } from './dapl.js';
 import { linearProbe } from './linear-probe.js';
+import { mcc } from './mcc.js';
+import { shotIm } from './shot-im.js';
 import { sourceOnly } from './source-only.js';
 import { zeroShot, zeroShotEnsemble } from './zero-shot.js';
 
@@ -27,6 +31,9 @@ export { sourceOnly, sourceOnlySchema } from './source-only.js';
 export { dapl, daplSchema, daplAsDampl, type DaplConfig } from './dapl.js';
 export { dann, dannSchema, fitDann, domainDiscriminator, dannDomainLoss, DANN_DEFAULTS, type DannConfig } from './dann.js';
 export { dan, danSchema, fitDan, DAN_DEFAULTS, type DanConfig } from './dan.js';
+export { cdan, cdanSchema, fitCdan, multilinearMap, CDAN_DEFAULTS, type CdanConfig } from './cdan.js';
+export { mcc, mccSchema, fitMcc, mccLoss, MCC_DEFAULTS, type MccConfig } from './mcc.js';
+export { shotIm, shotImSchema, fitShotIm, SHOT_IM_DEFAULTS, type ShotImConfig } from './shot-im.js';
 export { gradientReverse, grlCoefficient } from './modules/grl.js';
 export { mkmmd, pairwiseSquaredDistances, type MkmmdOptions } from './modules/mmd.js';
 export { lbfgs, type LbfgsOptions, type LbfgsResult } from './modules/lbfgs.js';
@@ -47,6 +54,9 @@ export const baselines: readonly Method<any>[] = [
   dapl,
   dann,
   dan,
+  cdan,
+  mcc,
+  shotIm,
   // nx g @dampl/baselines:method adds new methods above this line
 ];
 

@@ -5,7 +5,7 @@ import { fitMethod, getMethod, listMethods, resolveMethodConfig, validateConfig,
 import { FakeTextTower, makeToyProblem, type ToyProblem } from '@dampl/core/testing';
 import { baselines, daplAsDampl, dapl } from './index.js';
 
-const NAMES = ['zero-shot', 'zero-shot-ensemble', 'coop', 'linear-probe', 'source-only', 'dapl', 'dann', 'dan'];
+const NAMES = ['zero-shot', 'zero-shot-ensemble', 'coop', 'linear-probe', 'source-only', 'dapl', 'dann', 'dan', 'cdan', 'mcc', 'shot-im'];
 const DATASETS = ['office-home', 'mini-domainnet', 'visda-2017', 'visda17', 'synth', 'some-other-dataset'];
 
 /** Small settings so that each method runs in a second or two on the toy problem. */
@@ -17,6 +17,9 @@ const FAST: Record<string, Record<string, unknown>> = {
   'source-only': { epochs: 3, itersPerEpoch: 30, bottleneckDim: 32 },
   dann: { epochs: 3, itersPerEpoch: 30, bottleneckDim: 32, discriminatorWidth: 64 },
   dan: { epochs: 3, itersPerEpoch: 30, bottleneckDim: 32 },
+  cdan: { epochs: 3, itersPerEpoch: 30, bottleneckDim: 32, discriminatorWidth: 64, entropyConditioning: true },
+  mcc: { epochs: 3, itersPerEpoch: 30, bottleneckDim: 32 },
+  'shot-im': { sourceEpochs: 3, epochs: 2, bottleneckDim: 32 },
 };
 
 function expectValid(p: Prediction, rows: number, K: number): void {

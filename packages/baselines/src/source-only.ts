@@ -33,7 +33,7 @@ export const sourceOnly = featureMethod({
     'office-home': { epochs: 30 },
     'visda-2017': { epochs: 30 },
     'mini-domainnet': { bottleneckDim: 1024, epochs: 30, itersPerEpoch: 2500 },
-    synth: { epochs: 5, itersPerEpoch: 80 },
+    synth: { epochs: 5, itersPerEpoch: 60 },
   },
   train: (data, cfg, rng, hooks) => trainHead(data, { ...cfg, tradeOff: 0 }, rng, hooks),
 });

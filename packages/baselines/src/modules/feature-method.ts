@@ -128,7 +128,7 @@ export function featureMethod<S extends ConfigSchema>(spec: FeatureMethodSpec<S>
         onEpoch: (r, m) => {
           const record: EpochRecord = { ...r, ...analyse(input, (f) => m.predict(f).labels) };
           history.push(record);
-          log?.info(`epoch ${r.epoch}/${(cfg as unknown as FeatureTrainConfig).epochs} step ${r.step} lr ${r.lr.toExponential(3)} ` +
+          log?.info(`epoch ${r.epoch} step ${r.step} lr ${r.lr.toExponential(3)} ` +
             Object.entries(r.losses).map(([k, v]) => `${k}=${v.toPrecision(5)}`).join(' ') +
             (record.evalAccuracy !== undefined ? ` eval acc ${(100 * record.evalAccuracy).toFixed(2)}%` : ''));
           input.onEpoch?.(record);

@@ -50,6 +50,8 @@ export interface FeatureTrainConfig {
   normalize: boolean;
   /** Weight of the transfer loss (TLlib --trade-off). */
   tradeOff: number;
+  /** Label smoothing eps of the source cross-entropy, targets (1 - eps) y + eps / K (default 0). */
+  labelSmoothing?: number;
 }
 
 /** What a transfer loss sees of one step: bottleneck features and logits of both domains. */
@@ -245,35 +247,40 @@ export function sgdStep(params: tf.Variable[], sgd: Sgd, lr: number, lossFn: () 
   return losses;
 }
 
-/** Runs `itersPerEpoch` x `epochs` steps of `step(i)`, collecting epoch means, with abort and hooks. */
+/**
+ * Runs `itersPerEpoch` x `epochs` steps of `step(i, lr)` (i 0-based, lr from the inverse-decay
+ * schedule at i), collecting epoch means, with abort and hooks. `offset` shifts the epoch and step
+ * numbers reported (for a second stage of training), not the schedule.
+ */
 export function runEpochs(
   cfg: Pick<FeatureTrainConfig, 'epochs' | 'itersPerEpoch' | 'lr' | 'lrGamma' | 'lrDecay'>,
   hooks: TrainHooks,
   model: FeatureClassifier,
   step: (i: number, lr: number) => Record<string, number>,
-  stepOffset = 0,
+  offset: { epoch: number; step: number } = { epoch: 0, step: 0 },
 ): FeatureEpoch[] {
   const log = hooks.log ?? silentLogger;
   const history: FeatureEpoch[] = [];
   let i = 0;
-  for (let epoch = 1; epoch <= cfg.epochs; epoch++) {
+  for (let e = 1; e <= cfg.epochs; e++) {
+    const epoch = offset.epoch + e;
     const sums: Record<string, number> = {};
-    const firstLr = inverseDecayLr(cfg, stepOffset + i);
+    const firstLr = inverseDecayLr(cfg, i);
     for (let b = 0; b < cfg.itersPerEpoch; b++, i++) {
-      if (hooks.signal?.aborted) throw new TrainingAborted(`training stopped at epoch ${epoch}, step ${i}`, 'feature-space methods train in one go; start the run again');
-      const lr = inverseDecayLr(cfg, stepOffset + i);
+      if (hooks.signal?.aborted) throw new TrainingAborted(`training stopped at epoch ${epoch}, step ${offset.step + i}`, 'feature-space methods train in one go; start the run again');
+      const lr = inverseDecayLr(cfg, i);
       const losses = step(i, lr);
       for (const [k, v] of Object.entries(losses)) sums[k] = (sums[k] ?? 0) + v;
-      hooks.onStep?.({ epoch, step: i + 1, lr, losses });
+      hooks.onStep?.({ epoch, step: offset.step + i + 1, lr, losses });
     }
     const record: FeatureEpoch = {
       epoch,
-      step: i,
+      step: offset.step + i,
       lr: firstLr,
       losses: Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / Math.max(1, cfg.itersPerEpoch)])),
     };
     history.push(record);
-    log.debug(`epoch ${epoch}/${cfg.epochs} step ${i} lr ${firstLr.toExponential(2)} ${Object.entries(record.losses).map(([k, v]) => `${k}=${v.toPrecision(4)}`).join(' ')}`);
+    log.debug(`epoch ${epoch} step ${record.step} lr ${firstLr.toExponential(2)} ${Object.entries(record.losses).map(([k, v]) => `${k}=${v.toPrecision(4)}`).join(' ')}`);
     hooks.onEpoch?.(record, model);
   }
   return history;
@@ -305,7 +312,7 @@ export function trainHead(data: FeatureData, cfg: FeatureTrainConfig, rng: Rng, 
         const B = si.length;
         const { f, logits } = model.forward(alignment ? tf.concat([xs, gatherRows(target, dim, ti)], 0) : xs, true);
         const logitsS = tf.slice(logits, [0, 0], [B, -1]);
-        const cls = tf.losses.softmaxCrossEntropy(ys, logitsS) as tf.Scalar;
+        const cls = tf.losses.softmaxCrossEntropy(ys, logitsS, undefined, cfg.labelSmoothing ?? 0) as tf.Scalar;
         if (!alignment) return { cls, total: cls };
         const transfer = alignment.loss({
           fs: tf.slice(f, [0, 0], [B, -1]),
