@@ -13,10 +13,10 @@ import { spawn } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { recordPath, readRecords, RUNS_DIR } from './records.js';
+import { CLAIMS_DIR, recordPath, readRecords, RUNS_DIR } from './records.js';
 import { CellsFailed, estimateOf, formatSeconds, runSuite, writeTables, type RunOptions, type SuiteReport } from './runner.js';
 
-export const CLAIMS_DIR = '.claims';
+export { CLAIMS_DIR };
 
 export interface WorkerPlan {
   jobs: number;

@@ -17,6 +17,8 @@ import type { MetricName } from '@dampl/data';
 export const RECORD_FORMAT = 'dampl-bench-run';
 export const RECORD_VERSION = 1;
 export const RUNS_DIR = 'runs';
+/** Under RUNS_DIR: one file per cell taken by a worker of a `--jobs` run. */
+export const CLAIMS_DIR = '.claims';
 
 export interface Provenance {
   /** describeBackend's line: the backend, what it runs on, and why others were not used. */

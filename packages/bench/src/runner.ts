@@ -10,7 +10,7 @@
  * tables (results.csv, summary.md, one SVG per dataset) are rebuilt from all records at the end.
  */
 import { existsSync, statSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import {
@@ -24,7 +24,7 @@ import { renderChart } from './chart.js';
 import { buildGrid, methodSpecs, type Cell } from './grid.js';
 import { inShard, type Shard } from './shard.js';
 import {
-  RECORD_FORMAT, RECORD_VERSION, encodeLabels, provenance, readRecords, writeRecord, type Provenance, type RunRecord,
+  CLAIMS_DIR, RECORD_FORMAT, RECORD_VERSION, RUNS_DIR, encodeLabels, provenance, readRecords, writeRecord, type Provenance, type RunRecord,
 } from './records.js';
 import { resultsCsv, rowsFromRecords } from './results.js';
 import { renderSummary, summarize } from './summary.js';
@@ -154,6 +154,8 @@ export async function runSuite(o: RunOptions): Promise<SuiteReport> {
   const seeds = o.seeds?.length ? [...new Set(o.seeds)] : o.suite.seeds;
   const grid = await buildGrid({ suite: o.suite.name, model: mKey, datasets: present.map((d) => d.dataset), methods, tasks: o.tasks, seeds });
   const mine = grid.filter((c) => inShard(c, o.shard));
+  // claims left by workers of a killed `--jobs` run
+  if (!o.claimDir && !o.prepareOnly && !o.dryRun) await rm(path.join(outDir, RUNS_DIR, CLAIMS_DIR), { recursive: true, force: true });
   const records = await readRecords(outDir, log);
   const finished = o.rerun ? [] : mine.filter((c) => records.has(c.key));
   let pending = mine.filter((c) => o.rerun || !records.has(c.key));
