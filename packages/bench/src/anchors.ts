@@ -42,6 +42,8 @@ export const PUBLISHED_NAMES: Readonly<Record<string, readonly string[]>> = {
   dampl: ['DAMPL'],
   dann: ['DANN'],
   dan: ['DAN (MK-MMD)'],
+  cdan: ['CDAN'],
+  mcc: ['MCC'],
   coop: ['CoOp (source prompts)'],
   'source-only': ['Source only (ERM)'],
   'linear-probe': ['Source only (ERM)'],

@@ -9,6 +9,7 @@ import { createLogger, selectBackend, workspaceRoot, type BackendReport } from '
 import { mergeResults } from './merge.js';
 import { readRecords } from './records.js';
 import { parseResultsCsv, rowFromRecord, type ResultRow } from './results.js';
+import { main } from './cli.js';
 import { runSuiteWithWorkers } from './jobs.js';
 import { CellsFailed, runSuite, type RunOptions } from './runner.js';
 import { summarize } from './summary.js';
@@ -249,5 +250,10 @@ describe('dampl bench run on a tiny dataset with a random CLIP', () => {
     // merging again changes nothing
     const again = await mergeResults([path.join(a, 'tiny'), path.join(b, 'tiny')], merged);
     expect(again.copied).toBe(0);
+    // the command line does the same
+    const viaCli = path.join(tmp, 'merged-cli');
+    expect(await main(['bench', 'merge', path.join(a, 'tiny'), path.join(b, 'tiny'), '--out', viaCli, '--quiet'])).toBe(0);
+    expect(readFileSync(path.join(viaCli, 'results.csv'), 'utf8')).toBe(readFileSync(path.join(merged, 'results.csv'), 'utf8'));
+    expect(await main(['bench', 'merge', data, '--quiet'])).toBe(1);
   });
 });

@@ -124,7 +124,7 @@ const runCommand: CommandModule<GlobalOptions, RunArgs> = {
   handler: async (argv) => {
     const log = argv.worker ? createLogger({ level: argv.verbose ? 'debug' : argv.quiet ? 'warn' : 'info', scope: `worker ${argv.worker}` }) : loggerFor(argv);
     await registerMethods();
-    const { runSuite, formatSeconds } = await import('../runner.js');
+    const { runSuite, formatSeconds, CellsFailed } = await import('../runner.js');
     const { runSuiteWithWorkers, CLAIMS_DIR } = await import('../jobs.js');
     const suites = suitesFor(argv.suite);
     if (argv.model && suites.length > 1) throw new ConfigError('--model sets the model of one suite', 'use --suite synth or --suite real with --model');
@@ -144,6 +144,7 @@ const runCommand: CommandModule<GlobalOptions, RunArgs> = {
     process.on('SIGINT', onSigint);
     const started = Date.now();
     const lines: string[] = [];
+    const failures: Error[] = [];
     try {
       for (const suite of suites) {
         const f = await suiteFilters(suite, suites, argv.datasets, roots);
@@ -155,11 +156,20 @@ const runCommand: CommandModule<GlobalOptions, RunArgs> = {
           shard, dryRun: argv['dry-run'], rerun: argv.rerun, failFast: argv['fail-fast'], backend, batchSize: argv['batch-size'],
           log, signal: controller.signal,
         };
-        const r = argv.worker
-          ? await runSuite({ ...opts, claimDir: path.join(resultsDir, suite.name, RUNS_DIR, CLAIMS_DIR) })
-          : jobs > 1
-            ? await runSuiteWithWorkers(opts, { jobs, command: (i) => [DAMPL_BIN, 'bench', 'run', ...workerArgs(argv, suite, f, backend!.name), '--worker', String(i)] })
-            : await runSuite(opts);
+        let r;
+        try {
+          r = argv.worker
+            ? await runSuite({ ...opts, claimDir: path.join(resultsDir, suite.name, RUNS_DIR, CLAIMS_DIR) })
+            : jobs > 1
+              ? await runSuiteWithWorkers(opts, { jobs, command: (i) => [DAMPL_BIN, 'bench', 'run', ...workerArgs(argv, suite, f, backend!.name), '--worker', String(i)] })
+              : await runSuite(opts);
+        } catch (e) {
+          // failed cells of one suite do not keep the next suite from running
+          if (!(e instanceof CellsFailed) || argv['fail-fast']) throw e;
+          failures.push(e);
+          lines.push(`${suite.name}: ${e.message}`);
+          continue;
+        }
         if (argv.worker) continue;
         const ran = r.outcomes.filter((o) => !o.error).length;
         lines.push(`${suite.name}: ${r.grid.length} cell(s)${shard ? `, ${r.mine.length} in shard ${shard.index}/${shard.count}` : ''}; `
@@ -174,6 +184,7 @@ const runCommand: CommandModule<GlobalOptions, RunArgs> = {
     if (argv.worker) return;
     if (!argv['dry-run']) lines.push(`done in ${formatSeconds((Date.now() - started) / 1000)}${jobs > 1 ? ` with up to ${jobs} worker processes` : ''}`);
     process.stdout.write(lines.join('\n') + '\n');
+    if (failures.length) throw failures[0];
     if (controller.signal.aborted) process.exitCode = 130;
   },
 };
