@@ -21,7 +21,8 @@ export function chartSpec(t: DatasetTable): TopLevelSpec {
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: { text: `${t.title}: ${t.metric === 'mean-class' ? 'mean-class accuracy' : 'accuracy'} per task`, subtitle: t.model },
-    width: { step: Math.max(8, Math.min(14, Math.floor(120 / Math.max(1, methods.length)))) * methods.length + 12 },
+    // the step of a grouped bar chart is one bar (the offset band): 10 px, or more for few methods
+    width: { step: Math.max(10, Math.floor(60 / Math.max(1, methods.length))) },
     height: 260,
     background: 'white',
     data: { values },
@@ -31,7 +32,7 @@ export function chartSpec(t: DatasetTable): TopLevelSpec {
         mark: { type: 'bar' },
         encoding: {
           y: { field: 'mean', type: 'quantitative', title: 'accuracy (%)', scale: { domain: [0, 100] } },
-          color: { field: 'method', type: 'nominal', sort: methods, title: 'method' },
+          color: { field: 'method', type: 'nominal', sort: methods, title: 'method', scale: { scheme: methods.length > 10 ? 'tableau20' : 'tableau10' } },
           tooltip: [{ field: 'method' }, { field: 'task' }, { field: 'mean', format: '.1f' }, { field: 'seeds' }],
         },
       },
