@@ -10,9 +10,16 @@
  * as scikit-learn >= 1.2 scales it; the intercept is not penalised), minimised by L-BFGS
  * (modules/lbfgs.ts) over the full source set until max |grad| <= tol, or by mini-batch Adam
  * (`solver: 'adam'`, seeded batch order) on the same objective.
- * Hyper-parameters: the linear-probe example of openai/CLIP's README, LogisticRegression(C =
- * 0.316, max_iter = 1000) with scikit-learn's tol 1e-4. The paper sweeps C on a validation split;
- * here C is a config value. Target features are not used in training.
+ *
+ * C: the paper sweeps the L2 strength on a validation split (appendix A.3: a search over
+ * 10^-6..10^6 refined to 8 steps per decade). With `search: 'validation'` (the default) a
+ * stratified, seeded `valFraction` of the source is held out, C is chosen on it over
+ * 10^searchMin..10^searchMax in whole decades and then in quarter decades around the best
+ * (highest accuracy, then lowest cross-entropy), and the probe is refitted on all source features.
+ * With `search: 'none'`, C is the config value, by default that of the linear-probe example in
+ * openai/CLIP's README, LogisticRegression(C = 0.316, max_iter = 1000), with scikit-learn's tol 1e-4;
+ * that example fits unnormalised features, and on L2-normalised ones the same C regularises far
+ * more, hence the search. Target features are not used in training.
  *
  * @example
  *   const result = await fitMethod(linearProbe, { ...input, config: linearProbe.defaults('office-home') });
@@ -30,7 +37,11 @@ import { analyse, checkState, datasetConfig, featureData, fromSafeTensors } from
 import { argmaxRow, l2normalizeRows } from './modules/feature-train.js';
 
 export const linearProbeSchema = defineSchema({
-  C: { type: 'number', default: 0.316, min: 1e-12, doc: 'inverse L2 strength, scikit-learn convention (openai/CLIP README linear probe: C = 0.316)' },
+  C: { type: 'number', default: 0.316, min: 1e-12, doc: "inverse L2 strength, scikit-learn convention, used with search 'none' (openai/CLIP README linear probe: C = 0.316)" },
+  search: { type: 'enum', choices: ['validation', 'none'], default: 'validation', doc: 'choose C on a held-out part of the source (CLIP paper, appendix A.3), or use C as given' },
+  valFraction: { type: 'number', default: 0.2, min: 0.01, max: 0.9, doc: 'share of each source class held out to choose C' },
+  searchMin: { type: 'number', default: -3, doc: 'log10 of the smallest C tried' },
+  searchMax: { type: 'number', default: 4, doc: 'log10 of the largest C tried' },
   normalize: { type: 'boolean', default: true, doc: 'L2-normalise the CLIP features first' },
   solver: { type: 'enum', choices: ['lbfgs', 'adam'], default: 'lbfgs', doc: 'lbfgs: full batch, as scikit-learn; adam: seeded mini-batches' },
   maxIter: { type: 'integer', default: 1000, min: 1, doc: 'L-BFGS iterations at most (CLIP: max_iter = 1000)' },
@@ -113,6 +124,61 @@ function objective(x: Float32Array, y: Int32Array, dim: number, K: number, C: nu
   };
 }
 
+/**
+ * Chooses C on a stratified held-out part of the source: whole decades over
+ * [10^searchMin, 10^searchMax], then quarter decades around the best; each fit warm-starts from the
+ * previous one. Returns C, the held-out accuracy and the weights fitted on the training part.
+ */
+function searchC(
+  x: Float32Array, y: Int32Array, dim: number, K: number, cfg: LinearProbeConfig, rng: Rng,
+  fit: (J: ReturnType<typeof objective>, C: number, start: Float64Array) => { x: Float64Array },
+): { C: number; accuracy: number; theta: Float64Array; tried: number; valRows: number } {
+  const byClass: number[][] = Array.from({ length: K }, () => []);
+  y.forEach((k, i) => byClass[k]!.push(i));
+  const train: number[] = [];
+  const val: number[] = [];
+  for (const rows of byClass) {
+    const order = rng.permutation(rows.length).map((j) => rows[j]!);
+    const nVal = rows.length >= 2 ? Math.max(1, Math.round(cfg.valFraction * rows.length)) : 0;
+    val.push(...order.slice(0, nVal));
+    train.push(...order.slice(nVal));
+  }
+  const pick = (rows: number[]) => {
+    const xs = new Float32Array(rows.length * dim);
+    rows.forEach((r, i) => xs.set(x.subarray(r * dim, (r + 1) * dim), i * dim));
+    return { x: xs, y: Int32Array.from(rows, (r) => y[r]!) };
+  };
+  const tr = pick(train);
+  const va = pick(val);
+  const score = (theta: Float64Array) => {
+    const p = new LinearPredictor(Float32Array.from(theta.subarray(0, dim * K)), Float32Array.from(theta.subarray(dim * K)), dim, K, false, cfg.chunk)
+      .predict({ data: va.x, rows: va.y.length, dim });
+    let ok = 0;
+    let ce = 0;
+    va.y.forEach((k, i) => {
+      if (p.labels[i] === k) ok++;
+      ce -= Math.log(Math.max(p.probs[i * K + k]!, 1e-12));
+    });
+    return { accuracy: ok / va.y.length, ce: ce / va.y.length };
+  };
+  const results = new Map<number, { accuracy: number; ce: number; theta: Float64Array }>();
+  let theta: Float64Array = new Float64Array(dim * K + K);
+  const tryAll = (logs: number[]) => {
+    for (const l of logs.filter((v) => !results.has(v)).sort((a, b) => a - b)) {
+      theta = fit(objective(tr.x, tr.y, dim, K, 10 ** l, cfg.chunk), 10 ** l, theta).x;
+      results.set(l, { ...score(theta), theta });
+    }
+  };
+  const best = () => [...results].sort(([la, a], [lb, b]) => b.accuracy - a.accuracy || a.ce - b.ce || la - lb)[0]!;
+  const lo = Math.ceil(cfg.searchMin);
+  const hi = Math.max(lo, Math.floor(cfg.searchMax));
+  tryAll(Array.from({ length: hi - lo + 1 }, (_, i) => lo + i));
+  const l0 = best()[0];
+  tryAll([-0.75, -0.5, -0.25, 0.25, 0.5, 0.75].map((d) => l0 + d).filter((l) => l >= cfg.searchMin && l <= cfg.searchMax));
+  const [l, r] = best();
+  return { C: 10 ** l, accuracy: r.accuracy, theta: r.theta, tried: results.size, valRows: va.y.length };
+}
+
 function resultFrom(p: LinearPredictor, config: LinearProbeConfig, history: EpochRecord[], meta: Record<string, unknown>): MethodResult {
   return {
     predict: (f) => p.predict(f),
@@ -156,14 +222,27 @@ export const linearProbe: Method<LinearProbeConfig> = {
     };
     let predictor: LinearPredictor;
     if (cfg.solver === 'lbfgs') {
-      let evals = 0;
-      const res = lbfgs((t) => {
-        if (input.signal?.aborted) throw new TrainingAborted('linear-probe stopped', 'it trains in one go; run it again');
-        evals++;
-        return J(t);
-      }, theta0, { maxIter: cfg.maxIter, gtol: cfg.tol });
-      log?.info(`L-BFGS stopped (${res.reason}) after ${res.iterations} iterations, ${evals} evaluations, J = ${res.value.toPrecision(6)}`);
-      predictor = record(1, res.iterations, 0, res.x, res.value, { iterations: res.iterations, evaluations: res.evaluations, converged: res.reason === 'gtol' ? 1 : 0 });
+      const fit = (Jc: ReturnType<typeof objective>, C: number, start: Float64Array) => {
+        const res = lbfgs((t) => {
+          if (input.signal?.aborted) throw new TrainingAborted('linear-probe stopped', 'it trains in one go; run it again');
+          return Jc(t);
+        }, start, { maxIter: cfg.maxIter, gtol: cfg.tol });
+        log?.debug(`C = ${C.toPrecision(3)}: L-BFGS stopped (${res.reason}) after ${res.iterations} iterations, J = ${res.value.toPrecision(6)}`);
+        return res;
+      };
+      let C = cfg.C;
+      let start: Float64Array = theta0;
+      const extra: Record<string, number> = {};
+      if (cfg.search === 'validation') {
+        const chosen = searchC(x, data.sourceLabels, dim, K, cfg, new Rng(input.seed).fork('validation'), fit);
+        C = chosen.C;
+        start = chosen.theta;
+        Object.assign(extra, { C, valAccuracy: chosen.accuracy, candidates: chosen.tried });
+        log?.info(`C = ${C.toPrecision(3)} chosen on ${chosen.valRows} held-out source features (accuracy ${(100 * chosen.accuracy).toFixed(1)}%, ${chosen.tried} values tried)`);
+      }
+      const res = fit(objective(x, data.sourceLabels, dim, K, C, cfg.chunk), C, start);
+      log?.info(`L-BFGS stopped (${res.reason}) after ${res.iterations} iterations, ${res.evaluations} evaluations, J = ${res.value.toPrecision(6)}`);
+      predictor = record(1, res.iterations, 0, res.x, res.value, { ...extra, C, iterations: res.iterations, evaluations: res.evaluations, converged: res.reason === 'gtol' ? 1 : 0 });
     } else {
       const rng = new Rng(input.seed).fork('order');
       const theta = theta0;

@@ -81,6 +81,26 @@ describe('registry', () => {
   });
 });
 
+describe('linear probe', () => {
+  const fit = (overrides: Record<string, unknown>) => resolveMethodConfig(getMethod('linear-probe'), { dataset: 'synth', overrides })
+    .then((config) => fitMethod(getMethod('linear-probe'), {
+      source: toy.source, sourceLabels: toy.sourceLabels, target: toy.target, classNames: toy.classNames, domainNames: toy.domainNames, config, seed: 0,
+    }));
+
+  it('converges to the optimum of its objective with a given C, and chooses C on held-out source features', async () => {
+    const fixed = await fit({ search: 'none', C: 1 });
+    expect(fixed.history[0]!.extra).toMatchObject({ C: 1, converged: 1 });
+    const searched = await fit({});
+    const extra = searched.history[0]!.extra!;
+    expect(extra.C).toBeGreaterThanOrEqual(1e-3);
+    expect(extra.C).toBeLessThanOrEqual(1e4);
+    expect(extra.candidates).toBeGreaterThanOrEqual(8);
+    expect(extra.valAccuracy).toBeGreaterThan(0.9);
+    const src = searched.predict(toy.source).labels;
+    expect(src.filter((k, i) => k === toy.sourceLabels[i]).length / src.length).toBeGreaterThan(0.9);
+  });
+});
+
 describe('every baseline on the toy problem', () => {
   const K = 5;
   for (const name of NAMES) {

@@ -42,7 +42,8 @@ export function mkmmd(source: tf.Tensor2D, target: tf.Tensor2D, { exponents = [-
     const x = tf.concat([source, target], 0); // [2B, D]
     const d2 = pairwiseSquaredDistances(x, x); // [2B, 2B]
     const n = 2 * b;
-    const meanD2 = stopGradient(tf.div(tf.sum(d2), n * n - n));
+    // floored so that a batch of identical features (e.g. dead ReLUs) gives MMD 0 instead of NaN
+    const meanD2 = tf.maximum(stopGradient(tf.div(tf.sum(d2), n * n - n)), 1e-12);
     let k: tf.Tensor2D = tf.zerosLike(d2);
     for (const u of exponents) k = tf.add(k, tf.exp(tf.div(tf.neg(d2), tf.mul(meanD2, 2 * 2 ** u)))) as tf.Tensor2D;
     if (!linear) {

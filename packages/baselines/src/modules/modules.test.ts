@@ -49,6 +49,11 @@ describe('MK-MMD', () => {
     }
   });
 
+  it('is 0, not NaN, when every feature in the batch is the same', () => {
+    const x = tf.ones([8, 4]) as tf.Tensor2D;
+    for (const linear of [true, false]) expect(mkmmd(x, x, { linear }).dataSync()[0]).toBe(0);
+  });
+
   it('equals a hand computation with one kernel on a tiny example', () => {
     // s = {0, 1}, t = {3, 5} in 1-D; all squared distances: 1, 9, 25, 4, 16, 4 -> mean over 12 ordered pairs 59*2/12
     const s = tf.tensor2d([[0], [1]]);
