@@ -14,7 +14,8 @@
  * Prediction on the target: argmax_k p_target.
  *
  * This is DAMPL (core dampl.ts) with the pseudo-label correction 'none' and the IM weight beta 0,
- * run through DAMPL's own code; the config exposes only DAPL's keys.
+ * run through DAMPL's own code; the config exposes only DAPL's keys. Its history carries DAMPL's
+ * loss terms, so the IM term is reported there although it is not trained (weight 0).
  * Hyper-parameters, DAPL's released configs (core defaults.ts has the sources):
  * configs/trainers/DAPL/ep25-32-csc.yaml: N_CTX 16, N_DMX 16, CSC True, T 1.0, TAU 0.5, U 1.0,
  * SGD lr 3e-3, 25 epochs, cosine with 1 linear warm-up epoch from 1e-5, batch 32 + 32; the class
