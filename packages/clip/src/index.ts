@@ -25,3 +25,4 @@ export {
 export { saveClipHf, hfConfigJson, toHfTensors, type SaveHfOptions } from './save.js';
 export { trainBpe, type BpeTrainOptions } from './bpe-train.js';
 export { clipContrastiveLoss } from './train/contrastive.js';
+export { openaiClipInit } from './train/init.js';

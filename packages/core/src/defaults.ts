@@ -43,7 +43,7 @@ const daplEp25Csc: Partial<DamplConfig> = {
 export const datasetDefaults: Readonly<Record<string, Partial<DamplConfig>>> = {
   'office-home': { ...daplEp25Csc },
   'mini-domainnet': { ...daplEp25Csc },
-  visda17: { ...daplEp25Csc },
+  'visda-2017': { ...daplEp25Csc },
   /**
    * The embedded synthetic world with its tiny CLIP: short prompts, Adam at a larger learning
    * rate, no warm-up, so that a run takes a minute or two on a 2-core CPU. Chosen on the toy

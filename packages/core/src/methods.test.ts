@@ -45,7 +45,7 @@ describe('method registry and config resolution', () => {
   });
 
   it('resolves in the order method < dataset < named < file < key=value', async () => {
-    const base = await resolveMethodConfig(dampl, { dataset: 'visda17' });
+    const base = await resolveMethodConfig(dampl, { dataset: 'visda-2017' });
     expect(base.lr).toBe(3e-3);
     expect(base.epochs).toBe(25);
     const synth = await resolveMethodConfig(dampl, { dataset: 'synth' });

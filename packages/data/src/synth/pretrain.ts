@@ -21,7 +21,7 @@ import {
   Rng, createLogger, describeBackend, selectBackend, workspaceRoot, type BackendChoice, type Logger,
 } from '@dampl/runtime';
 import {
-  clipContrastiveLoss, clipPreprocess, clipVariables, createClip, loadImage, randomClipWeights, saveClipHf, trainBpe,
+  clipContrastiveLoss, clipPreprocess, clipVariables, createClip, loadImage, openaiClipInit, saveClipHf, trainBpe,
   BpeTokenizer, type ClipConfig, type ClipModel, type ClipTokenizer,
 } from '@dampl/clip';
 import { generateSynthWorld, type SynthCaptionRecord } from './world.js';
@@ -42,6 +42,11 @@ export interface SynthPretrainConfig {
   warmupSteps: number;
   /** Zero-shot evaluation on the adapt split every this many steps (0: only at the end). */
   evalEvery: number;
+  /**
+   * Probability that a pair uses the short caption "<style> of a <class>." instead of its full
+   * caption (which also names colour, size and background), as web captions are often short.
+   */
+  shortCaption: number;
 }
 
 export const SYNTH_PRETRAIN_DEFAULTS: SynthPretrainConfig = {
@@ -50,15 +55,16 @@ export const SYNTH_PRETRAIN_DEFAULTS: SynthPretrainConfig = {
   perClass: 100,
   domainShare: { photo: 1, clipart: 0.6, painting: 0.2, sketch: 0.1 },
   model: {
-    embedDim: 64,
-    vision: { kind: 'vit', imageSize: 32, patchSize: 8, width: 96, layers: 3, heads: 4 },
-    text: { contextLength: 77, vocabSize: 0, width: 64, heads: 4, layers: 2 },
+    embedDim: 48,
+    vision: { kind: 'vit', imageSize: 32, patchSize: 4, width: 48, layers: 2, heads: 4 },
+    text: { contextLength: 77, vocabSize: 0, width: 48, heads: 4, layers: 2 },
   },
-  steps: 600,
-  batchSize: 128,
+  steps: 700,
+  batchSize: 64,
   lr: 2e-3,
   warmupSteps: 40,
-  evalEvery: 150,
+  evalEvery: 100,
+  shortCaption: 0.5,
 };
 
 /** Where the world and the committed model live by default. */
@@ -156,17 +162,27 @@ export async function pretrainSynthClip(cfg: SynthPretrainConfig, world: string,
   const config: ClipConfig = { ...cfg.model, text: { ...cfg.model.text, vocabSize: vocab.vocab.length } };
   note(`vocabulary: ${vocab.vocab.length} tokens; model ${JSON.stringify(config)}`);
 
-  const tok = tokenizer.tokenize(records.map((r) => r.caption), 77);
+  // full captions in rows [0, N), short ones in rows [N, 2N)
+  const className = new Map(SYNTH_CLASSES.map((c) => [c.folder, c.name]));
+  const styleOf = new Map(SYNTH_DOMAINS.map((d) => [d.name, d.style]));
+  const short = records.map((r) => `${styleOf.get(r.domain)} of a ${className.get(r.class) ?? r.class}.`);
+  const tok = tokenizer.tokenize([...records.map((r) => r.caption), ...short], 77);
   const len = Math.max(...tok.eot) + 1;
-  const ids = new Int32Array(records.length * len);
-  for (let r = 0; r < records.length; r++) ids.set(tok.ids.subarray(r * 77, r * 77 + len), r * len);
+  const ids = new Int32Array(2 * records.length * len);
+  for (let r = 0; r < 2 * records.length; r++) ids.set(tok.ids.subarray(r * 77, r * 77 + len), r * len);
+  // the same text gets the same id: pairs sharing it are positives of each other
+  const textIndex = new Map<string, number>();
+  const captionId = [...records.map((r) => r.caption), ...short].map((c) => {
+    if (!textIndex.has(c)) textIndex.set(c, textIndex.size);
+    return textIndex.get(c)!;
+  });
   const size = config.vision.imageSize;
   const t0 = performance.now();
   const pixels = await loadPixels(records.map((r) => path.join(world, 'pretrain', r.path)), size);
   note(`decoded ${records.length} images at ${size}px in ${((performance.now() - t0) / 1000).toFixed(1)} s; captions cut to ${len} tokens`);
 
   const init = rng.fork('init');
-  const model = createClip({ config, weights: randomClipWeights(config, init.nextU32() % 1_000_000, 0.02), trainable: true, tokenizer });
+  const model = createClip({ config, weights: openaiClipInit(config, init), trainable: true, tokenizer });
   const vars = clipVariables(model);
   const scale = vars.get('logit_scale')!;
   const optimizer = tf.train.adam(cfg.lr, 0.9, 0.98, 1e-6);
@@ -189,16 +205,19 @@ export async function pretrainSynthClip(cfg: SynthPretrainConfig, world: string,
     }
     const x = new Float32Array(batch.length * per);
     const t = new Int32Array(batch.length * len);
+    const textIds: number[] = [];
     batch.forEach((b, i) => {
       const src = pixels.subarray(b * per, (b + 1) * per);
       if (!flips[i]) x.set(src, i * per);
       else for (let c = 0; c < 3; c++) for (let yy = 0; yy < size; yy++) for (let xx = 0; xx < size; xx++) x[i * per + c * size * size + yy * size + xx] = src[c * size * size + yy * size + (size - 1 - xx)]!;
-      t.set(ids.subarray(b * len, (b + 1) * len), i * len);
+      const row = order.next() < cfg.shortCaption ? records.length + b : b;
+      t.set(ids.subarray(row * len, (row + 1) * len), i * len);
+      textIds.push(captionId[row]!);
     });
     const loss = tf.tidy(() => {
       const xs = tf.tensor4d(x, [batch.length, 3, size, size]);
       const ts = tf.tensor2d(t, [batch.length, len], 'int32');
-      const { value, grads } = tf.variableGrads(() => clipContrastiveLoss(model.encodeImage(xs), model.encodeText(ts), scale), [...vars.values()]);
+      const { value, grads } = tf.variableGrads(() => clipContrastiveLoss(model.encodeImage(xs), model.encodeText(ts), scale, textIds), [...vars.values()]);
       optimizer.applyGradients(grads as unknown as Parameters<typeof optimizer.applyGradients>[0]);
       return value;
     });
@@ -229,6 +248,7 @@ async function main(argv: string[]): Promise<void> {
   if (arg('lr')) cfg.lr = Number(arg('lr'));
   if (arg('warmup')) cfg.warmupSteps = Number(arg('warmup'));
   if (arg('eval-every')) cfg.evalEvery = Number(arg('eval-every'));
+  if (arg('short-caption')) cfg.shortCaption = Number(arg('short-caption'));
   const out = arg('out') ?? SYNTH_MODEL_DIR;
   const world = arg('world') ?? SYNTH_WORLD_DIR;
   const log = createLogger();
