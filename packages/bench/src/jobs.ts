@@ -32,7 +32,7 @@ export async function runSuiteWithWorkers(o: RunOptions, plan: WorkerPlan): Prom
   const { log } = o;
   const prep = await runSuite({ ...o, prepareOnly: true });
   const jobs = Math.min(plan.jobs, prep.pending.length);
-  if (jobs <= 1) return runSuite(o);
+  if (jobs <= 1) return runSuite({ ...o, warnSkipped: false });
 
   const outDir = prep.outDir;
   const claims = path.join(outDir, RUNS_DIR, CLAIMS_DIR);

@@ -95,8 +95,12 @@ describe('dampl bench run on a tiny dataset with a random CLIP', () => {
     expect(readFileSync(path.join(out, 'bench-tiny.svg'), 'utf8')).toMatch(/^<svg[^>]*>.*test-zero-shot.*<\/svg>$/s);
   });
 
-  it('a second run finds every cell finished and fits nothing', async () => {
+  it('a second run finds every cell finished, fits nothing and writes the same files', async () => {
+    const out = path.join(full, 'tiny');
+    const files = ['results.csv', 'summary.md', 'bench-tiny.svg', 'suite.json'];
+    const before = files.map((f) => readFileSync(path.join(out, f), 'utf8'));
     const r = await runSuite(options(full));
+    expect(files.map((f) => readFileSync(path.join(out, f), 'utf8'))).toEqual(before);
     expect(r.pending).toHaveLength(0);
     expect(r.finished).toHaveLength(8);
     expect(fits()).toBe(0);

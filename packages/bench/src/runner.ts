@@ -62,6 +62,8 @@ export interface RunOptions {
   claimDir?: string;
   /** Only generate data and fill the feature cache for the pending cells (before starting workers). */
   prepareOnly?: boolean;
+  /** Warn about skipped datasets (default true; off when an earlier call of the same run did). */
+  warnSkipped?: boolean;
   log: Logger;
   /** Lines for stdout (grid listings, the final report). */
   print?: (line: string) => void;
@@ -148,7 +150,7 @@ export async function runSuite(o: RunOptions): Promise<SuiteReport> {
     if (miss) skipped.push(miss);
     else present.push(d);
   }
-  if (!o.claimDir) for (const s of skipped) log.warn(`${o.suite.name}: skipping ${s.dataset}: ${s.reason}; get it with: ${s.command}`);
+  if (!o.claimDir && o.warnSkipped !== false) for (const s of skipped) log.warn(`${o.suite.name}: skipping ${s.dataset}: ${s.reason}; get it with: ${s.command}`);
 
   const methods = methodSpecs(o.methods);
   const seeds = o.seeds?.length ? [...new Set(o.seeds)] : o.suite.seeds;
@@ -167,7 +169,7 @@ export async function runSuite(o: RunOptions): Promise<SuiteReport> {
   }
   if (!o.backend) throw new DamplError('runSuite needs the active backend (selectBackend) unless it is a dry run');
 
-  (o.claimDir ? log.debug : log.info)(`${o.suite.name}: ${grid.length} cells${o.shard ? `, ${mine.length} in shard ${o.shard.index}/${o.shard.count}` : ''}, `
+  (o.claimDir || o.warnSkipped === false ? log.debug : log.info)(`${o.suite.name}: ${grid.length} cells${o.shard ? `, ${mine.length} in shard ${o.shard.index}/${o.shard.count}` : ''}, `
     + `${finished.length} finished earlier, ${pending.length} to run; results in ${displayPath(outDir)}`);
 
   let clip: ClipModel | undefined;

@@ -202,7 +202,7 @@ function datasetSection(t: DatasetTable, o: RenderOptions): string {
   const out: string[] = [];
   out.push(`## ${t.title === t.dataset ? t.dataset : `${t.title} (${t.dataset})`}${t.id !== t.dataset ? `, ${t.model}` : ''}`);
   out.push('');
-  out.push(`${METRIC_WORDS[t.metric] ?? t.metric}; mean ± sample std over seeds ${seeds.join(', ')} (a single seed has no std). `
+  out.push(`${METRIC_WORDS[t.metric] ?? t.metric}; ${seeds.length === 1 ? `seed ${seeds[0]} (one seed: no std)` : `mean ± sample std over seeds ${seeds.join(', ')}`}. `
     + `Model: ${t.model}${t.backbone ? ` (${t.backbone})` : ''}. avg: mean over the ${t.tasks.length} task${t.tasks.length === 1 ? '' : 's'} per seed.`);
   out.push('');
   out.push(table(['method', ...t.tasks, 'avg'],
