@@ -62,15 +62,19 @@ export function benchProjects(): string[] {
   return (JSON.parse(r.stdout) as string[]).sort();
 }
 
-export async function runPerf(o: PerfOptions): Promise<{ files: string[]; readme: string }> {
+export async function runPerf(o: PerfOptions): Promise<{ files: string[]; readme: string; failed: string[] }> {
   const { log } = o;
+  const failed: string[] = [];
   if (o.run) {
     const projects = o.projects ?? benchProjects();
     if (!projects.length) log.warn('no project has a bench target');
     for (const p of projects) {
       log.info(`nx run ${p}:bench`);
       const r = spawnSync('npx', ['nx', 'run', `${p}:bench`, '--outputStyle=stream', '--skip-nx-cache'], { cwd: workspaceRoot, stdio: 'inherit' });
-      if (r.status !== 0) log.error(`${p}:bench exited with ${r.status ?? r.signal}; its results are left out`);
+      if (r.status !== 0) {
+        failed.push(p);
+        log.error(`${p}:bench exited with ${r.status ?? r.signal}; its results are left out`);
+      }
     }
   }
   await mkdir(o.dir, { recursive: true });
@@ -95,5 +99,5 @@ export async function runPerf(o: PerfOptions): Promise<{ files: string[]; readme
   const readme = path.join(o.dir, 'README.md');
   await atomicWriteFile(readme, perfMarkdown(files, machine));
   log.info(`wrote ${readme} from ${files.length} suite file(s)`);
-  return { files: files.map((f) => path.join(o.dir, f.name)), readme };
+  return { files: files.map((f) => path.join(o.dir, f.name)), readme, failed };
 }

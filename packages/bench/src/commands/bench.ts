@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Argv, CommandModule } from 'yargs';
-import { ConfigError, createLogger, selectBackend, workspaceRoot } from '@dampl/runtime';
+import { ConfigError, DamplError, createLogger, selectBackend, workspaceRoot } from '@dampl/runtime';
 import { RUNS_DIR } from '../records.js';
 import { DEFAULT_FEATURE_CACHE } from './features.js';
 import { loggerFor, useBackend, type GlobalOptions } from './common.js';
@@ -217,6 +217,7 @@ const perfCommand: CommandModule<GlobalOptions, PerfArgs> = {
     const { runPerf } = await import('../perf.js');
     const r = await runPerf({ dir: path.resolve(argv.out), run: argv.run, backend, log, projects: argv.projects });
     process.stdout.write(`${r.files.length} suite file(s); wrote ${displayPath(r.readme)}\n`);
+    if (r.failed.length) throw new DamplError(`the bench suite of ${r.failed.join(', ')} failed`, 'see its output above; the README lists the suites that finished');
   },
 };
 
