@@ -181,7 +181,10 @@ const runCommand: CommandModule<GlobalOptions, RunArgs> = {
     } finally {
       process.off('SIGINT', onSigint);
     }
-    if (argv.worker) return;
+    if (argv.worker) {
+      if (failures.length) throw failures[0];
+      return;
+    }
     if (!argv['dry-run']) lines.push(`done in ${formatSeconds((Date.now() - started) / 1000)}${jobs > 1 ? ` with up to ${jobs} worker processes` : ''}`);
     process.stdout.write(lines.join('\n') + '\n');
     if (failures.length) throw failures[0];
