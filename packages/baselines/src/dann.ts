@@ -99,7 +99,8 @@ export const dann = featureMethod({
     'office-home': { epochs: 30 },
     'visda-2017': { epochs: 30 },
     'mini-domainnet': { bottleneckDim: 1024, epochs: 30, itersPerEpoch: 2500 },
-    synth: { epochs: 5, itersPerEpoch: 60 },
+    // synth: 48-d features and 480 images a domain; a 256-wide discriminator keeps a task to seconds
+    synth: { epochs: 5, itersPerEpoch: 60, discriminatorWidth: 256 },
   },
   train: (data, cfg: ConfigOf<typeof dannSchema>, rng, hooks) => fitDann(data, cfg, rng, hooks),
 });

@@ -9,7 +9,7 @@
  * resulting model is better at zero-shot on some domains than on others, which leaves a domain
  * gap for adaptation methods to close.
  *
- *   npx tsx packages/data/src/synth/pretrain.ts [--out DIR] [--steps N] [--backend wasm]
+ *   npx tsx packages/data/src/synth/pretrain.ts [--out DIR] [--steps N] [--backend wasm] [--init-from DIR]
  *   (nx run data:pretrain-synth)
  */
 import { existsSync, readdirSync } from 'node:fs';
@@ -21,7 +21,7 @@ import {
   Rng, createLogger, describeBackend, selectBackend, workspaceRoot, type BackendChoice, type Logger,
 } from '@dampl/runtime';
 import {
-  clipContrastiveLoss, clipPreprocess, clipVariables, createClip, loadImage, openaiClipInit, saveClipHf, trainBpe,
+  clipContrastiveLoss, clipPreprocess, clipVariables, createClip, loadClip, loadImage, openaiClipInit, saveClipHf, trainBpe,
   BpeTokenizer, type ClipConfig, type ClipModel, type ClipTokenizer,
 } from '@dampl/clip';
 import { generateSynthWorld, type SynthCaptionRecord } from './world.js';
@@ -146,7 +146,7 @@ export interface PretrainResult {
   zeroShot: Record<string, number>;
 }
 
-export async function pretrainSynthClip(cfg: SynthPretrainConfig, world: string, log: Logger): Promise<PretrainResult> {
+export async function pretrainSynthClip(cfg: SynthPretrainConfig, world: string, log: Logger, initFrom?: string): Promise<PretrainResult> {
   const lines: string[] = [];
   const note = (s: string) => { lines.push(s); log.info(s); };
   await generateSynthWorld({ root: world, seed: cfg.worldSeed, perClass: { adapt: 40, pretrain: cfg.perClass } });
@@ -182,7 +182,19 @@ export async function pretrainSynthClip(cfg: SynthPretrainConfig, world: string,
   note(`decoded ${records.length} images at ${size}px in ${((performance.now() - t0) / 1000).toFixed(1)} s; captions cut to ${len} tokens`);
 
   const init = rng.fork('init');
-  const model = createClip({ config, weights: openaiClipInit(config, init), trainable: true, tokenizer });
+  let weights = openaiClipInit(config, init);
+  if (initFrom) {
+    // continue from a saved model (same vocabulary: the BPE learner is deterministic on the same captions)
+    const prev = await loadClip(initFrom);
+    if (prev.config.text.vocabSize !== config.text.vocabSize) {
+      throw new Error(`${initFrom} has a vocabulary of ${prev.config.text.vocabSize} tokens, this world gives ${config.text.vocabSize}`);
+    }
+    tf.dispose([...weights.values()]);
+    weights = new Map([...prev.weights()].map(([k, v]) => [k, tf.clone(v)]));
+    prev.dispose();
+    note(`continuing from ${initFrom}`);
+  }
+  const model = createClip({ config, weights, trainable: true, tokenizer });
   const vars = clipVariables(model);
   const scale = vars.get('logit_scale')!;
   const optimizer = tf.train.adam(cfg.lr, 0.9, 0.98, 1e-6);
@@ -255,18 +267,21 @@ async function main(argv: string[]): Promise<void> {
   const backend = await selectBackend((arg('backend') ?? 'auto') as BackendChoice);
   log.info(`backend ${describeBackend(backend)}`);
   const started = new Date();
-  const r = await pretrainSynthClip(cfg, world, log);
+  const r = await pretrainSynthClip(cfg, world, log, arg('init-from'));
   await mkdir(out, { recursive: true });
   const provenance = {
     made_by: 'nx run data:pretrain-synth (packages/data/src/synth/pretrain.ts)',
     config: { ...cfg, model: r.model.config },
+    init_from: arg('init-from') ? path.relative(workspaceRoot, path.resolve(arg('init-from')!)) : null,
     zero_shot_adapt: r.zeroShot,
     backend: backend.name,
     device: `${os.cpus()[0]?.model ?? 'cpu'} x${os.cpus().length}`,
     date: started.toISOString(),
   };
   await saveClipHf(out, r.model, { vocab: r.tokenizer.bpe, provenance });
-  await writeFile(path.join(out, 'train-log.txt'), [`# ${JSON.stringify(provenance)}`, ...r.log].join('\n') + '\n');
+  const earlier = arg('init-from') && existsSync(path.join(arg('init-from')!, 'train-log.txt'))
+    ? [await readFile(path.join(arg('init-from')!, 'train-log.txt'), 'utf8')] : [];
+  await writeFile(path.join(out, 'train-log.txt'), [...earlier, `# ${JSON.stringify(provenance)}`, ...r.log].join('\n') + '\n');
   log.info(`saved to ${out}`);
   r.model.dispose();
 }
