@@ -13,7 +13,6 @@
  * class k towards the text of class k + 1. Zero-shot accuracy on the target falls as shift and
  * mix grow, while the target classes stay separate clusters that adaptation can find.
  */
-import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '@dampl/runtime';
 import type { FeatureMatrix } from '../methods.js';
 import { zeroShotTextFeatures } from '../prompt.js';

@@ -89,7 +89,6 @@ function tree(rng: Rng): Part[] {
   if (rng.next() < 0.3) {
     // conifer: three stacked tiers as one zigzag outline
     const tiers = 3;
-    const left: number[] = [];
     const right: number[] = [];
     const top = -0.98;
     const base = rng.uniform(0.45, 0.6);
