@@ -16,6 +16,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { BackendUnavailableError } from './errors.js';
+import { disableNativeMatMul, enableNativeMatMul, nativeBlasError, type NativeBlasInfo } from './native.js';
 
 export const BACKENDS = ['tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKENDS)[number];
@@ -28,6 +29,15 @@ export interface BackendReport {
   skipped: { name: BackendName; reason: string }[];
   /** What it runs on, e.g. "wasm (SIMD, 1 thread)" or a GPU adapter's description. */
   device: string;
+  /** The BLAS library that runs its matrix products (wasm and cpu, see native.ts), if any. */
+  native?: NativeBlasInfo;
+  /** Why a wasm or cpu backend runs its own matrix products. */
+  nativeSkipped?: string;
+}
+
+export interface SelectOptions {
+  /** Route wasm/cpu matrix products through the native BLAS when it loads (default true; DAMPL_NATIVE=0 also turns it off). */
+  native?: boolean;
 }
 
 const require = createRequire(import.meta.url);
@@ -111,24 +121,27 @@ function firstLine(e: unknown): string {
 
 let active: BackendReport | undefined;
 let activeChoice: BackendChoice | undefined;
+let activeWantNative: boolean | undefined;
 
 /**
  * Activates a backend. `auto` tries tensorflow, webgpu, wasm, cpu in that order; a named backend
  * that cannot be used throws BackendUnavailableError naming it and how to get it.
  */
-export async function selectBackend(choice: BackendChoice = 'auto'): Promise<BackendReport> {
+export async function selectBackend(choice: BackendChoice = 'auto', options: SelectOptions = {}): Promise<BackendReport> {
+  const wantNative = options.native ?? true;
   if (choice !== 'auto' && !BACKENDS.includes(choice)) {
     throw new BackendUnavailableError(`unknown backend '${String(choice)}'`, `choose one of: auto, ${BACKENDS.join(', ')}`);
   }
-  if (active && (choice === activeChoice || choice === active.name) && tf.getBackend() === active.name) return active;
+  if (active && (choice === activeChoice || choice === active.name) && tf.getBackend() === active.name && wantNative === activeWantNative) return active;
   const order: readonly BackendName[] = choice === 'auto' ? BACKENDS : [choice];
   const skipped: BackendReport['skipped'] = [];
   for (const name of order) {
     try {
       const device = await PROBES[name]();
       await tf.ready();
-      active = { name, skipped, device };
+      active = { name, skipped, device, ...nativeFor(name, wantNative) };
       activeChoice = choice;
+      activeWantNative = wantNative;
       return active;
     } catch (e) {
       skipped.push({ name, reason: firstLine(e) });
@@ -138,6 +151,17 @@ export async function selectBackend(choice: BackendChoice = 'auto'): Promise<Bac
     throw new BackendUnavailableError(`backend '${choice}' is not available: ${skipped[0]?.reason}`, HOW_TO_GET[choice]);
   }
   throw new BackendUnavailableError('no tfjs backend could be initialised', HOW_TO_GET.cpu);
+}
+
+/** Turns the native matrix products on or off for a wasm or cpu backend. */
+function nativeFor(name: BackendName, want: boolean): Pick<BackendReport, 'native' | 'nativeSkipped'> {
+  if (name !== 'wasm' && name !== 'cpu') return {};
+  if (!want) {
+    disableNativeMatMul(name);
+    return { nativeSkipped: 'turned off' };
+  }
+  const native = enableNativeMatMul(name);
+  return native ? { native } : { nativeSkipped: nativeBlasError() ?? 'unavailable' };
 }
 
 /** Tries every backend without keeping any active choice; for `dampl doctor`. */
@@ -162,5 +186,13 @@ export function activeBackend(): BackendReport | undefined {
 
 /** Formats a report in one line: "wasm (XNNPACK, 1 thread); not tensorflow: ...; not webgpu: ...". */
 export function describeBackend(r: BackendReport): string {
-  return [`${r.name}: ${r.device}`, ...r.skipped.map((s) => `not ${s.name}: ${s.reason}`)].join('; ');
+  const blas = r.native ? ` + ${blasName(r.native)}` : '';
+  return [`${r.name}: ${r.device}${blas}`, ...r.skipped.map((s) => `not ${s.name}: ${s.reason}`)].join('; ');
+}
+
+/** "OpenBLAS 0.3.21 (Cooperlake kernels, 2 threads)" from a library's report. */
+export function blasName(n: NativeBlasInfo): string {
+  const m = /^OpenBLAS (\S+).*?\b(\w+) MAX_THREADS/.exec(n.config);
+  const what = m ? `OpenBLAS ${m[1]} (${m[2]} kernels` : `${n.config} (`;
+  return `${what}${m ? ', ' : ''}${n.threads} thread${n.threads === 1 ? '' : 's'}) sgemm`;
 }

@@ -1,9 +1,13 @@
 import './ops.js';
 export { DamplError, FormatError, BackendUnavailableError, ConfigError } from './errors.js';
 export {
-  BACKENDS, selectBackend, probeBackends, activeBackend, describeBackend,
-  type BackendName, type BackendChoice, type BackendReport,
+  BACKENDS, selectBackend, probeBackends, activeBackend, describeBackend, blasName,
+  type BackendName, type BackendChoice, type BackendReport, type SelectOptions,
 } from './backend.js';
+export {
+  enableNativeMatMul, disableNativeMatMul, nativeMatMulActive, nativeOpsActive, nativeOp, type NativeOp, loadNativeBlas, nativeBlasError, nativeSgemm, openblasCoretype,
+  NATIVE_ADDON_PATH, type NativeBlasInfo,
+} from './native.js';
 export {
   SafetensorsFile, readSafetensors, writeSafetensors, parseSafetensors, serializeSafetensors, parseHeader,
   toFloat32, toInt32, bytesToArray, f16ToF32, f32ToF16, bf16ToF32, f32ToBf16, f32, i32, DTYPE_BYTES,

@@ -1,0 +1,154 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { describe, expect, it } from 'vitest';
+import { selectBackend } from './backend.js';
+import './ops.js';
+import { disableNativeMatMul, enableNativeMatMul, nativeBlasError, nativeMatMulActive, nativeOp, nativeOpsActive, openblasCoretype } from './native.js';
+
+describe('openblasCoretype', () => {
+  const cpuinfo = (flags: string) => `processor\t: 0\nmodel name\t: Some CPU\nflags\t\t: ${flags}\n`;
+  it('picks the kernel family from the CPU flags', () => {
+    expect(openblasCoretype(cpuinfo('fpu sse sse2 avx avx2 fma avx512f avx512bw avx512vl avx512_bf16'))).toBe('Cooperlake');
+    expect(openblasCoretype(cpuinfo('fpu sse sse2 avx avx2 fma avx512f avx512bw avx512vl'))).toBe('SkylakeX');
+    expect(openblasCoretype(cpuinfo('fpu sse sse2 avx avx2 fma'))).toBe('Haswell');
+    expect(openblasCoretype(cpuinfo('fpu sse sse2 avx'))).toBeUndefined();
+    expect(openblasCoretype('no flags line')).toBeUndefined();
+  });
+});
+
+// CI installs OpenBLAS (.ci/run) and builds the addon (npm ci's postinstall), so there it must load;
+// elsewhere the reason it does not is the test's name.
+const unavailable = nativeBlasError();
+const label = unavailable ? `native matMul (unavailable here: ${unavailable})` : 'native matMul';
+
+describe.skipIf(Boolean(unavailable) && !process.env.CI)(label, () => {
+  it('loads in CI', () => {
+    expect(unavailable).toBeUndefined();
+  });
+
+  /** Runs f with the native kernel and with the backend's own, returning both results. */
+  async function both(backend: 'wasm' | 'cpu', f: () => tf.Tensor): Promise<[tf.Tensor, tf.Tensor]> {
+    await selectBackend(backend);
+    expect(enableNativeMatMul(backend)).toBeDefined();
+    expect(nativeMatMulActive(backend)).toBe(true);
+    const fast = f();
+    disableNativeMatMul(backend);
+    expect(nativeMatMulActive(backend)).toBe(false);
+    const own = f();
+    enableNativeMatMul(backend);
+    return [fast, own];
+  }
+
+  const r = (shape: number[], seed: number) => tf.randomNormal(shape, 0, 1, 'float32', seed);
+  const cases: [string, () => tf.Tensor][] = [
+    ['2-d', () => tf.matMul(r([33, 17], 1), r([17, 9], 2))],
+    ['transposeA', () => tf.matMul(r([17, 33], 1), r([17, 9], 2), true, false)],
+    ['transposeB', () => tf.matMul(r([33, 17], 1), r([9, 17], 2), false, true)],
+    ['both transposed', () => tf.matMul(r([17, 33], 1), r([9, 17], 2), true, true)],
+    ['batched 3-d (attention shape)', () => tf.matMul(r([24, 13, 8], 1), r([24, 13, 8], 2), false, true)],
+    ['rank 4', () => tf.matMul(r([2, 3, 5, 4], 1), r([2, 3, 4, 6], 2))],
+    ['rank-2 right operand broadcast over a batch', () => tf.matMul(r([6, 5, 4], 1), r([7, 4], 2), false, true)],
+    ['batch-1 left operand broadcast', () => tf.matMul(r([1, 5, 4], 1), r([6, 4, 3], 2))],
+    ['large (library threads)', () => tf.matMul(r([300, 256], 1), r([256, 300], 2))],
+  ];
+  for (const backend of ['wasm', 'cpu'] as const) {
+    for (const [name, f] of cases) {
+      it(`${backend}: ${name} equals the backend's own kernel`, async () => {
+        const [fast, own] = await both(backend, f);
+        expect(fast.shape).toEqual(own.shape);
+        const a = fast.dataSync();
+        const b = own.dataSync();
+        let worst = 0;
+        for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!) / (1 + Math.abs(b[i]!)));
+        expect(worst).toBeLessThan(1e-4);
+        tf.dispose([fast, own]);
+      });
+    }
+  }
+
+  it('gives zeros for an inner size of 0 (where the wasm kernel returns uninitialised memory)', async () => {
+    for (const backend of ['wasm', 'cpu'] as const) {
+      await selectBackend(backend);
+      const c = tf.matMul(tf.zeros([3, 0]), tf.zeros([0, 4]));
+      expect(c.shape).toEqual([3, 4]);
+      expect(Array.from(c.dataSync())).toEqual(new Array(12).fill(0));
+    }
+  });
+
+  it('gradients through the native kernel equal those of the backend kernel', async () => {
+    const f = () => tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.square(tf.matMul(x as tf.Tensor3D, y as tf.Tensor3D, false, true))))([r([4, 7, 5], 3), r([4, 6, 5], 4)]);
+    await selectBackend('wasm');
+    const fast = f();
+    disableNativeMatMul('wasm');
+    const own = f();
+    enableNativeMatMul('wasm');
+    for (let i = 0; i < 2; i++) {
+      const a = fast[i]!.dataSync();
+      const b = own[i]!.dataSync();
+      for (let j = 0; j < a.length; j++) expect(Math.abs(a[j]! - b[j]!)).toBeLessThan(1e-4 * (1 + Math.abs(b[j]!)));
+    }
+  });
+
+  describe('fused kernels equal their tfjs formulas', () => {
+    const close = (a: tf.Tensor, b: tf.Tensor, tol = 1e-5) => {
+      expect(a.shape).toEqual(b.shape);
+      const x = a.dataSync();
+      const y = b.dataSync();
+      let worst = 0;
+      for (let i = 0; i < x.length; i++) worst = Math.max(worst, Math.abs(x[i]! - y[i]!) / (1 + Math.abs(y[i]!)));
+      expect(worst).toBeLessThan(tol);
+    };
+    const moments = (x: tf.Tensor) => {
+      const mean = tf.mean(x, -1, true);
+      const r = tf.rsqrt(tf.add(tf.mean(tf.square(tf.sub(x, mean)), -1, true), 1e-5));
+      return { xhat: tf.mul(tf.sub(x, mean), r), r };
+    };
+    for (const backend of ['wasm', 'cpu'] as const) {
+      it(`${backend}: layerNorm, its gradient, QuickGELU, its gradient, (causal) softmax and its gradient`, async () => {
+        await selectBackend(backend);
+        expect(nativeOpsActive()).toBe(true);
+        const x = r([37, 24], 1).mul(3).add(1) as tf.Tensor2D;
+        const dy = r([37, 24], 2) as tf.Tensor2D;
+        const base = r([37, 24], 3) as tf.Tensor2D;
+        const w = r([24], 4);
+        const b = r([24], 5);
+        const { xhat, r: rs } = moments(x);
+        close(nativeOp('layerNorm', [x, w, b], x.shape, [37, 24, 1e-5]), tf.add(tf.mul(xhat, w), b));
+        const g = tf.mul(dy, w);
+        const lnGrad = tf.mul(tf.sub(tf.sub(g, tf.mean(g, -1, true)), tf.mul(xhat, tf.mean(tf.mul(g, xhat), -1, true))), rs);
+        close(nativeOp('layerNormGrad', [x, dy, w, null], x.shape, [37, 24, 1e-5]), lnGrad);
+        close(nativeOp('layerNormGrad', [x, dy, w, base], x.shape, [37, 24, 1e-5]), tf.add(base, lnGrad));
+        // the gradient formula itself, against tfjs's autodiff of the forward
+        close(lnGrad, tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.add(tf.mul(moments(t).xhat, w), b), dy)))(x), 1e-4);
+        const s = tf.sigmoid(tf.mul(x, 1.702));
+        close(nativeOp('quickGelu', [x], x.shape, [x.size]), tf.mul(x, s));
+        close(nativeOp('quickGeluGrad', [x, dy], x.shape, [x.size]), tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.mul(t, tf.sigmoid(tf.mul(t, 1.702))), dy)))(x), 1e-4);
+        const scores = r([6, 9, 9], 6).mul(4) as tf.Tensor3D;
+        const mask = tf.tensor2d(Array.from({ length: 81 }, (_, i) => (i % 9 > Math.floor(i / 9) ? -Infinity : 0)), [9, 9]);
+        close(nativeOp('softmax', [scores], scores.shape, [54, 9, false]), tf.softmax(scores));
+        const att = nativeOp('softmax', [scores], scores.shape, [54, 9, true]);
+        close(att, tf.softmax(tf.add(scores, mask)));
+        const da = r([6, 9, 9], 7);
+        close(nativeOp('softmaxGrad', [att, da], att.shape, [54, 9]), tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.softmax(tf.add(t, mask)), da)))(scores), 1e-4);
+      });
+    }
+  });
+
+  it('leaves int32 products to the backend', async () => {
+    await selectBackend('cpu');
+    expect(nativeMatMulActive('cpu')).toBe(true);
+    const c = tf.matMul(tf.tensor2d([[1, 2]], [1, 2], 'int32'), tf.tensor2d([[3], [4]], [2, 1], 'int32'));
+    expect(c.dtype).toBe('int32');
+    expect(Array.from(c.dataSync())).toEqual([11]);
+  });
+});
+
+describe('selectBackend without native products', () => {
+  it('keeps the backend kernel when asked, and says so', async () => {
+    const r = await selectBackend('wasm', { native: false });
+    expect(r.native).toBeUndefined();
+    expect(r.nativeSkipped).toBe('turned off');
+    expect(nativeMatMulActive('wasm')).toBe(false);
+    const again = await selectBackend('wasm');
+    if (!nativeBlasError()) expect(again.native?.library).toBeTruthy();
+  });
+});
