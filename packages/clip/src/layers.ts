@@ -17,7 +17,7 @@
  * the plain autograd path instead, with runtime's matMul so that the products stay fast.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { matMul } from '@dampl/runtime';
+import { matMul, nativeMatMulActive, nativeOp, nativeOpsActive } from '@dampl/runtime';
 
 /** OpenAI CLIP's LayerNorm epsilon (torch's default). */
 export const LN_EPS = 1e-5;
@@ -48,6 +48,11 @@ export interface Attention {
   qkv: Linear;
   out: Linear;
   heads: number;
+  /**
+   * q, k and v as three linears (frozen, differentiable blocks): three products give q, k and v
+   * contiguous, where one product and a split copies strided columns (slow on wasm).
+   */
+  parts?: [Linear, Linear, Linear];
 }
 
 export interface ResidualBlock {
@@ -146,8 +151,13 @@ export function quickGelu<T extends tf.Tensor>(x: T): T {
 export function causalMask(length: number): tf.Tensor2D {
   const data = new Float32Array(length * length);
   for (let i = 0; i < length; i++) for (let j = i + 1; j < length; j++) data[i * length + j] = -Infinity;
-  return tf.tensor2d(data, [length, length]);
+  const mask = tf.tensor2d(data, [length, length]);
+  causalMasks.add(mask);
+  return mask;
 }
+
+/** Masks made by causalMask: the fused softmax applies them without reading them. */
+const causalMasks = new WeakSet<tf.Tensor>();
 
 /**
  * softmax(q @ k^T + mask) @ v over a batch: q [B, Lq, D] (already scaled), k, v [B, Lk, D].
@@ -201,8 +211,153 @@ export function selfAttention(x: tf.Tensor3D, p: Attention, mask?: tf.Tensor): t
 
 /** x + attn(ln_1(x)), then x + mlp(ln_2(x)); the MLP is c_fc, QuickGELU, c_proj. */
 export function residualBlock(x: tf.Tensor3D, p: ResidualBlock, mask?: tf.Tensor): tf.Tensor3D {
+  if (frozenWithTransposes(p)) return frozenResidualBlock(x, p, mask);
+  // frozen weights without the transposed copies (image towers): the fused forward when no
+  // gradient is being recorded, the op-by-op graph otherwise
+  if (p.attn.parts && !recordingGradients()) return tf.tidy(() => frozenForward(x, p, mask).y);
+  return residualBlockOps(x, p, mask);
+}
+
+/** Whether a gradient tape is recording (inside tf.grad / variableGrads). */
+const recordingGradients = (): boolean => ((tf.engine() as unknown as { state: { gradientDepth: number } }).state.gradientDepth ?? 0) > 0;
+
+/** The block as a composition of differentiable ops (used when its weights are trained). */
+export function residualBlockOps(x: tf.Tensor3D, p: ResidualBlock, mask?: tf.Tensor): tf.Tensor3D {
   const h = tf.add(x, selfAttention(layerNorm(x, p.ln1), p.attn, mask)) as tf.Tensor3D;
   return tf.add(h, linear(quickGelu(linear(layerNorm(h, p.ln2), p.fc)), p.proj)) as tf.Tensor3D;
+}
+
+/**
+ * a @ b with transposed operands: passed to the kernel as flags when the native BLAS runs the
+ * products (it reads transposed operands at full speed), transposed explicitly first on tfjs's own
+ * kernels (see the top of this file).
+ */
+function mm<T extends tf.Tensor>(a: T, b: T, transposeA = false, transposeB = false): T {
+  if (nativeMatMulActive() || (!transposeA && !transposeB)) return tf.matMul(a as unknown as tf.Tensor3D, b as unknown as tf.Tensor3D, transposeA, transposeB) as unknown as T;
+  const swap = (t: tf.Tensor) => (t.rank === 2 ? tf.transpose(t) : tf.transpose(t, [0, 2, 1]));
+  return tf.matMul((transposeA ? swap(a) : a) as tf.Tensor3D, (transposeB ? swap(b) : b) as tf.Tensor3D) as unknown as T;
+}
+
+const frozenWithTransposes = (p: ResidualBlock): boolean =>
+  !isTrainable(p.fc.w) && !!p.attn.parts?.[0].wt && !!p.attn.out.wt && !!p.fc.wt && !!p.proj.wt;
+
+// The elementwise parts of the frozen block: fused native kernels where they run (native.ts),
+// tfjs ops otherwise. Same values either way (to float32 rounding).
+
+function lnForward(x: tf.Tensor2D, p: Norm): tf.Tensor2D {
+  if (nativeOpsActive()) return nativeOp('layerNorm', [x, p.weight, p.bias], x.shape, [x.shape[0], x.shape[1], LN_EPS]) as tf.Tensor2D;
+  return tf.add(tf.mul(normalise(x).xhat, p.weight), p.bias) as tf.Tensor2D;
+}
+
+/** base + d/dx LayerNorm(x) given dy. */
+function lnGrad(x: tf.Tensor2D, dy: tf.Tensor2D, p: Norm, base: tf.Tensor2D): tf.Tensor2D {
+  if (nativeOpsActive()) return nativeOp('layerNormGrad', [x, dy, p.weight, base], x.shape, [x.shape[0], x.shape[1], LN_EPS]) as tf.Tensor2D;
+  return tf.add(base, layerNormBackward(x, dy, p)) as tf.Tensor2D;
+}
+
+function geluForward(f: tf.Tensor2D): tf.Tensor2D {
+  if (nativeOpsActive()) return nativeOp('quickGelu', [f], f.shape, [f.size]) as tf.Tensor2D;
+  return tf.mul(f, tf.sigmoid(tf.mul(f, 1.702))) as tf.Tensor2D;
+}
+
+function geluGrad(f: tf.Tensor2D, dy: tf.Tensor2D): tf.Tensor2D {
+  if (nativeOpsActive()) return nativeOp('quickGeluGrad', [f, dy], f.shape, [f.size]) as tf.Tensor2D;
+  const s = tf.sigmoid(tf.mul(f, 1.702));
+  return tf.mul(dy, tf.add(s, tf.mul(tf.mul(f, 1.702), tf.mul(s, tf.sub(1, s))))) as tf.Tensor2D;
+}
+
+/** softmax(scores + mask) over the last axis of [B, Lq, Lk]. */
+function maskedSoftmax(scores: tf.Tensor3D, mask?: tf.Tensor): tf.Tensor3D {
+  const [b, lq, lk] = scores.shape;
+  const causal = !!mask && causalMasks.has(mask) && lq === lk;
+  if (nativeOpsActive() && (!mask || causal)) return nativeOp('softmax', [scores], scores.shape, [b * lq, lk, causal]) as tf.Tensor3D;
+  return tf.softmax(mask ? tf.add(scores, mask) : scores) as tf.Tensor3D;
+}
+
+/** d/dscores given the softmax output a and da: a * (da - rowsum(da * a)). */
+function softmaxGrad(a: tf.Tensor3D, da: tf.Tensor3D): tf.Tensor3D {
+  const [b, lq, lk] = a.shape;
+  if (nativeOpsActive()) return nativeOp('softmaxGrad', [a, da], a.shape, [b * lq, lk]) as tf.Tensor3D;
+  return tf.mul(a, tf.sub(da, tf.sum(tf.mul(da, a), -1, true))) as tf.Tensor3D;
+}
+
+/** The block's forward with frozen weights; returns y and what the backward pass needs. */
+function frozenForward(x: tf.Tensor3D, p: ResidualBlock, mask?: tf.Tensor) {
+  const [n, l, w] = x.shape;
+  const heads = p.attn.heads;
+  const d = w / heads;
+  const toHeads = (t: tf.Tensor2D) => tf.reshape(tf.transpose(tf.reshape(t, [n, l, heads, d]), [0, 2, 1, 3]), [n * heads, l, d]) as tf.Tensor3D;
+  const fromHeads = (t: tf.Tensor3D) => tf.reshape(tf.transpose(tf.reshape(t, [n, heads, l, d]), [0, 2, 1, 3]), [n * l, w]) as tf.Tensor2D;
+  const dense = (t: tf.Tensor2D, q: Linear) => (q.b ? tf.add(tf.matMul(t, q.w), q.b) : tf.matMul(t, q.w)) as tf.Tensor2D;
+  const x2 = tf.reshape(x, [n * l, w]) as tf.Tensor2D;
+  const a = lnForward(x2, p.ln1);
+  const [pq, pk, pv] = p.attn.parts!;
+  const q = toHeads(tf.mul(dense(a, pq), 1 / Math.sqrt(d)) as tf.Tensor2D);
+  const k = toHeads(dense(a, pk));
+  const v = toHeads(dense(a, pv));
+  const att = maskedSoftmax(mm(q, k, false, true), mask); // [N*H, L, L]
+  const h = tf.add(x2, dense(fromHeads(tf.matMul(att, v) as tf.Tensor3D), p.attn.out)) as tf.Tensor2D;
+  const fc = dense(lnForward(h, p.ln2), p.fc);
+  const y = tf.reshape(tf.add(h, dense(geluForward(fc), p.proj)), [n, l, w]) as tf.Tensor3D;
+  return { y, x2, q, k, v, att, h, fc, toHeads, fromHeads };
+}
+
+/** LayerNorm's normalised input and 1/sqrt(var + eps) over the last axis. */
+function normalise(x: tf.Tensor, eps = LN_EPS): { xhat: tf.Tensor; r: tf.Tensor } {
+  const { mean, variance } = tf.moments(x, -1, true);
+  const r = tf.rsqrt(tf.add(variance, eps));
+  return { xhat: tf.mul(tf.sub(x, mean), r), r };
+}
+
+/** d/dx of LayerNorm(x) * weight + bias given dy (see layerNorm). */
+function layerNormBackward(x: tf.Tensor, dy: tf.Tensor, p: Norm): tf.Tensor {
+  const { xhat, r } = normalise(x);
+  const g = tf.mul(dy, p.weight);
+  return tf.mul(tf.sub(tf.sub(g, tf.mean(g, -1, true)), tf.mul(xhat, tf.mean(tf.mul(g, xhat), -1, true))), r);
+}
+
+/**
+ * The residual block with frozen weights as one differentiable op whose gradient (with respect to
+ * x only) is written out by hand. It computes the same values as `residualBlockOps`, but keeps
+ * only x, the attention's q, k, v and weights, h and the c_fc output for the backward pass (about
+ * 9.5 W + heads * L floats per token) where the op-by-op graph keeps every reshape's and add's
+ * inputs alive on the tape (about 4x more), which is what limits the prompts per step on wasm.
+ *
+ * Forward, for tokens x [T, W] (T = N * L):
+ *   a = ln_1(x); [q | k | v] = a Wqkv + bqkv; o = attention(q / sqrt(d), k, v); h = x + o Wout + bout
+ *   f = ln_2(h) Wfc + bfc; y = h + quickGelu(f) Wproj + bproj
+ * Backward, given dy:
+ *   df = (dy Wproj^T) * gelu'(f); dh = dy + ln_2'(h, df Wfc^T)
+ *   [dq | dk | dv] from attention's gradient with do = dh Wout^T (dq scaled by 1/sqrt(d))
+ *   dx = dh + ln_1'(x, [dq | dk | dv] Wqkv^T)
+ */
+function frozenResidualBlock(x: tf.Tensor3D, p: ResidualBlock, mask?: tf.Tensor): tf.Tensor3D {
+  const [n, l, w] = x.shape;
+  const scale = 1 / Math.sqrt(w / p.attn.heads);
+  const [pq, pk, pv] = p.attn.parts!;
+  const f = tf.customGrad(((input: tf.Tensor3D, save: (t: tf.Tensor[]) => void) => {
+    const r = frozenForward(input, p, mask);
+    save([r.x2, r.q, r.k, r.v, r.att, r.h, r.fc]);
+    return {
+      value: r.y,
+      gradFunc: (dy: tf.Tensor3D, saved: tf.Tensor[]) => tf.tidy(() => {
+        const [sx, sq, sk, sv, sa, sh, sf] = saved as [tf.Tensor2D, tf.Tensor3D, tf.Tensor3D, tf.Tensor3D, tf.Tensor3D, tf.Tensor2D, tf.Tensor2D];
+        const dy2 = tf.reshape(dy, [n * l, w]) as tf.Tensor2D;
+        // MLP: dh = dy + ln_2'(h, (gelu'(f) * dy Wproj^T) Wfc^T)
+        const df = geluGrad(sf, tf.matMul(dy2, p.proj.wt!) as tf.Tensor2D);
+        const dh = lnGrad(sh, tf.matMul(df, p.fc.wt!) as tf.Tensor2D, p.ln2, dy2);
+        // attention
+        const dO = r.toHeads(tf.matMul(dh, p.attn.out.wt!) as tf.Tensor2D);
+        const dv = mm(sa, dO, true, false);
+        const ds = softmaxGrad(sa, mm(dO, sv, false, true));
+        const dq = tf.mul(tf.matMul(ds, sk), scale) as tf.Tensor3D;
+        const dk = mm(ds, sq, true, false);
+        const da = tf.addN([tf.matMul(r.fromHeads(dq), pq.wt!), tf.matMul(r.fromHeads(dk), pk.wt!), tf.matMul(r.fromHeads(dv), pv.wt!)]) as tf.Tensor2D;
+        return tf.reshape(lnGrad(sx, da, p.ln1, dh), [n, l, w]);
+      }),
+    };
+  }) as GradFunc);
+  return f(x) as tf.Tensor3D;
 }
 
 /** A stack of residual blocks; each block's intermediates are released as it finishes. */
@@ -239,13 +394,19 @@ export function residualBlockShapes(prefix: string, w: number): [string, number[
  * linear weights too, for fast gradients with respect to the block's input.
  */
 export function residualBlockParams(s: WeightStore, prefix: string, heads: number, differentiable = false): ResidualBlock {
+  const qkv: Linear = { ...s.linearWeights(`${prefix}.attn.in_proj_weight`, differentiable), b: s.vector(`${prefix}.attn.in_proj_bias`) };
+  let parts: [Linear, Linear, Linear] | undefined;
+  if (!isTrainable(qkv.w)) {
+    const w = qkv.w.shape[0];
+    parts = [0, 1, 2].map((i) => ({
+      w: s.own(tf.slice(qkv.w, [0, i * w], [w, w])),
+      wt: qkv.wt ? s.own(tf.slice(qkv.wt, [i * w, 0], [w, w])) : undefined,
+      b: qkv.b ? s.own(tf.slice(qkv.b, [i * w], [w])) : undefined,
+    })) as [Linear, Linear, Linear];
+  }
   return {
     ln1: s.norm(`${prefix}.ln_1`),
-    attn: {
-      qkv: { ...s.linearWeights(`${prefix}.attn.in_proj_weight`, differentiable), b: s.vector(`${prefix}.attn.in_proj_bias`) },
-      out: s.linear(`${prefix}.attn.out_proj`, differentiable),
-      heads,
-    },
+    attn: { qkv, out: s.linear(`${prefix}.attn.out_proj`, differentiable), heads, parts },
     ln2: s.norm(`${prefix}.ln_2`),
     fc: s.linear(`${prefix}.mlp.c_fc`, differentiable),
     proj: s.linear(`${prefix}.mlp.c_proj`, differentiable),
@@ -401,9 +562,18 @@ export class WeightStore {
     return new Map(this.canonicalCache);
   }
 
+  private readonly owned: tf.Tensor[] = [];
+
+  /** Takes a tensor derived from the weights (kept past tidy scopes, disposed with the store). */
+  own<T extends tf.Tensor>(t: T): T {
+    this.owned.push(tf.keep(t));
+    return t;
+  }
+
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    tf.dispose(this.owned.splice(0));
     for (const h of this.held.values()) tf.dispose([h.canonical, h.linear, h.conv].filter((t): t is tf.Tensor => !!t));
     this.held.clear();
     this.canonicalCache = undefined;
