@@ -288,7 +288,12 @@ function frozenForward(x: tf.Tensor3D, p: ResidualBlock, mask?: tf.Tensor) {
   const d = w / heads;
   const toHeads = (t: tf.Tensor2D) => tf.reshape(tf.transpose(tf.reshape(t, [n, l, heads, d]), [0, 2, 1, 3]), [n * heads, l, d]) as tf.Tensor3D;
   const fromHeads = (t: tf.Tensor3D) => tf.reshape(tf.transpose(tf.reshape(t, [n, heads, l, d]), [0, 2, 1, 3]), [n * l, w]) as tf.Tensor2D;
-  const dense = (t: tf.Tensor2D, q: Linear) => (q.b ? tf.add(tf.matMul(t, q.w), q.b) : tf.matMul(t, q.w)) as tf.Tensor2D;
+  const dense = (t: tf.Tensor2D, q: Linear): tf.Tensor2D => {
+    const [m, k] = t.shape;
+    const out = q.w.shape[1];
+    if (nativeOpsActive()) return nativeOp('dense', [t, q.w, q.b ?? null], [m, out], [m, out, k]) as tf.Tensor2D;
+    return (q.b ? tf.add(tf.matMul(t, q.w), q.b) : tf.matMul(t, q.w)) as tf.Tensor2D;
+  };
   const x2 = tf.reshape(x, [n * l, w]) as tf.Tensor2D;
   const a = lnForward(x2, p.ln1);
   const [pq, pk, pv] = p.attn.parts!;

@@ -22,6 +22,8 @@
  *   quickGeluGrad(x, dy, dx, n)                           dx = dy * (s + 1.702 x s (1 - s))
  *   softmax(x, y, rows, cols, causal)                     row softmax; causal: row r sees columns <= r % cols
  *   softmaxGrad(a, da, dx, rows, cols)                    dx = a * (da - sum(da * a))
+ *   dense(x, w, b, y, m, n, k)                            y[m,n] = x[m,k] w[k,n] + b[n] (b may be null):
+ *                                                         y is filled with b, then one sgemm with beta 1
  */
 #define NAPI_VERSION 8
 #include <node_api.h>
@@ -467,6 +469,36 @@ static napi_value softmax_grad_js(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+static void fill_rows(const rows_t *a, int64_t r0, int64_t r1) {
+  for (int64_t r = r0; r < r1; r++) memcpy(a->y + r * a->cols, a->b, (size_t)a->cols * sizeof(float));
+}
+
+static napi_value dense_js(napi_env env, napi_callback_info info) {
+  ARGS(7);
+  int64_t m, n, k;
+  if (!sgemm) return throw_msg(env, "dampl_blas: no BLAS library loaded (call load(path) first)");
+  if (!get_int(env, argv[4], &m) || !get_int(env, argv[5], &n) || !get_int(env, argv[6], &k) || m > INT32_MAX || n > INT32_MAX || k > INT32_MAX) return throw_msg(env, "dense: bad sizes");
+  const float *x, *w, *b, *y;
+  FLOATS(0, m * k, 0, x);
+  FLOATS(1, k * n, 0, w);
+  FLOATS(2, n, 1, b);
+  FLOATS(3, m * n, 0, y);
+  if (m == 0 || n == 0) return NULL;
+  if (b) {
+    rows_t a = {0};
+    a.b = b;
+    a.y = (float *)y;
+    a.cols = n;
+    parallel_rows(fill_rows, &a, m, m * n);
+  }
+  if (k == 0) {
+    if (!b) memset((float *)y, 0, (size_t)(m * n) * sizeof(float));
+    return NULL;
+  }
+  sgemm(CBLAS_ROW_MAJOR, CBLAS_NO_TRANS, CBLAS_NO_TRANS, (int)m, (int)n, (int)k, 1.0f, x, (int)k, w, (int)n, b ? 1.0f : 0.0f, (float *)y, (int)n);
+  return NULL;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"load", NULL, load, NULL, NULL, NULL, napi_default, NULL},
@@ -479,6 +511,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"quickGeluGrad", NULL, gelu_grad_js, NULL, NULL, NULL, napi_default, NULL},
     {"softmax", NULL, softmax_js, NULL, NULL, NULL, napi_default, NULL},
     {"softmaxGrad", NULL, softmax_grad_js, NULL, NULL, NULL, napi_default, NULL},
+    {"dense", NULL, dense_js, NULL, NULL, NULL, napi_default, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   return exports;

@@ -122,6 +122,10 @@ describe.skipIf(Boolean(unavailable) && !process.env.CI)(label, () => {
         const s = tf.sigmoid(tf.mul(x, 1.702));
         close(nativeOp('quickGelu', [x], x.shape, [x.size]), tf.mul(x, s));
         close(nativeOp('quickGeluGrad', [x, dy], x.shape, [x.size]), tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.mul(t, tf.sigmoid(tf.mul(t, 1.702))), dy)))(x), 1e-4);
+        const wd = r([24, 13], 8);
+        const bd = r([13], 9);
+        close(nativeOp('dense', [x, wd, bd], [37, 13], [37, 13, 24]), tf.add(tf.matMul(x, wd), bd));
+        close(nativeOp('dense', [x, wd, null], [37, 13], [37, 13, 24]), tf.matMul(x, wd));
         const scores = r([6, 9, 9], 6).mul(4) as tf.Tensor3D;
         const mask = tf.tensor2d(Array.from({ length: 81 }, (_, i) => (i % 9 > Math.floor(i / 9) ? -Infinity : 0)), [9, 9]);
         close(nativeOp('softmax', [scores], scores.shape, [54, 9, false]), tf.softmax(scores));

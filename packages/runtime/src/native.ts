@@ -228,9 +228,10 @@ const KERNELS: Record<string, (args: MatMulArgs) => tf.TensorInfo | undefined> =
  *   quickGeluGrad  inputs [x, dy]            numbers [n]
  *   softmax        inputs [x]                numbers [rows, cols, causal]
  *   softmaxGrad    inputs [a, da]            numbers [rows, cols]
+ *   dense          inputs [x, w, b?]         numbers [m, n, k]           (x w + b in one sgemm)
  * They have no gradients of their own: they are meant for the inside of custom-gradient ops.
  */
-export type NativeOp = 'layerNorm' | 'layerNormGrad' | 'quickGelu' | 'quickGeluGrad' | 'softmax' | 'softmaxGrad';
+export type NativeOp = 'layerNorm' | 'layerNormGrad' | 'quickGelu' | 'quickGeluGrad' | 'softmax' | 'softmaxGrad' | 'dense';
 const NATIVE_KERNEL = 'DamplNative';
 
 interface NativeAttrs {
