@@ -3,7 +3,7 @@ export { doctor, type DoctorReport } from './commands/doctor.js';
 export { runSuite, writeTables, modelKey, CellsFailed, type RunOptions, type SuiteReport, type CellOutcome } from './runner.js';
 export { mergeResults, type MergeReport } from './merge.js';
 export { runSuiteWithWorkers, type WorkerPlan } from './jobs.js';
-export { runPerf, perfMarkdown, type PerfOptions } from './perf.js';
+export { runPerf, perfMarkdown, ratioTable, replaceSection, PERF_START, PERF_END, type PerfOptions } from './perf.js';
 export { buildGrid, cellKey, parseShard, shardOf, inShard, methodSpecs, parseMethodSpec, type Cell, type Shard, type MethodSpec } from './grid.js';
 export { readRecords, writeRecord, recordPredictions, type RunRecord, type Provenance } from './records.js';
 export { rowsFromRecords, resultsCsv, parseResultsCsv, readResultsCsv, type ResultRow } from './results.js';

@@ -21,6 +21,33 @@ export interface PerfOptions {
   log: Logger;
   /** Projects to run (default: every project with a bench target). */
   projects?: string[];
+  /** The README whose ratio section is rewritten (default: the workspace's). */
+  projectReadme?: string;
+}
+
+export const PERF_START = '<!-- perf:start (nx run bench:perf rewrites this section) -->';
+export const PERF_END = '<!-- perf:end -->';
+
+/** The project / PyTorch table of results/perf/dampl-step.json, with its machine and date. */
+export function ratioTable(data: PerfFile): string {
+  const m = (data.machine ?? {}) as Record<string, unknown>;
+  const rows = (data.results ?? []) as { task?: string; backend?: string; seconds?: number | null; pytorchSeconds?: number | null; ratio?: number | null; note?: string }[];
+  const f = (x: number | null | undefined, d: number) => (typeof x === 'number' ? x.toFixed(d) : '-');
+  return [
+    `Measured ${String(data.date ?? '').slice(0, 10)} on ${m.cpu ?? '?'} × ${m.cpus ?? '?'}, ${m.memoryGiB ?? '?'} GiB (load average ${m.loadAverage ?? '?'}), Node ${m.node ?? '?'}, tfjs ${m.tfjs ?? '?'}; PyTorch ${m.pytorch ?? 'not run'}; commit ${String(data.commit ?? '').slice(0, 7)}. Ratio = project time / PyTorch time (below 1: faster).`,
+    '',
+    '| task | backend | project (s) | PyTorch (s) | ratio |',
+    '| --- | --- | ---: | ---: | ---: |',
+    ...rows.map((r) => `| ${r.task ?? ''} | ${r.backend ?? ''} | ${f(r.seconds, 3)} | ${f(r.pytorchSeconds, 3)} | ${f(r.ratio, 2)}${r.note ? ` (${r.note})` : ''} |`),
+  ].join('\n');
+}
+
+/** text with the section between PERF_START and PERF_END replaced, or undefined without the markers. */
+export function replaceSection(text: string, body: string): string | undefined {
+  const a = text.indexOf(PERF_START);
+  const b = text.indexOf(PERF_END);
+  if (a < 0 || b < a) return undefined;
+  return `${text.slice(0, a + PERF_START.length)}\n${body}\n${text.slice(b)}`;
 }
 
 interface PerfFile {
@@ -99,5 +126,16 @@ export async function runPerf(o: PerfOptions): Promise<{ files: string[]; readme
   const readme = path.join(o.dir, 'README.md');
   await atomicWriteFile(readme, perfMarkdown(files, machine));
   log.info(`wrote ${readme} from ${files.length} suite file(s)`);
+  const step = files.find((f) => f.data.suite === 'dampl-step');
+  const top = o.projectReadme ?? path.join(workspaceRoot, 'README.md');
+  if (step && existsSync(top)) {
+    const text = await readFile(top, 'utf8');
+    const updated = replaceSection(text, ratioTable(step.data));
+    if (updated === undefined) log.warn(`${top} has no '${PERF_START}' ... '${PERF_END}' section; the ratio table is only in ${readme}`);
+    else if (updated !== text) {
+      await atomicWriteFile(top, updated);
+      log.info(`updated the ratio table in ${top}`);
+    }
+  }
   return { files: files.map((f) => path.join(o.dir, f.name)), readme, failed };
 }

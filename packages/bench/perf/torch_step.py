@@ -1,0 +1,166 @@
+"""PyTorch anchor for `nx run bench:perf`: the same DAMPL step and ViT-B/16 feature extraction as
+packages/bench/src/perf/dampl-step.ts, written the way DAPL's released trainer runs them
+(trainers/dapl.py: CLIP's text transformer on the full context length, CSC prompts
+[SOS][16 class-specific ctx][16 domain ctx][class tokens][.][EOT], frozen CLIP weights), so
+that the two are timed side by side on one machine.
+
+    python3 torch_step.py SPEC.json   ->  one JSON object on stdout
+
+SPEC (written by the TypeScript side): threads, steps, image_iterations, image_batch,
+context_lengths, classes, domains, n_ctx, n_dctx, batch_source, batch_target, eot (position of
+EOT in each prompt, domain-major), width, layers, heads, embed_dim, vision {...}.
+Weights are random (seeded): speed does not depend on their values.
+"""
+import json
+import sys
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class QuickGELU(nn.Module):
+    def forward(self, x):
+        return x * torch.sigmoid(1.702 * x)
+
+
+class Block(nn.Module):
+    """CLIP's ResidualAttentionBlock (sequence-first, as in OpenAI's model.py)."""
+
+    def __init__(self, width, heads, mask=None):
+        super().__init__()
+        self.attn = nn.MultiheadAttention(width, heads)
+        self.ln_1 = nn.LayerNorm(width)
+        self.mlp = nn.Sequential(nn.Linear(width, width * 4), QuickGELU(), nn.Linear(width * 4, width))
+        self.ln_2 = nn.LayerNorm(width)
+        self.mask = mask
+
+    def forward(self, x):
+        y = self.ln_1(x)
+        x = x + self.attn(y, y, y, need_weights=False, attn_mask=self.mask)[0]
+        return x + self.mlp(self.ln_2(x))
+
+
+def causal_mask(n):
+    return torch.empty(n, n).fill_(float("-inf")).triu_(1)
+
+
+class TextTower(nn.Module):
+    def __init__(self, L, width, layers, heads, embed_dim):
+        super().__init__()
+        self.positional_embedding = nn.Parameter(torch.randn(L, width) * 0.01)
+        self.blocks = nn.Sequential(*[Block(width, heads, causal_mask(L)) for _ in range(layers)])
+        self.ln_final = nn.LayerNorm(width)
+        self.text_projection = nn.Parameter(torch.randn(width, embed_dim) * width ** -0.5)
+
+    def forward(self, prompts, eot):
+        x = prompts + self.positional_embedding
+        x = self.blocks(x.permute(1, 0, 2)).permute(1, 0, 2)
+        x = self.ln_final(x)
+        return x[torch.arange(x.shape[0]), eot] @ self.text_projection
+
+
+class VisionTower(nn.Module):
+    def __init__(self, image_size, patch, width, layers, heads, embed_dim):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, width, patch, patch, bias=False)
+        n = (image_size // patch) ** 2 + 1
+        self.class_embedding = nn.Parameter(torch.randn(width) * width ** -0.5)
+        self.positional_embedding = nn.Parameter(torch.randn(n, width) * width ** -0.5)
+        self.ln_pre = nn.LayerNorm(width)
+        self.blocks = nn.Sequential(*[Block(width, heads) for _ in range(layers)])
+        self.ln_post = nn.LayerNorm(width)
+        self.proj = nn.Parameter(torch.randn(width, embed_dim) * width ** -0.5)
+
+    def forward(self, x):
+        x = self.conv1(x).flatten(2).permute(0, 2, 1)
+        cls = self.class_embedding.expand(x.shape[0], 1, -1)
+        x = torch.cat([cls, x], 1) + self.positional_embedding
+        x = self.blocks(self.ln_pre(x).permute(1, 0, 2)).permute(1, 0, 2)
+        return self.ln_post(x[:, 0]) @ self.proj
+
+
+def im_loss(p, eps=1e-5):
+    ent = -(p * torch.log(p + eps)).sum(1).mean()
+    m = p.mean(0)
+    return ent + (m * torch.log(m + eps)).sum()
+
+
+def time_step(spec, L):
+    K, D, M, N, W = spec["classes"], spec["domains"], spec["n_ctx"], spec["n_dctx"], spec["width"]
+    P = D * K
+    tower = TextTower(L, W, spec["layers"], spec["heads"], spec["embed_dim"])
+    for p in tower.parameters():
+        p.requires_grad_(False)
+    eot = torch.tensor(spec["eot"])
+    prefix = torch.randn(P, 1, W) * 0.02  # token embeddings of SOS, class words, '.', EOT, padding
+    suffix = torch.randn(P, L - 1 - M - N, W) * 0.02
+    ctx = nn.Parameter(torch.randn(K, M, W) * 0.02)  # CSC
+    dctx = nn.Parameter(torch.randn(D, N, W) * 0.02)
+    opt = torch.optim.SGD([ctx, dctx], lr=3e-3, momentum=0.9, weight_decay=5e-4)
+    bs, bt, E = spec["batch_source"], spec["batch_target"], spec["embed_dim"]
+    xs = F.normalize(torch.randn(bs, E), dim=1)
+    ys = torch.arange(bs) % K
+    xt = F.normalize(torch.randn(bt, E), dim=1)
+
+    def step():
+        prompts = torch.cat([
+            prefix,
+            ctx.unsqueeze(0).expand(D, -1, -1, -1).reshape(P, M, W),
+            dctx.unsqueeze(1).expand(-1, K, -1, -1).reshape(P, N, W),
+            suffix,
+        ], 1)
+        w = F.normalize(tower(prompts, eot), dim=1)
+        logits_s = 100.0 * xs @ w[:K].t()
+        logits_t = 100.0 * xt @ w[K:].t()
+        prob = logits_t.softmax(1)
+        conf, yhat = prob.detach().max(1)
+        keep = (conf >= 0.5).float()
+        tgt = (F.cross_entropy(logits_t, yhat, reduction="none") * keep).sum() / keep.sum().clamp(min=1)
+        loss = F.cross_entropy(logits_s, ys) + tgt + im_loss(prob)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    step()  # warm-up
+    times = []
+    for _ in range(spec["steps"]):
+        t = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - t)
+    return times
+
+
+def time_images(spec):
+    v = spec["vision"]
+    tower = VisionTower(v["image_size"], v["patch_size"], v["width"], v["layers"], v["heads"], spec["embed_dim"]).eval()
+    x = torch.randn(spec["image_batch"], 3, v["image_size"], v["image_size"])
+    with torch.no_grad():
+        tower(x)  # warm-up
+        times = []
+        for _ in range(spec["image_iterations"]):
+            t = time.perf_counter()
+            tower(x)
+            times.append(time.perf_counter() - t)
+    return times
+
+
+def main():
+    spec = json.load(open(sys.argv[1]))
+    torch.manual_seed(0)
+    torch.set_num_threads(spec["threads"])
+    out = {
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "blas": next((l.strip() for l in torch.__config__.show().splitlines() if "BLAS_INFO" in l), ""),
+        "steps": {},
+    }
+    for L in spec["context_lengths"]:
+        out["steps"][str(L)] = time_step(spec, L)
+    out["images"] = time_images(spec)
+    json.dump(out, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { PERF_END, PERF_START, ratioTable, replaceSection } from './perf.js';
+import { findTorchPython } from './perf/step.bench.js';
+
+const data = {
+  suite: 'dampl-step',
+  date: '2026-11-27T14:00:00.000Z',
+  commit: 'abcdef1234567',
+  machine: { cpu: 'Some CPU', cpus: 2, memoryGiB: 24, loadAverage: 0.5, node: 'v20', tfjs: '4.22.0', pytorch: '1.13, 2 threads' },
+  results: [
+    { task: 'DAMPL step, context 77', backend: 'wasm', seconds: 6, pytorchSeconds: 24, ratio: 0.25 },
+    { task: 'pytorch anchor', backend: '-', seconds: null, pytorchSeconds: null, ratio: null, note: 'no torch' },
+  ],
+};
+
+describe('the README ratio table', () => {
+  it('renders every row with the machine, date and commit', () => {
+    const t = ratioTable(data);
+    expect(t).toContain('Measured 2026-11-27 on Some CPU × 2, 24 GiB (load average 0.5)');
+    expect(t).toContain('commit abcdef1');
+    expect(t).toContain('| DAMPL step, context 77 | wasm | 6.000 | 24.000 | 0.25 |');
+    expect(t).toContain('| pytorch anchor | - | - | - | - (no torch) |');
+  });
+
+  it('replaces only the marked section, and says when there is none', () => {
+    const before = `# Title\n\ntext\n\n${PERF_START}\nold table\n${PERF_END}\n\nafter\n`;
+    const after = replaceSection(before, 'new table')!;
+    expect(after).toBe(`# Title\n\ntext\n\n${PERF_START}\nnew table\n${PERF_END}\n\nafter\n`);
+    expect(replaceSection(after, 'new table')).toBe(after);
+    expect(replaceSection('# no markers\n', 'x')).toBeUndefined();
+  });
+});
+
+describe('findTorchPython', () => {
+  it('names what it tried and how to install torch when no interpreter has it', () => {
+    const saved = process.env.DAMPL_PYTHON;
+    process.env.DAMPL_PYTHON = '/nonexistent/python3';
+    try {
+      const r = findTorchPython('/also/not/here');
+      if (r.python) expect(r.python).not.toMatch(/nonexistent|not\/here/);
+      else expect(r.reason).toMatch(/\/also\/not\/here: ENOENT.*\/nonexistent\/python3: ENOENT.*apt-get install python3-torch/);
+    } finally {
+      if (saved === undefined) delete process.env.DAMPL_PYTHON;
+      else process.env.DAMPL_PYTHON = saved;
+    }
+  });
+});

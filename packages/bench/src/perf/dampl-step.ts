@@ -1,0 +1,117 @@
+/**
+ * The DAMPL training step and CLIP image-feature extraction at real scale, timed with tinybench:
+ *
+ *   step     one DAMPL training step (dampl.fit's own step: prompts -> text tower forward and
+ *            backward -> losses -> optimizer update) with ViT-B/16's text tower (width 512,
+ *            12 layers, 8 heads) for Office-Home's 65 classes x 2 domains = 130 prompts, 16 + 16
+ *            context vectors (DAPL ep25-32-csc), batches of 32 source + 32 target features, at
+ *            context lengths 77 and 45;
+ *   extract  ViT-B/16 image features at 224 px, batch 16 (images/s).
+ *
+ * Random weights (seeded): speed does not depend on their values. The tokenizer is a BPE learnt on
+ * the class names, so each word is one token as in CLIP's vocabulary.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { Bench } from 'tinybench';
+import { createClip, randomClipWeights, trainBpe, BpeTokenizer, type ClipConfig, type ClipModel } from '@dampl/clip';
+import { dampl, PromptLearner, type DamplConfig } from '@dampl/core';
+import { Rng } from '@dampl/runtime';
+import { OFFICE_HOME_CLASSES } from '@dampl/data';
+
+export const VIT_B16 = (contextLength = 77): ClipConfig => ({
+  embedDim: 512,
+  vision: { kind: 'vit', imageSize: 224, patchSize: 16, width: 768, layers: 12, heads: 12 },
+  text: { contextLength, vocabSize: 49408, width: 512, heads: 8, layers: 12 },
+});
+
+export const STEP_SHAPE = { classes: OFFICE_HOME_CLASSES.length, domains: 2, nCtx: 16, nDomainCtx: 16, batchSource: 32, batchTarget: 32, width: 512, layers: 12, heads: 8 };
+export const IMAGE_BATCH = 16;
+
+export interface TimedRow {
+  task: string;
+  /** Mean seconds per iteration (per step, or per image batch). */
+  seconds: number;
+  iterations: number;
+  imagesPerSecond?: number;
+  /** Prompt length the step ran at (after the cut after EOT). */
+  promptLength?: number;
+}
+
+export function shapeTokenizer(): BpeTokenizer {
+  const words = OFFICE_HOME_CLASSES.map((c) => c.replace(/_/g, ' ').toLowerCase());
+  return new BpeTokenizer(trainBpe([...words, ...words, 'a photo of a.', 'a photo of a.', 'art clipart product real world.', 'art clipart product real world.'], { minCount: 2 }), 'class-name bpe');
+}
+
+export function shapeModel(contextLength: number, tokenizer = shapeTokenizer()): ClipModel {
+  const config = VIT_B16(contextLength);
+  return createClip({ config, weights: randomClipWeights(config, 0), tokenizer });
+}
+
+const features = (rows: number, seed: number) => {
+  const t = tf.randomNormal([rows, 512], 0, 1, 'float32', seed);
+  const data = t.dataSync() as Float32Array;
+  t.dispose();
+  return { rows, dim: 512, data: Float32Array.from(data) };
+};
+
+/** EOT position of each of the step's prompts (domain-major) and the prompt length after the cut. */
+export function promptLayout(model: ClipModel, config: DamplConfig = dampl.defaults('office-home')): { eot: number[]; length: number } {
+  const learner = new PromptLearner(model, [...OFFICE_HOME_CLASSES], ['Art', 'Clipart'], config, new Rng(0));
+  try {
+    return { eot: [...learner.eot], length: learner.L };
+  } finally {
+    learner.dispose();
+  }
+}
+
+/** Seconds per DAMPL step: `steps` timed steps after one untimed step, through dampl.fit. */
+export async function timeDamplStep(model: ClipModel, steps: number, extra: Partial<DamplConfig> = {}): Promise<TimedRow & { stepSeconds: number[] }> {
+  const K = STEP_SHAPE.classes;
+  const labels = Int32Array.from({ length: 64 }, (_, i) => i % K);
+  const config: DamplConfig = { ...dampl.defaults('office-home'), epochs: 1, maxSteps: steps + 1, warmupEpochs: 0, ...extra };
+  const times: number[] = [];
+  let last = performance.now();
+  const bench = new Bench({ name: 'dampl step', iterations: 1, time: 0, warmup: false, throws: true });
+  bench.add('dampl.fit', async () => {
+    const r = await dampl.fit({
+      source: features(64, 1), sourceLabels: labels, target: features(64, 2),
+      classNames: [...OFFICE_HOME_CLASSES], domainNames: ['Art', 'Clipart'], clip: model, config, seed: 1,
+      onStep: () => {
+        const now = performance.now();
+        times.push((now - last) / 1000);
+        last = now;
+      },
+      onEpoch: undefined,
+    } as Parameters<typeof dampl.fit>[0]);
+    r.dispose();
+  });
+  last = performance.now();
+  await bench.run();
+  const timed = times.slice(1);
+  return {
+    task: 'dampl step', seconds: timed.reduce((a, b) => a + b, 0) / timed.length, iterations: timed.length,
+    stepSeconds: times, promptLength: promptLayout(model, config).length,
+  };
+}
+
+/** Images per second of the ViT-B/16 image tower at 224 px. */
+export async function timeExtraction(model: ClipModel, iterations: number): Promise<TimedRow> {
+  const r = model.config.vision.imageSize;
+  const pixels = tf.randomNormal([IMAGE_BATCH, 3, r, r], 0, 1, 'float32', 1) as tf.Tensor4D;
+  const run = async () => {
+    const f = model.encodeImage(pixels);
+    await f.data();
+    f.dispose();
+  };
+  try {
+    await run(); // kernel setup, heap growth
+    const bench = new Bench({ name: 'extract', iterations, time: 0, warmup: false, throws: true });
+    bench.add('extract', run);
+    await bench.run();
+    const res = bench.tasks[0]!.result;
+    const seconds = 'latency' in res ? res.latency.mean / 1000 : NaN;
+    return { task: `image features 224px, batch ${IMAGE_BATCH}`, seconds, iterations, imagesPerSecond: IMAGE_BATCH / seconds };
+  } finally {
+    pixels.dispose();
+  }
+}
