@@ -12,7 +12,7 @@
  *   'zero-shot-ensemble'  CLIP's 80 ImageNet templates (section 3.1.4, "prompt ensembling": the
  *                         mean of the normalised text features, normalised again), copied from
  *                         openai/CLIP notebooks/Prompt_Engineering_for_ImageNet.ipynb into
- *                         data/clip-imagenet-templates.json.
+ *                         packages/clip/src/data/imagenet-templates.json.
  * Source features and labels are not used. The history has one record, with the analysis
  * accuracies when labels were given.
  *
@@ -27,11 +27,10 @@ import {
   type ConfigOf, type EpochRecord, type Method, type MethodInput, type MethodResult, type MethodState,
   type RestoreInput, type TextTower,
 } from '@dampl/core';
-import templatesFile from './data/clip-imagenet-templates.json' with { type: 'json' };
+import { CLIP_IMAGENET_TEMPLATES } from '@dampl/clip';
 import { analyse, datasetConfig, fromSafeTensors } from './modules/feature-method.js';
 
-/** CLIP's 80 ImageNet prompt templates, with '{class}' for the class name. */
-export const CLIP_IMAGENET_TEMPLATES: readonly string[] = Object.freeze([...templatesFile.templates]);
+export { CLIP_IMAGENET_TEMPLATES };
 export const SINGLE_TEMPLATE = 'a photo of a {class}.';
 
 const schemaWith = (templates: readonly string[], doc: string) => defineSchema({

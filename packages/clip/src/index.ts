@@ -26,3 +26,4 @@ export { saveClipHf, hfConfigJson, toHfTensors, type SaveHfOptions } from './sav
 export { trainBpe, type BpeTrainOptions } from './bpe-train.js';
 export { clipContrastiveLoss } from './train/contrastive.js';
 export { openaiClipInit } from './train/init.js';
+export { CLIP_IMAGENET_TEMPLATES } from './templates.js';

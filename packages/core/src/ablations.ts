@@ -2,15 +2,17 @@
  * DAMPL's ablations as named configs of the method 'dampl': each adds one component to DAPL.
  *
  *   dapl-equivalent  correction 'none', beta 0: DAPL's objective (zero-shot pseudo-labels, no IM)
- *   +correction      the semantic-guided correction (default 'curriculum'), no IM
+ *   +correction      the semantic-guided correction (default 'curriculum+prototype'), no IM
  *   +im              zero-shot pseudo-labels plus the IM loss
  *   full             correction and IM: DAMPL
  *
  * and, to measure the parts of the correction (pseudo.ts), DAMPL with each other correction:
- * 'full:curriculum', 'full:prototype'.
+ * 'full:curriculum', 'full:prototype'; and DAMPL with its pseudo-labels seeded by the single
+ * template "a photo of a {class}." (DAPL's) where the dataset's defaults seed them by a template
+ * ensemble (synth): 'full:single-template'.
  *
- * Apart from these keys each runs with the same settings (prompt template, optimiser, epochs),
- * so differences measure the components.
+ * Apart from these keys each runs with the same settings (the dataset's defaults: pseudo-label
+ * seed, optimiser, epochs), so differences measure the components.
  */
 import { registerNamedConfig, type NamedConfig } from './config.js';
 import { damplSchema } from './dampl.js';
@@ -25,6 +27,7 @@ export const damplAblations: readonly NamedConfig[] = [
   { method: 'dampl', name: 'full', doc: 'DAMPL: correction and IM loss', values: { correction, beta } },
   { method: 'dampl', name: 'full:curriculum', doc: 'DAMPL with the curriculum blend anchored on zero-shot (no prototypes)', values: { correction: 'curriculum', beta } },
   { method: 'dampl', name: 'full:prototype', doc: 'DAMPL with text-seeded prototypes only (no curriculum)', values: { correction: 'prototype', beta } },
+  { method: 'dampl', name: 'full:single-template', doc: 'DAMPL with pseudo-labels seeded by "a photo of a {class}." alone', values: { correction, beta, zeroShotTemplates: ['a photo of a {class}.'] } },
 ];
 
 export function registerDamplAblations(): void {

@@ -21,8 +21,10 @@ beforeAll(async () => {
 });
 afterAll(() => tower.dispose());
 
+// synth's defaults, seeded by the single template: the toy problem's fake text tower gives
+// CLIP's 80 templates no meaning (it encodes words, not images' styles)
 const config = (over: Partial<DamplConfig> = {}): DamplConfig =>
-  resolveConfig(damplSchema, [{ source: 'synth', values: dampl.defaults('synth') }, { source: 'test', values: over }]);
+  resolveConfig(damplSchema, [{ source: 'synth', values: dampl.defaults('synth') }, { source: 'test', values: { zeroShotTemplates: ['a photo of a {class}.'], ...over } }]);
 
 const input = (toy: ToyProblem, over: Partial<LabelledMethodInput<DamplConfig>> = {}): LabelledMethodInput<DamplConfig> => ({
   source: toy.source, sourceLabels: toy.sourceLabels, target: toy.target,
