@@ -19,7 +19,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { Bench } from 'tinybench';
-import { selectBackend, workspaceRoot, type BackendName } from '@dampl/runtime';
+import { blasName, selectBackend, workspaceRoot, type BackendName } from '@dampl/runtime';
 import { createClip, randomClipWeights } from './model.js';
 import type { ClipConfig, ClipModel } from './types.js';
 
@@ -72,7 +72,8 @@ export interface BenchRow {
 async function runBackend(name: BackendName, log: (s: string) => void): Promise<BenchRow[]> {
   let device: string;
   try {
-    device = (await selectBackend(name)).device;
+    const r = await selectBackend(name);
+    device = r.native ? `${r.device} + ${blasName(r.native)}` : r.device;
   } catch (e) {
     const reason = (e as Error).message.split('\n')[0]!;
     log(`${name}: skipped (${reason})`);

@@ -67,14 +67,16 @@ export function promptLayout(model: ClipModel, config: DamplConfig = dampl.defau
 /** Seconds per DAMPL step: `steps` timed steps after one untimed step, through dampl.fit. */
 export async function timeDamplStep(model: ClipModel, steps: number, extra: Partial<DamplConfig> = {}): Promise<TimedRow & { stepSeconds: number[] }> {
   const K = STEP_SHAPE.classes;
-  const labels = Int32Array.from({ length: 64 }, (_, i) => i % K);
+  // one epoch long enough for all the steps: (steps + 1) source batches
+  const rows = STEP_SHAPE.batchSource * (steps + 1);
+  const labels = Int32Array.from({ length: rows }, (_, i) => i % K);
   const config: DamplConfig = { ...dampl.defaults('office-home'), epochs: 1, maxSteps: steps + 1, warmupEpochs: 0, ...extra };
   const times: number[] = [];
   let last = performance.now();
   const bench = new Bench({ name: 'dampl step', iterations: 1, time: 0, warmup: false, throws: true });
   bench.add('dampl.fit', async () => {
     const r = await dampl.fit({
-      source: features(64, 1), sourceLabels: labels, target: features(64, 2),
+      source: features(rows, 1), sourceLabels: labels, target: features(rows, 2),
       classNames: [...OFFICE_HOME_CLASSES], domainNames: ['Art', 'Clipart'], clip: model, config, seed: 1,
       onStep: () => {
         const now = performance.now();
