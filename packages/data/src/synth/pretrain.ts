@@ -5,11 +5,19 @@
  * vocabulary learned from the captions.
  *
  * The pretraining mixture is deliberately uneven across domains (`domainShare`): like web
- * image-text data, it holds many photos and clipart images and few sketches and paintings, so the
- * resulting model is better at zero-shot on some domains than on others, which leaves a domain
- * gap for adaptation methods to close.
+ * image-text data, it holds many photos, fewer clipart images and paintings and fewest sketches
+ * (of 400 generated per class and domain it keeps about 100% of the photos, 60% of the clipart,
+ * 50% of the paintings and 40% of the sketches), so the resulting model is better at zero-shot on
+ * some domains than on others, which leaves a domain gap for adaptation methods to close. Most
+ * captions are short ("<style> of a <class>.", `shortCaption`), and images are flipped and
+ * shifted by a few pixels (`augment`). At the end it reports zero-shot accuracy per domain of the
+ * adapt split and a 5-fold linear probe per domain (`linearProbeByDomain`): how far methods that
+ * keep the image features frozen could get with target labels.
  *
- *   npx tsx packages/data/src/synth/pretrain.ts [--out DIR] [--steps N] [--backend wasm] [--init-from DIR]
+ *   npx tsx packages/data/src/synth/pretrain.ts [--out DIR] [--world DIR] [--backend wasm] [--init-from DIR]
+ *     [--steps N] [--batch-size N] [--lr X] [--warmup N] [--eval-every N] [--short-caption P] [--seed N]
+ *     [--per-class N] [--domain-share photo=1,clipart=0.6,painting=0.5,sketch=0.4] [--shift PX]
+ *     [--min-scale S] [--width W] [--layers L] [--embed-dim E]
  *   (nx run data:pretrain-synth)
  */
 import { existsSync, readdirSync } from 'node:fs';
@@ -18,7 +26,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  Rng, createLogger, describeBackend, selectBackend, workspaceRoot, type BackendChoice, type Logger,
+  Rng, createLogger, matMul, describeBackend, selectBackend, workspaceRoot, type BackendChoice, type Logger,
 } from '@dampl/runtime';
 import {
   clipContrastiveLoss, clipPreprocess, clipVariables, createClip, loadClip, loadImage, openaiClipInit, saveClipHf, trainBpe,
@@ -47,24 +55,32 @@ export interface SynthPretrainConfig {
    * caption (which also names colour, size and background), as web captions are often short.
    */
   shortCaption: number;
+  /**
+   * Augmentation of each pretraining image besides a horizontal flip with probability 1/2: a
+   * square crop of side `scale` x R (`scale` uniform in [`minScale`, 1]) whose centre is moved by
+   * an integer number of pixels in [-`shift`, `shift`] on each axis, read with edge clamping and
+   * resized back to R bilinearly (with `minScale` 1 the crop is an exact translation).
+   */
+  augment: { shift: number; minScale: number };
 }
 
 export const SYNTH_PRETRAIN_DEFAULTS: SynthPretrainConfig = {
   worldSeed: 0,
   seed: 0,
-  perClass: 100,
-  domainShare: { photo: 1, clipart: 0.6, painting: 0.2, sketch: 0.1 },
+  perClass: 400,
+  domainShare: { photo: 1, clipart: 0.6, painting: 0.5, sketch: 0.4 },
   model: {
     embedDim: 48,
     vision: { kind: 'vit', imageSize: 32, patchSize: 4, width: 48, layers: 2, heads: 4 },
     text: { contextLength: 77, vocabSize: 0, width: 48, heads: 4, layers: 2 },
   },
-  steps: 700,
+  steps: 2800,
   batchSize: 64,
   lr: 2e-3,
-  warmupSteps: 40,
-  evalEvery: 100,
-  shortCaption: 0.5,
+  warmupSteps: 150,
+  evalEvery: 700,
+  shortCaption: 0.8,
+  augment: { shift: 3, minScale: 1 },
 };
 
 /** Where the world and the committed model live by default. */
@@ -92,19 +108,66 @@ async function loadPixels(files: string[], size: number): Promise<Float32Array> 
   return out;
 }
 
-/** Zero-shot accuracy per domain of the adapt split with "a photo of a {class}.". */
-export async function zeroShotByDomain(model: ClipModel, world: string, tokenizer: ClipTokenizer = model.tokenizer): Promise<Record<string, number>> {
-  const size = model.config.vision.imageSize;
-  const prompts = SYNTH_CLASSES.map((c) => `a photo of a ${c.name}.`);
-  const t = tokenizer.tokenize(prompts, 77);
-  const len = Math.max(...t.eot) + 1;
-  const ids = new Int32Array(prompts.length * len);
-  for (let r = 0; r < prompts.length; r++) ids.set(t.ids.subarray(r * 77, r * 77 + len), r * len);
-  const text = tf.tidy(() => {
-    const f = model.encodeText(tf.tensor2d(ids, [prompts.length, len], 'int32'));
-    return tf.div(f, tf.norm(f, 'euclidean', 1, true));
-  });
-  const out: Record<string, number> = {};
+/** One view of an augmented image: see `SynthPretrainConfig.augment`. */
+export interface AugmentView {
+  flip: boolean;
+  /** Side of the crop over the image side, in (0, 1]. */
+  scale: number;
+  /** Move of the crop's centre in pixels (right, down). */
+  dx: number;
+  dy: number;
+}
+
+/**
+ * Writes the view `v` of the [3, R, R] image `src` into `dst` at `offset`: the square crop of side
+ * v.scale * R centred at (R/2 + v.dx, R/2 + v.dy), sampled bilinearly with edge clamping onto an
+ * R x R grid, mirrored left-right when v.flip. An unscaled view with integer moves copies pixels.
+ */
+export function augmentImage(src: Float32Array, size: number, v: AugmentView, dst: Float32Array, offset = 0): void {
+  const plane = size * size;
+  const clamp = (i: number) => (i < 0 ? 0 : i >= size ? size - 1 : i);
+  const x0 = new Int32Array(size);
+  const x1 = new Int32Array(size);
+  const wx = new Float32Array(size);
+  const y0 = new Int32Array(size);
+  const y1 = new Int32Array(size);
+  const wy = new Float32Array(size);
+  for (let i = 0; i < size; i++) {
+    const c = (i + 0.5 - size / 2) * v.scale - 0.5 + size / 2;
+    const sx = c + v.dx;
+    const sy = c + v.dy;
+    const fx = Math.floor(sx);
+    const fy = Math.floor(sy);
+    const o = v.flip ? size - 1 - i : i;
+    x0[o] = clamp(fx); x1[o] = clamp(fx + 1); wx[o] = sx - fx;
+    y0[i] = clamp(fy); y1[i] = clamp(fy + 1); wy[i] = sy - fy;
+  }
+  for (let ch = 0; ch < 3; ch++) {
+    const base = ch * plane;
+    for (let y = 0; y < size; y++) {
+      const r0 = base + y0[y]! * size;
+      const r1 = base + y1[y]! * size;
+      const b = wy[y]!;
+      const out = offset + base + y * size;
+      for (let x = 0; x < size; x++) {
+        const a = wx[x]!;
+        const top = a === 0 ? src[r0 + x0[x]!]! : (1 - a) * src[r0 + x0[x]!]! + a * src[r0 + x1[x]!]!;
+        const bottom = b === 0 ? 0 : a === 0 ? src[r1 + x0[x]!]! : (1 - a) * src[r1 + x0[x]!]! + a * src[r1 + x1[x]!]!;
+        dst[out + x] = b === 0 ? top : (1 - b) * top + b * bottom;
+      }
+    }
+  }
+}
+
+/** The adapt split of a world, decoded once: per domain, CLIP-preprocessed pixels and class labels. */
+export interface AdaptImages {
+  size: number;
+  domains: { name: string; pixels: Float32Array; labels: number[] }[];
+}
+
+/** Reads the adapt split of `world` at the model's resolution `size`. */
+export async function loadAdaptImages(world: string, size: number): Promise<AdaptImages> {
+  const domains: AdaptImages['domains'] = [];
   for (const d of SYNTH_DOMAINS) {
     const files: string[] = [];
     const labels: number[] = [];
@@ -116,21 +179,136 @@ export async function zeroShotByDomain(model: ClipModel, world: string, tokenize
         labels.push(k);
       }
     });
-    const px = await loadPixels(files, size);
+    domains.push({ name: d.name, pixels: await loadPixels(files, size), labels });
+  }
+  return { size, domains };
+}
+
+async function adaptImagesOf(model: ClipModel, world: string | AdaptImages): Promise<AdaptImages> {
+  const size = model.config.vision.imageSize;
+  const data = typeof world === 'string' ? await loadAdaptImages(world, size) : world;
+  if (data.size !== size) throw new Error(`adapt images are ${data.size}px, the model takes ${size}px`);
+  return data;
+}
+
+/** Image features [N, E] of CLIP-preprocessed pixels, in batches of 128. */
+function imageFeatures(model: ClipModel, pixels: Float32Array, size: number, normalise: boolean): Float32Array {
+  const per = 3 * size * size;
+  const n = pixels.length / per;
+  const e = model.config.embedDim;
+  const out = new Float32Array(n * e);
+  for (let i = 0; i < n; i += 128) {
+    const m = Math.min(128, n - i);
+    const f = tf.tidy(() => {
+      const x = model.encodeImage(tf.tensor4d(pixels.subarray(i * per, (i + m) * per), [m, 3, size, size]));
+      return normalise ? tf.div(x, tf.norm(x, 'euclidean', 1, true)) : x;
+    });
+    out.set(f.dataSync(), i * e);
+    f.dispose();
+  }
+  return out;
+}
+
+/**
+ * Zero-shot accuracy per domain of the adapt split with "a photo of a {class}.". `world` is a
+ * world folder or its adapt images read by `loadAdaptImages`.
+ */
+export async function zeroShotByDomain(model: ClipModel, world: string | AdaptImages, tokenizer: ClipTokenizer = model.tokenizer): Promise<Record<string, number>> {
+  const data = await adaptImagesOf(model, world);
+  const prompts = SYNTH_CLASSES.map((c) => `a photo of a ${c.name}.`);
+  const t = tokenizer.tokenize(prompts, 77);
+  const len = Math.max(...t.eot) + 1;
+  const ids = new Int32Array(prompts.length * len);
+  for (let r = 0; r < prompts.length; r++) ids.set(t.ids.subarray(r * 77, r * 77 + len), r * len);
+  const text = tf.tidy(() => {
+    const f = model.encodeText(tf.tensor2d(ids, [prompts.length, len], 'int32'));
+    return tf.div(f, tf.norm(f, 'euclidean', 1, true));
+  });
+  const out: Record<string, number> = {};
+  for (const d of data.domains) {
+    const n = d.labels.length;
+    const feats = imageFeatures(model, d.pixels, data.size, false);
+    const pred = tf.tidy(() => tf.argMax(tf.matMul(tf.tensor2d(feats, [n, model.config.embedDim]), text, false, true), 1));
+    const p = pred.dataSync();
+    pred.dispose();
     let correct = 0;
-    for (let i = 0; i < files.length; i += 128) {
-      const n = Math.min(128, files.length - i);
-      const pred = tf.tidy(() => {
-        const f = model.encodeImage(tf.tensor4d(px.subarray(i * 3 * size * size, (i + n) * 3 * size * size), [n, 3, size, size]));
-        return tf.argMax(tf.matMul(f, text, false, true), 1);
-      });
-      const p = pred.dataSync();
-      pred.dispose();
-      for (let j = 0; j < n; j++) if (p[j] === labels[i + j]) correct++;
-    }
-    out[d.name] = correct / files.length;
+    for (let j = 0; j < n; j++) if (p[j] === d.labels[j]) correct++;
+    out[d.name] = correct / n;
   }
   text.dispose();
+  return out;
+}
+
+export interface LinearProbeOptions {
+  /** Cross-validation folds (stratified: the i-th image of each class goes to fold i mod folds). */
+  folds?: number;
+  /** Full-batch Adam steps per fold. */
+  steps?: number;
+  lr?: number;
+  /** L2 penalty on the weights (on features rescaled to norm sqrt(E)). */
+  weightDecay?: number;
+}
+
+/**
+ * Softmax regression with cross-validation on `features` [N, D] (rows L2-normalised by the caller)
+ * and integer `labels`: the fraction of images whose held-out prediction is right. Each fold fits
+ * weights and biases from zero by full-batch Adam; deterministic.
+ */
+export function crossValidatedLinearProbe(features: Float32Array, labels: readonly number[], classes: number, opts: LinearProbeOptions = {}): number {
+  const { folds = 5, steps = 300, lr = 0.05, weightDecay = 3e-3 } = opts;
+  const n = labels.length;
+  const d = features.length / n;
+  if (!Number.isInteger(d) || n < folds) throw new Error(`linear probe: ${features.length} feature values for ${n} labels`);
+  const seen = new Array<number>(classes).fill(0);
+  const fold = labels.map((c) => seen[c]!++ % folds);
+  const scale = Math.sqrt(d);
+  const rows = (keep: (f: number) => boolean) => {
+    const idx = fold.flatMap((f, i) => (keep(f) ? [i] : []));
+    const x = new Float32Array(idx.length * d);
+    idx.forEach((i, r) => { for (let j = 0; j < d; j++) x[r * d + j] = features[i * d + j]! * scale; });
+    return { idx, x };
+  };
+  let correct = 0;
+  for (let k = 0; k < folds; k++) {
+    const train = rows((f) => f !== k);
+    const test = rows((f) => f === k);
+    if (test.idx.length === 0 || train.idx.length === 0) continue;
+    const w = tf.variable(tf.zeros([d, classes])) as tf.Variable<tf.Rank.R2>;
+    const b = tf.variable(tf.zeros([classes]));
+    const opt = tf.train.adam(lr);
+    const x = tf.tensor2d(train.x, [train.idx.length, d]);
+    // tf.oneHot of float32 is wrong on wasm: make it int32, then cast
+    const y = tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(train.idx.map((i) => labels[i]!), 'int32'), classes), 'float32'));
+    for (let s = 0; s < steps; s++) {
+      tf.tidy(() => {
+        const { grads } = tf.variableGrads(() => tf.add(
+          tf.losses.softmaxCrossEntropy(y, tf.add(matMul(x, w), b)),
+          tf.mul(weightDecay, tf.sum(tf.square(w))),
+        ) as tf.Scalar, [w, b]);
+        opt.applyGradients(grads as unknown as Parameters<typeof opt.applyGradients>[0]);
+      });
+    }
+    const pred = tf.tidy(() => tf.argMax(tf.add(matMul(tf.tensor2d(test.x, [test.idx.length, d]), w), b), 1));
+    const p = pred.dataSync();
+    test.idx.forEach((i, r) => { if (p[r] === labels[i]) correct++; });
+    tf.dispose([pred, x, y, w, b]);
+    opt.dispose();
+  }
+  return correct / n;
+}
+
+/**
+ * How well the frozen image features separate the classes within each domain of the adapt split:
+ * the accuracy of a 5-fold cross-validated softmax regression (a target-supervised linear probe)
+ * on L2-normalised image features, per domain. An upper reference for methods that adapt on top of
+ * frozen features.
+ */
+export async function linearProbeByDomain(model: ClipModel, world: string | AdaptImages, opts: LinearProbeOptions = {}): Promise<Record<string, number>> {
+  const data = await adaptImagesOf(model, world);
+  const out: Record<string, number> = {};
+  for (const d of data.domains) {
+    out[d.name] = crossValidatedLinearProbe(imageFeatures(model, d.pixels, data.size, true), d.labels, SYNTH_CLASSES.length, opts);
+  }
   return out;
 }
 
@@ -144,13 +322,18 @@ export interface PretrainResult {
   tokenizer: BpeTokenizer;
   log: string[];
   zeroShot: Record<string, number>;
+  linearProbe: Record<string, number>;
 }
+
+const fmt = (r: Record<string, number>) => JSON.stringify(Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Math.round(v * 10000) / 10000])));
 
 export async function pretrainSynthClip(cfg: SynthPretrainConfig, world: string, log: Logger, initFrom?: string): Promise<PretrainResult> {
   const lines: string[] = [];
   const note = (s: string) => { lines.push(s); log.info(s); };
+  const tStart = performance.now();
   await generateSynthWorld({ root: world, seed: cfg.worldSeed, perClass: { adapt: 40, pretrain: cfg.perClass } });
   const all = await readCaptions(world);
+  note(`world ready in ${((performance.now() - tStart) / 1000).toFixed(1)} s`);
   const rng = new Rng(cfg.seed);
   const pick = rng.fork('mixture');
   const records = all.filter((r) => pick.next() < cfg.domainShare[r.domain]);
@@ -179,7 +362,8 @@ export async function pretrainSynthClip(cfg: SynthPretrainConfig, world: string,
   const size = config.vision.imageSize;
   const t0 = performance.now();
   const pixels = await loadPixels(records.map((r) => path.join(world, 'pretrain', r.path)), size);
-  note(`decoded ${records.length} images at ${size}px in ${((performance.now() - t0) / 1000).toFixed(1)} s; captions cut to ${len} tokens`);
+  const adapt = await loadAdaptImages(world, size);
+  note(`decoded ${records.length} images (and the adapt split) at ${size}px in ${((performance.now() - t0) / 1000).toFixed(1)} s; captions cut to ${len} tokens`);
 
   const init = rng.fork('init');
   let weights = openaiClipInit(config, init);
@@ -199,6 +383,8 @@ export async function pretrainSynthClip(cfg: SynthPretrainConfig, world: string,
   const scale = vars.get('logit_scale')!;
   const optimizer = tf.train.adam(cfg.lr, 0.9, 0.98, 1e-6);
   const order = rng.fork('order');
+  const aug = rng.fork('augment');
+  const { shift, minScale } = cfg.augment;
   const per = 3 * size * size;
   let perm: number[] = [];
   let pos = 0;
@@ -219,9 +405,13 @@ export async function pretrainSynthClip(cfg: SynthPretrainConfig, world: string,
     const t = new Int32Array(batch.length * len);
     const textIds: number[] = [];
     batch.forEach((b, i) => {
-      const src = pixels.subarray(b * per, (b + 1) * per);
-      if (!flips[i]) x.set(src, i * per);
-      else for (let c = 0; c < 3; c++) for (let yy = 0; yy < size; yy++) for (let xx = 0; xx < size; xx++) x[i * per + c * size * size + yy * size + xx] = src[c * size * size + yy * size + (size - 1 - xx)]!;
+      const view: AugmentView = {
+        flip: flips[i]!,
+        scale: minScale < 1 ? aug.uniform(minScale, 1) : 1,
+        dx: shift > 0 ? aug.int(2 * shift + 1) - shift : 0,
+        dy: shift > 0 ? aug.int(2 * shift + 1) - shift : 0,
+      };
+      augmentImage(pixels.subarray(b * per, (b + 1) * per), size, view, x, i * per);
       const row = order.next() < cfg.shortCaption ? records.length + b : b;
       t.set(ids.subarray(row * len, (row + 1) * len), i * len);
       textIds.push(captionId[row]!);
@@ -242,14 +432,17 @@ export async function pretrainSynthClip(cfg: SynthPretrainConfig, world: string,
       note(`step ${step}/${cfg.steps} loss ${l.toFixed(4)} (ema ${emaLoss.toFixed(4)}) logit_scale ${Math.exp(scale.dataSync()[0]!).toFixed(2)} ${sps.toFixed(2)} step/s`);
     }
     if (cfg.evalEvery && step % cfg.evalEvery === 0 && step < cfg.steps) {
-      note(`zero-shot at step ${step}: ${JSON.stringify(await zeroShotByDomain(model, world, tokenizer))}`);
+      note(`zero-shot at step ${step}: ${fmt(await zeroShotByDomain(model, adapt, tokenizer))}`);
     }
   }
   optimizer.dispose();
-  const zeroShot = await zeroShotByDomain(model, world, tokenizer);
-  note(`zero-shot at the end: ${JSON.stringify(zeroShot)}`);
   note(`training took ${((performance.now() - tTrain) / 60000).toFixed(1)} min`);
-  return { model, tokenizer, log: lines, zeroShot };
+  const zeroShot = await zeroShotByDomain(model, adapt, tokenizer);
+  note(`zero-shot at the end: ${fmt(zeroShot)}`);
+  const linearProbe = await linearProbeByDomain(model, adapt);
+  note(`5-fold linear probe at the end: ${fmt(linearProbe)}`);
+  note(`all took ${((performance.now() - tStart) / 60000).toFixed(1)} min`);
+  return { model, tokenizer, log: lines, zeroShot, linearProbe };
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -261,6 +454,22 @@ async function main(argv: string[]): Promise<void> {
   if (arg('warmup')) cfg.warmupSteps = Number(arg('warmup'));
   if (arg('eval-every')) cfg.evalEvery = Number(arg('eval-every'));
   if (arg('short-caption')) cfg.shortCaption = Number(arg('short-caption'));
+  if (arg('seed')) cfg.seed = Number(arg('seed'));
+  if (arg('per-class')) cfg.perClass = Number(arg('per-class'));
+  if (arg('domain-share')) {
+    // --domain-share photo=1,clipart=0.6,painting=0.3,sketch=0.2 (domains left out keep their default)
+    for (const kv of arg('domain-share')!.split(',')) {
+      const [k, v] = kv.split('=');
+      if (!(k! in cfg.domainShare) || !Number.isFinite(Number(v))) throw new Error(`--domain-share: bad entry "${kv}"`);
+      cfg.domainShare[k as SynthDomain] = Number(v);
+    }
+  }
+  if (arg('shift')) cfg.augment.shift = Number(arg('shift'));
+  if (arg('min-scale')) cfg.augment.minScale = Number(arg('min-scale'));
+  // tower sizes: --width sets both towers' widths, --layers both depths
+  if (arg('width')) { cfg.model.vision.width = Number(arg('width')); cfg.model.text.width = Number(arg('width')); }
+  if (arg('layers')) { cfg.model.vision.layers = Number(arg('layers')); cfg.model.text.layers = Number(arg('layers')); }
+  if (arg('embed-dim')) cfg.model.embedDim = Number(arg('embed-dim'));
   const out = arg('out') ?? SYNTH_MODEL_DIR;
   const world = arg('world') ?? SYNTH_WORLD_DIR;
   const log = createLogger();
@@ -274,7 +483,9 @@ async function main(argv: string[]): Promise<void> {
     config: { ...cfg, model: r.model.config },
     init_from: arg('init-from') ? path.relative(workspaceRoot, path.resolve(arg('init-from')!)) : null,
     zero_shot_adapt: r.zeroShot,
+    linear_probe_adapt: r.linearProbe,
     backend: backend.name,
+    backend_detail: describeBackend(backend),
     device: `${os.cpus()[0]?.model ?? 'cpu'} x${os.cpus().length}`,
     date: started.toISOString(),
   };
