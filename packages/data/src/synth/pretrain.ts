@@ -255,7 +255,7 @@ export interface LinearProbeOptions {
  * weights and biases from zero by full-batch Adam; deterministic.
  */
 export function crossValidatedLinearProbe(features: Float32Array, labels: readonly number[], classes: number, opts: LinearProbeOptions = {}): number {
-  const { folds = 5, steps = 300, lr = 0.05, weightDecay = 3e-3 } = opts;
+  const { folds = 5, steps = 300, lr = 0.05, weightDecay = 1e-3 } = opts;
   const n = labels.length;
   const d = features.length / n;
   if (!Number.isInteger(d) || n < folds) throw new Error(`linear probe: ${features.length} feature values for ${n} labels`);
