@@ -16,6 +16,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { BackendUnavailableError } from './errors.js';
+import { shareWasmIdentity } from './wasm-kernels.js';
 import { disableNativeMatMul, enableNativeMatMul, nativeBlasError, type NativeBlasInfo } from './native.js';
 
 export const BACKENDS = ['tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
@@ -92,6 +93,7 @@ async function probeWasm(): Promise<string> {
   const dir = path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + path.sep;
   wasm.setWasmPaths(dir);
   if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend failed to initialise');
+  shareWasmIdentity();
   return `wasm (XNNPACK, ${wasm.getThreadsCount()} thread${wasm.getThreadsCount() === 1 ? '' : 's'})`;
 }
 
