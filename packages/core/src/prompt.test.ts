@@ -98,6 +98,45 @@ describe('PromptLearner', () => {
     tf.dispose([value, ...Object.values(grads)]);
     pl.dispose();
   });
+
+  it('has the gradients of the composed graph (tile, slice, concat) for every context layout and domain choice', () => {
+    // reference: the prompts built op by op, which tfjs differentiates itself
+    const composed = (pl: PromptLearner, ds: number[], o: PromptOptions, suffixes: tf.Tensor3D[]) => {
+      const { K } = pl;
+      const prefix = tf.tile(tower.embedTokens(tf.fill([1, 1], tower.tokenizer.sot, 'int32') as tf.Tensor2D), [K, 1, 1]);
+      return tf.concat(ds.map((d) => {
+        const v = o.csc ? pl.ctx : tf.tile(tf.expandDims(pl.ctx, 0), [K, 1, 1]);
+        const u = o.domainCsc ? tf.squeeze(tf.slice(pl.domainCtx, [d, 0, 0, 0], [1, -1, -1, -1]), [0])
+          : tf.tile(tf.slice(pl.domainCtx, [d, 0, 0], [1, -1, -1]), [K, 1, 1]);
+        return tf.concat([prefix, v, u, suffixes[d]!], 1);
+      }), 0) as tf.Tensor3D;
+    };
+    for (const layout of [{}, { csc: true }, { domainCsc: true }, { csc: true, domainCsc: true }]) {
+      const o = { ...base, ...layout };
+      const pl = new PromptLearner(tower, classes, domains, o, new Rng(3));
+      // the frozen class rows, taken outside any tape
+      const suffixes = [0, 1].map((d) => tf.tidy(() => tf.slice(pl.embeddings([d]), [0, 1 + o.nCtx + o.nDomainCtx, 0], [-1, -1, -1])));
+      for (const ds of [[0, 1], [1], [1, 1], [1, 0]]) {
+        const weights = tf.randomNormal([ds.length * 2, pl.L, 16], 0, 1, 'float32', 5);
+        const loss = (build: () => tf.Tensor3D) => () => tf.sum(tf.mul(tf.square(build()), weights)) as tf.Scalar;
+        const ours = tf.variableGrads(loss(() => pl.embeddings(ds)), [pl.ctx, pl.domainCtx]);
+        const ref = tf.variableGrads(loss(() => composed(pl, ds, o, suffixes)), [pl.ctx, pl.domainCtx]);
+        expect(ours.value.dataSync()[0]).toBeCloseTo(ref.value.dataSync()[0]!, 3);
+        for (const name of Object.keys(ref.grads)) {
+          const a = ours.grads[name]!.dataSync();
+          const b = ref.grads[name]!.dataSync();
+          expect(a.length).toBe(b.length);
+          let worst = 0;
+          for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
+          expect(worst, `${JSON.stringify(layout)} domains ${ds}`).toBeLessThan(1e-5);
+          expect(tf.tidy(() => tf.sum(tf.abs(ours.grads[name]!))).dataSync()[0]).toBeGreaterThan(0);
+        }
+        tf.dispose([weights, ours.value, ref.value, ...Object.values(ours.grads), ...Object.values(ref.grads)]);
+      }
+      tf.dispose(suffixes);
+      pl.dispose();
+    }
+  });
 });
 
 describe('zeroShotTextFeatures', () => {

@@ -144,25 +144,55 @@ export class PromptLearner {
 
   /**
    * Prompt embeddings [D' * K, L, W] for the given domains (all by default), domain-major.
+   *
+   * One differentiable op with respect to the two context variables: the forward pass lays the
+   * prompts out; the gradient reads the context columns of dy back and sums them over the prompts
+   * that share a vector (over domains for v, over classes for u^d without domainCsc), without the
+   * per-class tile, slice and add ops of a composed graph (130 of each per step at K = 65).
    */
   embeddings(domains: readonly number[] = range(this.D)): tf.Tensor3D {
-    return tf.tidy(() => {
-      const { K } = this;
-      const { nCtx: M, nDomainCtx: N } = this.opts;
-      const W = this.tower.config.text.width;
-      const parts: tf.Tensor3D[] = [];
-      for (const d of domains) {
-        const rows = (t: tf.Tensor3D) => tf.slice(t, [d * K, 0, 0], [K, -1, -1]);
-        const ctx = this.opts.csc
-          ? (this.ctx as tf.Tensor3D)
-          : tf.tile(tf.reshape(this.ctx, [1, M, W]), [K, 1, 1]) as tf.Tensor3D; // (K, M, W)
-        const dom = this.opts.domainCsc
-          ? tf.reshape(tf.slice(this.domainCtx, [d, 0, 0, 0], [1, -1, -1, -1]), [K, N, W])
-          : tf.tile(tf.slice(this.domainCtx, [d, 0, 0], [1, -1, -1]), [K, 1, 1]); // (K, N, W)
-        parts.push(tf.concat([rows(this.prefix), ctx, dom as tf.Tensor3D, rows(this.suffix)], 1)); // (K, L, W)
-      }
-      return parts.length === 1 ? parts[0]! : tf.concat(parts, 0);
-    });
+    const { K } = this;
+    const { nCtx: M, nDomainCtx: N, csc, domainCsc } = this.opts;
+    const W = this.tower.config.text.width;
+    const Dn = domains.length;
+    const P = Dn * K;
+    for (const d of domains) {
+      if (!Number.isInteger(d) || d < 0 || d >= this.D) throw new ConfigError(`domain index ${d} is outside the learner's ${this.D} domains`);
+    }
+    const all = Dn === this.D && domains.every((d, i) => d === i);
+    // frozen rows of the chosen domains: SOS [P, 1, W] and the class suffix [P, S, W]
+    const rowsOf = (t: tf.Tensor3D): tf.Tensor3D => (all ? t : tf.concat(domains.map((d) => tf.slice(t, [d * K, 0, 0], [K, -1, -1])), 0));
+    // the domain context of the chosen domains: [Dn, N, W], or [Dn, K, N, W] with domainCsc
+    const pickDomains = (u: tf.Tensor): tf.Tensor => (all ? u
+      : tf.concat(domains.map((d) => tf.slice(u, [d, ...u.shape.slice(1).map(() => 0)], [1, ...u.shape.slice(1)])), 0));
+    const layout = tf.customGrad(((ctx: tf.Tensor, dom: tf.Tensor) => {
+      const value = tf.tidy(() => {
+        const v = tf.mul(tf.ones([Dn, csc ? 1 : K, 1, 1]), tf.reshape(ctx, [1, csc ? K : 1, M, W])); // [Dn, K, M, W]
+        const u = domainCsc ? pickDomains(dom) : tf.mul(tf.ones([1, K, 1, 1]), tf.reshape(pickDomains(dom), [Dn, 1, N, W])); // [Dn, K, N, W]
+        return tf.concat([rowsOf(this.prefix), tf.reshape(v, [P, M, W]), tf.reshape(u, [P, N, W]), rowsOf(this.suffix)], 1) as tf.Tensor3D;
+      });
+      return {
+        value,
+        gradFunc: (dy: tf.Tensor3D) => tf.tidy(() => {
+          const dv = tf.reshape(tf.slice(dy, [0, 1, 0], [P, M, W]), [Dn, K, M, W]);
+          const dctx = csc ? tf.sum(dv, 0) : tf.sum(dv, [0, 1]); // [K, M, W] or [M, W]
+          const du = tf.reshape(tf.slice(dy, [0, 1 + M, 0], [P, N, W]), [Dn, K, N, W]);
+          const dPicked = domainCsc ? du : tf.sum(du, 1); // [Dn, (K,) N, W]
+          let ddom: tf.Tensor = dPicked;
+          if (!all) {
+            // back to the variable's domains: the sum of the rows that picked each, zeros elsewhere
+            const one = dPicked.shape.slice(1);
+            const row = (i: number) => tf.slice(dPicked, [i, ...one.map(() => 0)], [1, ...one]);
+            ddom = tf.concat(range(this.D).map((d) => {
+              const picked = domains.flatMap((e, i) => (e === d ? [row(i)] : []));
+              return picked.length ? tf.addN(picked) : tf.zeros([1, ...one]);
+            }), 0);
+          }
+          return [dctx, ddom];
+        }),
+      };
+    }) as Parameters<typeof tf.customGrad>[0]);
+    return layout(this.ctx, this.domainCtx) as tf.Tensor3D;
   }
 
   /** EOT positions for the prompts of `domains`, in `embeddings` order. */
