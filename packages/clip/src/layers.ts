@@ -17,7 +17,7 @@
  * the plain autograd path instead, with runtime's matMul so that the products stay fast.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { matMul, nativeMatMulActive, nativeOp, nativeOpsActive } from '@dampl/runtime';
+import { matMul, nativeOp, nativeOpsActive, product } from '@dampl/runtime';
 
 /** OpenAI CLIP's LayerNorm epsilon (torch's default). */
 export const LN_EPS = 1e-5;
@@ -227,84 +227,17 @@ export function residualBlockOps(x: tf.Tensor3D, p: ResidualBlock, mask?: tf.Ten
   return tf.add(h, linear(quickGelu(linear(layerNorm(h, p.ln2), p.fc)), p.proj)) as tf.Tensor3D;
 }
 
-/**
- * a @ b with transposed operands: passed to the kernel as flags when the native BLAS runs the
- * products (it reads transposed operands at full speed), transposed explicitly first on tfjs's own
- * kernels (see the top of this file).
- */
-function mm<T extends tf.Tensor>(a: T, b: T, transposeA = false, transposeB = false): T {
-  if (nativeMatMulActive() || (!transposeA && !transposeB)) return tf.matMul(a as unknown as tf.Tensor3D, b as unknown as tf.Tensor3D, transposeA, transposeB) as unknown as T;
-  const swap = (t: tf.Tensor) => (t.rank === 2 ? tf.transpose(t) : tf.transpose(t, [0, 2, 1]));
-  return tf.matMul((transposeA ? swap(a) : a) as tf.Tensor3D, (transposeB ? swap(b) : b) as tf.Tensor3D) as unknown as T;
-}
-
 const frozenWithTransposes = (p: ResidualBlock): boolean =>
-  !isTrainable(p.fc.w) && !!p.attn.parts?.[0].wt && !!p.attn.out.wt && !!p.fc.wt && !!p.proj.wt;
+  !isTrainable(p.fc.w) && !!p.attn.qkv.wt && !!p.attn.parts?.[0].wt && !!p.attn.out.wt && !!p.fc.wt && !!p.proj.wt;
 
-// The elementwise parts of the frozen block: fused native kernels where they run (native.ts),
-// tfjs ops otherwise. Same values either way (to float32 rounding).
-
-function lnForward(x: tf.Tensor2D, p: Norm): tf.Tensor2D {
-  if (nativeOpsActive()) return nativeOp('layerNorm', [x, p.weight, p.bias], x.shape, [x.shape[0], x.shape[1], LN_EPS]) as tf.Tensor2D;
-  return tf.add(tf.mul(normalise(x).xhat, p.weight), p.bias) as tf.Tensor2D;
-}
-
-/** base + d/dx LayerNorm(x) given dy. */
-function lnGrad(x: tf.Tensor2D, dy: tf.Tensor2D, p: Norm, base: tf.Tensor2D): tf.Tensor2D {
-  if (nativeOpsActive()) return nativeOp('layerNormGrad', [x, dy, p.weight, base], x.shape, [x.shape[0], x.shape[1], LN_EPS]) as tf.Tensor2D;
-  return tf.add(base, layerNormBackward(x, dy, p)) as tf.Tensor2D;
-}
-
-function geluForward(f: tf.Tensor2D): tf.Tensor2D {
-  if (nativeOpsActive()) return nativeOp('quickGelu', [f], f.shape, [f.size]) as tf.Tensor2D;
-  return tf.mul(f, tf.sigmoid(tf.mul(f, 1.702))) as tf.Tensor2D;
-}
-
-function geluGrad(f: tf.Tensor2D, dy: tf.Tensor2D): tf.Tensor2D {
-  if (nativeOpsActive()) return nativeOp('quickGeluGrad', [f, dy], f.shape, [f.size]) as tf.Tensor2D;
-  const s = tf.sigmoid(tf.mul(f, 1.702));
-  return tf.mul(dy, tf.add(s, tf.mul(tf.mul(f, 1.702), tf.mul(s, tf.sub(1, s))))) as tf.Tensor2D;
-}
-
-/** softmax(scores + mask) over the last axis of [B, Lq, Lk]. */
-function maskedSoftmax(scores: tf.Tensor3D, mask?: tf.Tensor): tf.Tensor3D {
-  const [b, lq, lk] = scores.shape;
-  const causal = !!mask && causalMasks.has(mask) && lq === lk;
-  if (nativeOpsActive() && (!mask || causal)) return nativeOp('softmax', [scores], scores.shape, [b * lq, lk, causal]) as tf.Tensor3D;
-  return tf.softmax(mask ? tf.add(scores, mask) : scores) as tf.Tensor3D;
-}
-
-/** d/dscores given the softmax output a and da: a * (da - rowsum(da * a)). */
-function softmaxGrad(a: tf.Tensor3D, da: tf.Tensor3D): tf.Tensor3D {
-  const [b, lq, lk] = a.shape;
-  if (nativeOpsActive()) return nativeOp('softmaxGrad', [a, da], a.shape, [b * lq, lk]) as tf.Tensor3D;
-  return tf.mul(a, tf.sub(da, tf.sum(tf.mul(da, a), -1, true))) as tf.Tensor3D;
-}
-
-/** The block's forward with frozen weights; returns y and what the backward pass needs. */
-function frozenForward(x: tf.Tensor3D, p: ResidualBlock, mask?: tf.Tensor) {
-  const [n, l, w] = x.shape;
-  const heads = p.attn.heads;
-  const d = w / heads;
-  const toHeads = (t: tf.Tensor2D) => tf.reshape(tf.transpose(tf.reshape(t, [n, l, heads, d]), [0, 2, 1, 3]), [n * heads, l, d]) as tf.Tensor3D;
-  const fromHeads = (t: tf.Tensor3D) => tf.reshape(tf.transpose(tf.reshape(t, [n, heads, l, d]), [0, 2, 1, 3]), [n * l, w]) as tf.Tensor2D;
-  const dense = (t: tf.Tensor2D, q: Linear): tf.Tensor2D => {
-    const [m, k] = t.shape;
-    const out = q.w.shape[1];
-    if (nativeOpsActive()) return nativeOp('dense', [t, q.w, q.b ?? null], [m, out], [m, out, k]) as tf.Tensor2D;
-    return (q.b ? tf.add(tf.matMul(t, q.w), q.b) : tf.matMul(t, q.w)) as tf.Tensor2D;
-  };
-  const x2 = tf.reshape(x, [n * l, w]) as tf.Tensor2D;
-  const a = lnForward(x2, p.ln1);
-  const [pq, pk, pv] = p.attn.parts!;
-  const q = toHeads(tf.mul(dense(a, pq), 1 / Math.sqrt(d)) as tf.Tensor2D);
-  const k = toHeads(dense(a, pk));
-  const v = toHeads(dense(a, pv));
-  const att = maskedSoftmax(mm(q, k, false, true), mask); // [N*H, L, L]
-  const h = tf.add(x2, dense(fromHeads(tf.matMul(att, v) as tf.Tensor3D), p.attn.out)) as tf.Tensor2D;
-  const fc = dense(lnForward(h, p.ln2), p.fc);
-  const y = tf.reshape(tf.add(h, dense(geluForward(fc), p.proj)), [n, l, w]) as tf.Tensor3D;
-  return { y, x2, q, k, v, att, h, fc, toHeads, fromHeads };
+/**
+ * Whether the native kernels run this block (wasm or cpu with the addon loaded, and a mask they
+ * know: none, or a causal one from causalMask), and with which mask.
+ */
+function nativeMask(mask: tf.Tensor | undefined, length: number): { causal: boolean } | undefined {
+  if (!nativeOpsActive()) return undefined;
+  if (!mask) return { causal: false };
+  return causalMasks.has(mask) && mask.shape[0] === length && mask.shape[1] === length ? { causal: true } : undefined;
 }
 
 /** LayerNorm's normalised input and 1/sqrt(var + eps) over the last axis. */
@@ -322,44 +255,125 @@ function layerNormBackward(x: tf.Tensor, dy: tf.Tensor, p: Norm): tf.Tensor {
 }
 
 /**
+ * The frozen block's forward and backward on tfjs ops (webgpu, tensorflow, or wasm/cpu without
+ * the addon). Saves x, the attention's q, k, v and weights, h and the c_fc output.
+ */
+const opsBlock = {
+  forward(x: tf.Tensor3D, p: ResidualBlock, mask?: tf.Tensor) {
+    const [n, l, w] = x.shape;
+    const heads = p.attn.heads;
+    const d = w / heads;
+    const toHeads = (t: tf.Tensor2D) => tf.reshape(tf.transpose(tf.reshape(t, [n, l, heads, d]), [0, 2, 1, 3]), [n * heads, l, d]) as tf.Tensor3D;
+    const dense = (t: tf.Tensor2D, q: Linear): tf.Tensor2D => (q.b ? tf.add(tf.matMul(t, q.w), q.b) : tf.matMul(t, q.w)) as tf.Tensor2D;
+    const x2 = tf.reshape(x, [n * l, w]) as tf.Tensor2D;
+    const a = tf.add(tf.mul(normalise(x2).xhat, p.ln1.weight), p.ln1.bias) as tf.Tensor2D;
+    const [pq, pk, pv] = p.attn.parts!;
+    const q = toHeads(tf.mul(dense(a, pq), 1 / Math.sqrt(d)) as tf.Tensor2D);
+    const k = toHeads(dense(a, pk));
+    const v = toHeads(dense(a, pv));
+    const scores = product(q, k, false, true); // [N*H, L, L]
+    const att = tf.softmax(mask ? tf.add(scores, mask) : scores) as tf.Tensor3D;
+    const h = tf.add(x2, dense(fromHeads(tf.matMul(att, v) as tf.Tensor3D, n, l, w), p.attn.out)) as tf.Tensor2D;
+    const fc = dense(tf.add(tf.mul(normalise(h).xhat, p.ln2.weight), p.ln2.bias) as tf.Tensor2D, p.fc);
+    const y = tf.reshape(tf.add(h, dense(tf.mul(fc, tf.sigmoid(tf.mul(fc, 1.702))) as tf.Tensor2D, p.proj)), [n, l, w]) as tf.Tensor3D;
+    return { y, saved: [x2, q, k, v, att, h, fc] };
+  },
+
+  backward(dy: tf.Tensor3D, saved: tf.Tensor[], p: ResidualBlock): tf.Tensor3D {
+    const [n, l, w] = dy.shape;
+    const [sx, sq, sk, sv, sa, sh, sf] = saved as [tf.Tensor2D, tf.Tensor3D, tf.Tensor3D, tf.Tensor3D, tf.Tensor3D, tf.Tensor2D, tf.Tensor2D];
+    const heads = p.attn.heads;
+    const d = w / heads;
+    const [pq, pk, pv] = p.attn.parts!;
+    const dy2 = tf.reshape(dy, [n * l, w]) as tf.Tensor2D;
+    // MLP: dh = dy + ln_2'(h, (gelu'(f) * dy Wproj^T) Wfc^T)
+    const s = tf.sigmoid(tf.mul(sf, 1.702));
+    const df = tf.mul(tf.matMul(dy2, p.proj.wt!), tf.add(s, tf.mul(tf.mul(sf, 1.702), tf.mul(s, tf.sub(1, s)))));
+    const dh = tf.add(dy2, layerNormBackward(sh, tf.matMul(df as tf.Tensor2D, p.fc.wt!), p.ln2)) as tf.Tensor2D;
+    // attention, with do = dh Wout^T in heads
+    const dO = tf.reshape(tf.transpose(tf.reshape(tf.matMul(dh, p.attn.out.wt!), [n, l, heads, d]), [0, 2, 1, 3]), [n * heads, l, d]) as tf.Tensor3D;
+    const dv = product(sa, dO, true, false);
+    const da = product(dO, sv, false, true);
+    const ds = tf.mul(sa, tf.sub(da, tf.sum(tf.mul(da, sa), -1, true))) as tf.Tensor3D;
+    const dq = tf.mul(tf.matMul(ds, sk), 1 / Math.sqrt(d)) as tf.Tensor3D;
+    const dk = product(ds, sq, true, false);
+    const dln1 = tf.addN([tf.matMul(fromHeads(dq, n, l, w), pq.wt!), tf.matMul(fromHeads(dk, n, l, w), pk.wt!), tf.matMul(fromHeads(dv, n, l, w), pv.wt!)]);
+    return tf.reshape(tf.add(dh, layerNormBackward(sx, dln1, p.ln1)), [n, l, w]);
+  },
+};
+
+/** [N*H, L, D] per head back to [N*L, W] tokens. */
+const fromHeads = (t: tf.Tensor3D, n: number, l: number, w: number): tf.Tensor2D =>
+  tf.reshape(tf.transpose(tf.reshape(t, [n, w / t.shape[2], l, t.shape[2]]), [0, 2, 1, 3]), [n * l, w]) as tf.Tensor2D;
+
+/**
+ * The frozen block on the native kernels (runtime native.ts): q | k | v from one product, attention
+ * read and written through strides (no per-head copies, weights recomputed in the backward pass
+ * rather than kept), residual adds folded into the products. Saves x, q | k | v, h and the c_fc
+ * output: 9 W floats per token.
+ */
+const nativeBlock = {
+  forward(x: tf.Tensor3D, p: ResidualBlock, causal: boolean) {
+    const [n, l, w] = x.shape;
+    const heads = p.attn.heads;
+    const tokens = n * l;
+    const dense = (t: tf.Tensor2D, q: Linear, residual: tf.Tensor2D | null = null): tf.Tensor2D =>
+      nativeOp('dense', [t, q.w, q.b ?? null, residual], [t.shape[0], q.w.shape[1]], [t.shape[0], q.w.shape[1], t.shape[1]]) as tf.Tensor2D;
+    const ln = (t: tf.Tensor2D, q: Norm) => nativeOp('layerNorm', [t, q.weight, q.bias], t.shape, [tokens, w, LN_EPS]) as tf.Tensor2D;
+    const x2 = tf.reshape(x, [tokens, w]) as tf.Tensor2D;
+    const qkv = dense(ln(x2, p.ln1), p.attn.qkv); // [T, 3W]
+    const o = nativeOp('attention', [qkv], [tokens, w], [n, l, heads, w / heads, causal, 1 / Math.sqrt(w / heads)]) as tf.Tensor2D;
+    const h = dense(o, p.attn.out, x2);
+    const fc = dense(ln(h, p.ln2), p.fc);
+    const y = tf.reshape(dense(nativeOp('quickGelu', [fc], fc.shape, [fc.size]) as tf.Tensor2D, p.proj, h), [n, l, w]) as tf.Tensor3D;
+    return { y, saved: [x2, qkv, h, fc] };
+  },
+
+  backward(dy: tf.Tensor3D, saved: tf.Tensor[], p: ResidualBlock, causal: boolean): tf.Tensor3D {
+    const [n, l, w] = dy.shape;
+    const tokens = n * l;
+    const heads = p.attn.heads;
+    const [sx, sqkv, sh, sf] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
+    const lnGrad = (x: tf.Tensor2D, g: tf.Tensor2D, q: Norm, base: tf.Tensor2D) =>
+      nativeOp('layerNormGrad', [x, g, q.weight, base], x.shape, [tokens, w, LN_EPS]) as tf.Tensor2D;
+    const dy2 = tf.reshape(dy, [tokens, w]) as tf.Tensor2D;
+    const df = nativeOp('quickGeluGrad', [sf, tf.matMul(dy2, p.proj.wt!)], sf.shape, [sf.size]) as tf.Tensor2D;
+    const dh = lnGrad(sh, tf.matMul(df, p.fc.wt!), p.ln2, dy2);
+    const dqkv = nativeOp('attentionGrad', [sqkv, tf.matMul(dh, p.attn.out.wt!)], sqkv.shape, [n, l, heads, w / heads, causal, 1 / Math.sqrt(w / heads)]) as tf.Tensor2D;
+    return tf.reshape(lnGrad(sx, tf.matMul(dqkv, p.attn.qkv.wt!), p.ln1, dh), [n, l, w]);
+  },
+};
+
+/** The block's forward with frozen weights, on the native kernels where they run. */
+function frozenForward(x: tf.Tensor3D, p: ResidualBlock, mask?: tf.Tensor): { y: tf.Tensor3D; saved: tf.Tensor[] } {
+  const native = nativeMask(mask, x.shape[1]);
+  return native ? nativeBlock.forward(x, p, native.causal) : opsBlock.forward(x, p, mask);
+}
+
+/**
  * The residual block with frozen weights as one differentiable op whose gradient (with respect to
  * x only) is written out by hand. It computes the same values as `residualBlockOps`, but keeps
- * only x, the attention's q, k, v and weights, h and the c_fc output for the backward pass (about
- * 9.5 W + heads * L floats per token) where the op-by-op graph keeps every reshape's and add's
- * inputs alive on the tape (about 4x more), which is what limits the prompts per step on wasm.
+ * only a few tensors per block for the backward pass (9 W floats per token on the native kernels,
+ * 9.5 W + heads * L on tfjs ops) where the op-by-op graph keeps every reshape's and add's inputs
+ * alive on the tape (about 4x more), which is what limits the prompts per step on wasm.
  *
  * Forward, for tokens x [T, W] (T = N * L):
  *   a = ln_1(x); [q | k | v] = a Wqkv + bqkv; o = attention(q / sqrt(d), k, v); h = x + o Wout + bout
  *   f = ln_2(h) Wfc + bfc; y = h + quickGelu(f) Wproj + bproj
  * Backward, given dy:
  *   df = (dy Wproj^T) * gelu'(f); dh = dy + ln_2'(h, df Wfc^T)
- *   [dq | dk | dv] from attention's gradient with do = dh Wout^T (dq scaled by 1/sqrt(d))
+ *   [dq | dk | dv] from attention's gradient with do = dh Wout^T (dq scaled by 1/sqrt(d)):
+ *     dv = A^T do, dS = A * (do v^T - rowsum(A * do v^T)), dq = dS k, dk = dS^T q
  *   dx = dh + ln_1'(x, [dq | dk | dv] Wqkv^T)
  */
 function frozenResidualBlock(x: tf.Tensor3D, p: ResidualBlock, mask?: tf.Tensor): tf.Tensor3D {
-  const [n, l, w] = x.shape;
-  const scale = 1 / Math.sqrt(w / p.attn.heads);
-  const [pq, pk, pv] = p.attn.parts!;
+  const native = nativeMask(mask, x.shape[1]);
   const f = tf.customGrad(((input: tf.Tensor3D, save: (t: tf.Tensor[]) => void) => {
-    const r = frozenForward(input, p, mask);
-    save([r.x2, r.q, r.k, r.v, r.att, r.h, r.fc]);
+    const r = native ? nativeBlock.forward(input, p, native.causal) : opsBlock.forward(input, p, mask);
+    save(r.saved);
     return {
       value: r.y,
-      gradFunc: (dy: tf.Tensor3D, saved: tf.Tensor[]) => tf.tidy(() => {
-        const [sx, sq, sk, sv, sa, sh, sf] = saved as [tf.Tensor2D, tf.Tensor3D, tf.Tensor3D, tf.Tensor3D, tf.Tensor3D, tf.Tensor2D, tf.Tensor2D];
-        const dy2 = tf.reshape(dy, [n * l, w]) as tf.Tensor2D;
-        // MLP: dh = dy + ln_2'(h, (gelu'(f) * dy Wproj^T) Wfc^T)
-        const df = geluGrad(sf, tf.matMul(dy2, p.proj.wt!) as tf.Tensor2D);
-        const dh = lnGrad(sh, tf.matMul(df, p.fc.wt!) as tf.Tensor2D, p.ln2, dy2);
-        // attention
-        const dO = r.toHeads(tf.matMul(dh, p.attn.out.wt!) as tf.Tensor2D);
-        const dv = mm(sa, dO, true, false);
-        const ds = softmaxGrad(sa, mm(dO, sv, false, true));
-        const dq = tf.mul(tf.matMul(ds, sk), scale) as tf.Tensor3D;
-        const dk = mm(ds, sq, true, false);
-        const da = tf.addN([tf.matMul(r.fromHeads(dq), pq.wt!), tf.matMul(r.fromHeads(dk), pk.wt!), tf.matMul(r.fromHeads(dv), pv.wt!)]) as tf.Tensor2D;
-        return tf.reshape(lnGrad(sx, da, p.ln1, dh), [n, l, w]);
-      }),
+      gradFunc: (dy: tf.Tensor3D, saved: tf.Tensor[]) => tf.tidy(() => (native ? nativeBlock.backward(dy, saved, p, native.causal) : opsBlock.backward(dy, saved, p))),
     };
   }) as GradFunc);
   return f(x) as tf.Tensor3D;

@@ -20,10 +20,18 @@
  *   layerNormGrad(x, dy, w, base, dx, rows, cols, eps)    dx = base + d/dx given dy (base may be null)
  *   quickGelu(x, y, n)                                    y = x * sigmoid(1.702 x)
  *   quickGeluGrad(x, dy, dx, n)                           dx = dy * (s + 1.702 x s (1 - s))
- *   softmax(x, y, rows, cols, causal)                     row softmax; causal: row r sees columns <= r % cols
- *   softmaxGrad(a, da, dx, rows, cols)                    dx = a * (da - sum(da * a))
- *   dense(x, w, b, y, m, n, k)                            y[m,n] = x[m,k] w[k,n] + b[n] (b may be null):
- *                                                         y is filled with b, then one sgemm with beta 1
+ *   dense(x, w, b, r, y, m, n, k)                         y[m,n] = r[m,n] + x[m,k] w[k,n] + b[n] (b, r may be
+ *                                                         null): y is filled with r + b, then one sgemm, beta 1
+ *   attention(qkv, o, n, l, heads, d, causal, scale)      multi-head self-attention of n sequences of l tokens:
+ *       qkv [n*l, 3W] holds q | k | v per token (W = heads*d, head h in columns h*d .. h*d+d of each);
+ *       o [n*l, W] = softmax(scale q k^T (+ causal mask)) v per sequence and head, read and written in
+ *       place through leading dimensions (no per-head copies); the l x l weights live in scratch only
+ *   patches(x, y, n, c, r, p)                             x [n, c, r, r] -> y [n * (r/p)^2, c*p*p]: the p x p
+ *                                                         patches row by row, values in (c, kh, kw) order
+ *   attentionGrad(qkv, do, dqkv, n, l, heads, d, causal, scale)
+ *       dqkv [n*l, 3W] = d/dq | d/dk | d/dv given do [n*l, W]; the weights are recomputed from q, k
+ *
+ * e^x in the row kernels is exp_poly below (vectorised by the compiler), not libm's expf.
  */
 #define NAPI_VERSION 8
 #include <node_api.h>
@@ -32,6 +40,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 enum { CBLAS_ROW_MAJOR = 101, CBLAS_NO_TRANS = 111, CBLAS_TRANS = 112 };
@@ -213,41 +222,40 @@ typedef struct {
   float *y;
   int64_t cols;
   float eps;
-  int causal;
 } rows_t;
 
-typedef void (*rows_fn)(const rows_t *, int64_t, int64_t);
+/* fn(args, from, to) over a range of rows (or matrices) */
+typedef void (*range_fn)(const void *, int64_t, int64_t);
 
 typedef struct {
-  rows_fn fn;
-  const rows_t *args;
+  range_fn fn;
+  const void *args;
   int64_t from, to;
-} rows_job_t;
+} range_job_t;
 
-static void *rows_thread(void *p) {
-  const rows_job_t *j = (const rows_job_t *)p;
+static void *range_thread(void *p) {
+  const range_job_t *j = (const range_job_t *)p;
   j->fn(j->args, j->from, j->to);
   return NULL;
 }
 
-/* runs fn over [0, rows) split over the library's thread count (one thread for small work) */
-static void parallel_rows(rows_fn fn, const rows_t *args, int64_t rows, int64_t work) {
-  int workers = get_threads ? get_threads() : 1;
+/* runs fn over [0, count) split over `workers` threads (one thread for small work) */
+static void parallel_for_n(int workers, range_fn fn, const void *args, int64_t count, int64_t work) {
   if (workers > MAX_WORKERS) workers = MAX_WORKERS;
-  if (workers > rows) workers = (int)rows;
+  if (workers > count) workers = (int)count;
   if (workers <= 1 || work < 65536) {
-    fn(args, 0, rows);
+    fn(args, 0, count);
     return;
   }
   pthread_t tid[MAX_WORKERS];
   int created[MAX_WORKERS] = {0};
-  rows_job_t jobs[MAX_WORKERS];
+  range_job_t jobs[MAX_WORKERS];
   for (int w = 0; w < workers; w++) {
     jobs[w].fn = fn;
     jobs[w].args = args;
-    jobs[w].from = rows * w / workers;
-    jobs[w].to = rows * (w + 1) / workers;
-    if (w > 0) created[w] = pthread_create(&tid[w], NULL, rows_thread, &jobs[w]) == 0;
+    jobs[w].from = count * w / workers;
+    jobs[w].to = count * (w + 1) / workers;
+    if (w > 0) created[w] = pthread_create(&tid[w], NULL, range_thread, &jobs[w]) == 0;
   }
   fn(args, jobs[0].from, jobs[0].to);
   for (int w = 1; w < workers; w++) {
@@ -256,19 +264,63 @@ static void parallel_rows(rows_fn fn, const rows_t *args, int64_t rows, int64_t 
   }
 }
 
+/* parallel_for_n over the library's thread count */
+static void parallel_for(range_fn fn, const void *args, int64_t count, int64_t work) {
+  parallel_for_n(get_threads ? get_threads() : 1, fn, args, count, work);
+}
+
+/*
+ * e^x with Cephes' single-precision reduction (x = n ln2 + r, |r| <= ln2 / 2, ln2 in two parts)
+ * and its degree-6 polynomial, branch-free so that loops over it vectorise; within 2 ulp of expf
+ * on [-87.3, 88] and clamped outside (e^-87.3 ~ 1e-38 stands for the subnormal tail).
+ */
+static inline float exp_poly(float x) {
+  x = x < -87.3f ? -87.3f : x;
+  x = x > 88.0f ? 88.0f : x;
+  const float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f; /* round to nearest */
+  const float r = (x - n * 0.693359375f) + n * 2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  union { int32_t i; float f; } two_n;
+  two_n.i = ((int32_t)n + 127) << 23;
+  return p * two_n.f;
+}
+
+/* sum of x[0..n) with 16 float partial sums (vectorised), totalled in double */
+static double sum16(const float *x, int64_t n) {
+  float acc[16] = {0};
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    for (int j = 0; j < 16; j++) acc[j] += x[i + j];
+  double s = 0;
+  for (int j = 0; j < 16; j++) s += acc[j];
+  for (; i < n; i++) s += x[i];
+  return s;
+}
+
 static void row_stats(const float *x, int64_t n, float eps, float *mean, float *rstd) {
-  double s = 0, ss = 0;
-  for (int64_t i = 0; i < n; i++) s += x[i];
-  const double m = s / n;
-  for (int64_t i = 0; i < n; i++) {
-    const double d = x[i] - m;
-    ss += d * d;
-  }
-  *mean = (float)m;
+  const float m = (float)(sum16(x, n) / n);
+  float acc[16] = {0};
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    for (int j = 0; j < 16; j++) {
+      const float d = x[i + j] - m;
+      acc[j] += d * d;
+    }
+  double ss = 0;
+  for (int j = 0; j < 16; j++) ss += acc[j];
+  for (; i < n; i++) ss += (double)(x[i] - m) * (x[i] - m);
+  *mean = m;
   *rstd = (float)(1.0 / sqrt(ss / n + eps));
 }
 
-static void ln_rows(const rows_t *a, int64_t r0, int64_t r1) {
+static void ln_rows(const void *p, int64_t r0, int64_t r1) {
+  const rows_t *a = (const rows_t *)p;
   const int64_t n = a->cols;
   for (int64_t r = r0; r < r1; r++) {
     const float *x = a->x + r * n;
@@ -279,72 +331,158 @@ static void ln_rows(const rows_t *a, int64_t r0, int64_t r1) {
   }
 }
 
-static void ln_grad_rows(const rows_t *a, int64_t r0, int64_t r1) {
+static void ln_grad_rows(const void *p, int64_t r0, int64_t r1) {
+  const rows_t *a = (const rows_t *)p;
   const int64_t n = a->cols;
   for (int64_t r = r0; r < r1; r++) {
     const float *x = a->x + r * n, *dy = a->dy + r * n;
     float *dx = a->y + r * n;
     float m, rs;
     row_stats(x, n, a->eps, &m, &rs);
+    float ag[16] = {0}, agx[16] = {0};
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16)
+      for (int j = 0; j < 16; j++) {
+        const float g = dy[i + j] * a->w[i + j];
+        ag[j] += g;
+        agx[j] += g * ((x[i + j] - m) * rs);
+      }
     double sg = 0, sgx = 0;
-    for (int64_t i = 0; i < n; i++) {
+    for (int j = 0; j < 16; j++) {
+      sg += ag[j];
+      sgx += agx[j];
+    }
+    for (; i < n; i++) {
       const float g = dy[i] * a->w[i];
       sg += g;
       sgx += g * ((x[i] - m) * rs);
     }
     const float mg = (float)(sg / n), mgx = (float)(sgx / n);
+    const float *base = a->base ? a->base + r * n : NULL;
     for (int64_t i = 0; i < n; i++) {
       const float xhat = (x[i] - m) * rs;
-      const float v = rs * (dy[i] * a->w[i] - mg - xhat * mgx);
-      dx[i] = a->base ? a->base[r * n + i] + v : v;
+      dx[i] = rs * (dy[i] * a->w[i] - mg - xhat * mgx);
     }
+    if (base)
+      for (int64_t i = 0; i < n; i++) dx[i] += base[i];
   }
 }
 
-static void gelu_rows(const rows_t *a, int64_t r0, int64_t r1) {
+static void gelu_rows(const void *p, int64_t r0, int64_t r1) {
+  const rows_t *a = (const rows_t *)p;
+  const float *x = a->x;
+  float *y = a->y;
+  for (int64_t i = r0; i < r1; i++) y[i] = x[i] / (1.0f + exp_poly(-1.702f * x[i]));
+}
+
+static void gelu_grad_rows(const void *p, int64_t r0, int64_t r1) {
+  const rows_t *a = (const rows_t *)p;
+  const float *x = a->x, *dy = a->dy;
+  float *y = a->y;
   for (int64_t i = r0; i < r1; i++) {
-    const float x = a->x[i];
-    a->y[i] = x / (1.0f + expf(-1.702f * x));
+    const float s = 1.0f / (1.0f + exp_poly(-1.702f * x[i]));
+    y[i] = dy[i] * (s + 1.702f * x[i] * s * (1.0f - s));
   }
 }
 
-static void gelu_grad_rows(const rows_t *a, int64_t r0, int64_t r1) {
-  for (int64_t i = r0; i < r1; i++) {
-    const float x = a->x[i];
-    const float s = 1.0f / (1.0f + expf(-1.702f * x));
-    a->y[i] = a->dy[i] * (s + 1.702f * x * s * (1.0f - s));
-  }
+/* one row: y[0..seen) = softmax(x[0..seen)), y[seen..n) = 0 (in place allowed) */
+static void softmax_row(const float *x, float *y, int64_t seen, int64_t n) {
+  float m16[16];
+  for (int j = 0; j < 16; j++) m16[j] = -INFINITY;
+  int64_t i = 0;
+  for (; i + 16 <= seen; i += 16)
+    for (int j = 0; j < 16; j++) m16[j] = x[i + j] > m16[j] ? x[i + j] : m16[j];
+  float mx = -INFINITY;
+  for (int j = 0; j < 16; j++) mx = m16[j] > mx ? m16[j] : mx;
+  for (; i < seen; i++) mx = x[i] > mx ? x[i] : mx;
+  for (i = 0; i < seen; i++) y[i] = exp_poly(x[i] - mx);
+  const float inv = (float)(1.0 / sum16(y, seen));
+  for (i = 0; i < seen; i++) y[i] *= inv;
+  for (i = seen; i < n; i++) y[i] = 0.0f;
 }
 
-static void softmax_rows(const rows_t *a, int64_t r0, int64_t r1) {
-  const int64_t n = a->cols;
-  for (int64_t r = r0; r < r1; r++) {
-    const float *x = a->x + r * n;
-    float *y = a->y + r * n;
-    const int64_t seen = a->causal ? (r % n) + 1 : n;
-    float mx = -INFINITY;
-    for (int64_t i = 0; i < seen; i++) mx = x[i] > mx ? x[i] : mx;
-    double sum = 0;
-    for (int64_t i = 0; i < seen; i++) {
-      y[i] = expf(x[i] - mx);
-      sum += y[i];
-    }
-    const float inv = (float)(1.0 / sum);
-    for (int64_t i = 0; i < seen; i++) y[i] *= inv;
-    for (int64_t i = seen; i < n; i++) y[i] = 0.0f;
-  }
+/* one row: dx = a * (da - sum(da * a)) (in place into da allowed) */
+static void softmax_grad_row(const float *a, const float *da, float *dx, int64_t n) {
+  float acc[16] = {0};
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    for (int j = 0; j < 16; j++) acc[j] += da[i + j] * a[i + j];
+  double s = 0;
+  for (int j = 0; j < 16; j++) s += acc[j];
+  for (; i < n; i++) s += da[i] * a[i];
+  const float sf = (float)s;
+  for (i = 0; i < n; i++) dx[i] = a[i] * (da[i] - sf);
 }
 
-static void softmax_grad_rows(const rows_t *a, int64_t r0, int64_t r1) {
-  const int64_t n = a->cols;
-  for (int64_t r = r0; r < r1; r++) {
-    const float *p = a->x + r * n, *dp = a->dy + r * n;
-    float *dx = a->y + r * n;
-    double s = 0;
-    for (int64_t i = 0; i < n; i++) s += dp[i] * p[i];
-    const float sf = (float)s;
-    for (int64_t i = 0; i < n; i++) dx[i] = p[i] * (dp[i] - sf);
+/* ---- multi-head attention on q | k | v rows, one (sequence, head) per step ---- */
+
+typedef struct {
+  const float *qkv, *dout;
+  float *out;
+  int64_t l, heads, d;
+  int causal;
+  float scale;
+  volatile int failed;
+} attn_t;
+
+/* A = softmax(scale q k^T (+ causal)) into s [l, l] for sequence i, head h */
+static void attn_weights(const attn_t *a, const float *q, const float *k, float *s) {
+  const int64_t l = a->l, ld = 3 * a->heads * a->d;
+  sgemm(CBLAS_ROW_MAJOR, CBLAS_NO_TRANS, CBLAS_TRANS, (int)l, (int)l, (int)a->d, a->scale, q, (int)ld, k, (int)ld, 0.0f, s, (int)l);
+  for (int64_t r = 0; r < l; r++) softmax_row(s + r * l, s + r * l, a->causal ? r + 1 : l, l);
+}
+
+static void attn_range(const void *p, int64_t b0, int64_t b1) {
+  attn_t *a = (attn_t *)p;
+  const int64_t l = a->l, H = a->heads, d = a->d, W = H * d, ld = 3 * W;
+  float *s = malloc((size_t)(l * l) * sizeof(float));
+  if (!s) {
+    a->failed = 1;
+    return;
   }
+  for (int64_t b = b0; b < b1; b++) {
+    const int64_t i = b / H, h = b % H;
+    const float *q = a->qkv + i * l * ld + h * d;
+    attn_weights(a, q, q + W, s);
+    sgemm(CBLAS_ROW_MAJOR, CBLAS_NO_TRANS, CBLAS_NO_TRANS, (int)l, (int)d, (int)l, 1.0f, s, (int)l, q + 2 * W, (int)ld, 0.0f,
+          a->out + i * l * W + h * d, (int)W);
+  }
+  free(s);
+}
+
+static void attn_grad_range(const void *p, int64_t b0, int64_t b1) {
+  attn_t *a = (attn_t *)p;
+  const int64_t l = a->l, H = a->heads, d = a->d, W = H * d, ld = 3 * W;
+  float *s = malloc((size_t)(2 * l * l) * sizeof(float));
+  if (!s) {
+    a->failed = 1;
+    return;
+  }
+  float *t = s + l * l;
+  for (int64_t b = b0; b < b1; b++) {
+    const int64_t i = b / H, h = b % H;
+    const float *q = a->qkv + i * l * ld + h * d, *k = q + W, *v = q + 2 * W;
+    const float *dO = a->dout + i * l * W + h * d;
+    float *dq = a->out + i * l * ld + h * d, *dk = dq + W, *dv = dq + 2 * W;
+    attn_weights(a, q, k, s);
+    /* dv = A^T do; dA = do v^T; dS = A * (dA - rowsum(dA * A)); dq = scale dS k; dk = scale dS^T q */
+    sgemm(CBLAS_ROW_MAJOR, CBLAS_TRANS, CBLAS_NO_TRANS, (int)l, (int)d, (int)l, 1.0f, s, (int)l, dO, (int)W, 0.0f, dv, (int)ld);
+    sgemm(CBLAS_ROW_MAJOR, CBLAS_NO_TRANS, CBLAS_TRANS, (int)l, (int)l, (int)d, 1.0f, dO, (int)W, v, (int)ld, 0.0f, t, (int)l);
+    for (int64_t r = 0; r < l; r++) softmax_grad_row(s + r * l, t + r * l, t + r * l, l);
+    sgemm(CBLAS_ROW_MAJOR, CBLAS_NO_TRANS, CBLAS_NO_TRANS, (int)l, (int)d, (int)l, a->scale, t, (int)l, k, (int)ld, 0.0f, dq, (int)ld);
+    sgemm(CBLAS_ROW_MAJOR, CBLAS_TRANS, CBLAS_NO_TRANS, (int)l, (int)d, (int)l, a->scale, t, (int)l, q, (int)ld, 0.0f, dk, (int)ld);
+  }
+  free(s);
+}
+
+/* runs an attention range function over n * heads matrices, the library single-threaded per call */
+static int run_attention(range_fn fn, attn_t *a, int64_t n) {
+  const int64_t count = n * a->heads;
+  const int threads = get_threads ? get_threads() : 1;
+  if (set_threads && threads > 1) set_threads(1);
+  parallel_for_n(threads, fn, a, count, count * a->l * a->l * a->d);
+  if (set_threads && threads > 1) set_threads(threads);
+  return !a->failed;
 }
 
 /* argument helpers: a Float32Array of at least `need` values, or null where allowed */
@@ -388,7 +526,7 @@ static napi_value layer_norm_js(napi_env env, napi_callback_info info) {
   a.y = (float *)y;
   a.cols = cols;
   a.eps = (float)eps;
-  parallel_rows(ln_rows, &a, rows, rows * cols);
+  parallel_for(ln_rows, &a, rows, rows * cols);
   return NULL;
 }
 
@@ -407,7 +545,7 @@ static napi_value layer_norm_grad_js(napi_env env, napi_callback_info info) {
   a.y = (float *)y;
   a.cols = cols;
   a.eps = (float)eps;
-  parallel_rows(ln_grad_rows, &a, rows, rows * cols);
+  parallel_for(ln_grad_rows, &a, rows, rows * cols);
   return NULL;
 }
 
@@ -420,7 +558,7 @@ static napi_value gelu_js(napi_env env, napi_callback_info info) {
   FLOATS(0, n, 0, a.x);
   FLOATS(1, n, 0, y);
   a.y = (float *)y;
-  parallel_rows(gelu_rows, &a, n, n);
+  parallel_for(gelu_rows, &a, n, n);
   return NULL;
 }
 
@@ -434,68 +572,133 @@ static napi_value gelu_grad_js(napi_env env, napi_callback_info info) {
   FLOATS(1, n, 0, a.dy);
   FLOATS(2, n, 0, y);
   a.y = (float *)y;
-  parallel_rows(gelu_grad_rows, &a, n, n);
+  parallel_for(gelu_grad_rows, &a, n, n);
   return NULL;
 }
 
-static napi_value softmax_js(napi_env env, napi_callback_info info) {
-  ARGS(5);
-  int64_t rows, cols;
-  bool causal;
-  if (!get_int(env, argv[2], &rows) || !get_int(env, argv[3], &cols) || napi_get_value_bool(env, argv[4], &causal) != napi_ok) return throw_msg(env, "softmax: bad sizes");
-  rows_t a = {0};
-  const float *y;
-  FLOATS(0, rows * cols, 0, a.x);
-  FLOATS(1, rows * cols, 0, y);
-  a.y = (float *)y;
-  a.cols = cols;
-  a.causal = causal;
-  parallel_rows(softmax_rows, &a, rows, rows * cols);
-  return NULL;
-}
-
-static napi_value softmax_grad_js(napi_env env, napi_callback_info info) {
-  ARGS(5);
-  int64_t rows, cols;
-  if (!get_int(env, argv[3], &rows) || !get_int(env, argv[4], &cols)) return throw_msg(env, "softmaxGrad: bad sizes");
-  rows_t a = {0};
-  const float *y;
-  FLOATS(0, rows * cols, 0, a.x);
-  FLOATS(1, rows * cols, 0, a.dy);
-  FLOATS(2, rows * cols, 0, y);
-  a.y = (float *)y;
-  a.cols = cols;
-  parallel_rows(softmax_grad_rows, &a, rows, rows * cols);
-  return NULL;
-}
-
-static void fill_rows(const rows_t *a, int64_t r0, int64_t r1) {
-  for (int64_t r = r0; r < r1; r++) memcpy(a->y + r * a->cols, a->b, (size_t)a->cols * sizeof(float));
+/* y = r + b row by row (either may be null, not both) */
+static void fill_rows(const void *p, int64_t r0, int64_t r1) {
+  const rows_t *a = (const rows_t *)p;
+  const int64_t n = a->cols;
+  for (int64_t r = r0; r < r1; r++) {
+    float *y = a->y + r * n;
+    if (!a->base) memcpy(y, a->b, (size_t)n * sizeof(float));
+    else if (!a->b) memcpy(y, a->base + r * n, (size_t)n * sizeof(float));
+    else
+      for (int64_t i = 0; i < n; i++) y[i] = a->base[r * n + i] + a->b[i];
+  }
 }
 
 static napi_value dense_js(napi_env env, napi_callback_info info) {
-  ARGS(7);
+  ARGS(8);
   int64_t m, n, k;
   if (!sgemm) return throw_msg(env, "dampl_blas: no BLAS library loaded (call load(path) first)");
-  if (!get_int(env, argv[4], &m) || !get_int(env, argv[5], &n) || !get_int(env, argv[6], &k) || m > INT32_MAX || n > INT32_MAX || k > INT32_MAX) return throw_msg(env, "dense: bad sizes");
-  const float *x, *w, *b, *y;
+  if (!get_int(env, argv[5], &m) || !get_int(env, argv[6], &n) || !get_int(env, argv[7], &k) || m > INT32_MAX || n > INT32_MAX || k > INT32_MAX) return throw_msg(env, "dense: bad sizes");
+  const float *x, *w, *b, *res, *y;
   FLOATS(0, m * k, 0, x);
   FLOATS(1, k * n, 0, w);
   FLOATS(2, n, 1, b);
-  FLOATS(3, m * n, 0, y);
+  FLOATS(3, m * n, 1, res);
+  FLOATS(4, m * n, 0, y);
   if (m == 0 || n == 0) return NULL;
-  if (b) {
+  if (b || res) {
     rows_t a = {0};
     a.b = b;
+    a.base = res;
     a.y = (float *)y;
     a.cols = n;
-    parallel_rows(fill_rows, &a, m, m * n);
+    parallel_for(fill_rows, &a, m, m * n);
   }
   if (k == 0) {
-    if (!b) memset((float *)y, 0, (size_t)(m * n) * sizeof(float));
+    if (!b && !res) memset((float *)y, 0, (size_t)(m * n) * sizeof(float));
     return NULL;
   }
-  sgemm(CBLAS_ROW_MAJOR, CBLAS_NO_TRANS, CBLAS_NO_TRANS, (int)m, (int)n, (int)k, 1.0f, x, (int)k, w, (int)n, b ? 1.0f : 0.0f, (float *)y, (int)n);
+  sgemm(CBLAS_ROW_MAJOR, CBLAS_NO_TRANS, CBLAS_NO_TRANS, (int)m, (int)n, (int)k, 1.0f, x, (int)k, w, (int)n, b || res ? 1.0f : 0.0f, (float *)y, (int)n);
+  return NULL;
+}
+
+/* reads n, l, heads, d, causal, scale from argv[at..at+6) into a; 0 with a message on bad values */
+static const char *attn_sizes(napi_env env, napi_value *argv, int at, int64_t *n, attn_t *a) {
+  bool causal;
+  double scale;
+  if (!get_int(env, argv[at], n) || !get_int(env, argv[at + 1], &a->l) || !get_int(env, argv[at + 2], &a->heads) || !get_int(env, argv[at + 3], &a->d) ||
+      napi_get_value_bool(env, argv[at + 4], &causal) != napi_ok || napi_get_value_double(env, argv[at + 5], &scale) != napi_ok) {
+    return "attention: bad sizes";
+  }
+  if (a->l < 1 || a->heads < 1 || a->d < 1 || a->l > 65536 || 3 * a->heads * a->d > INT32_MAX) return "attention: bad sizes";
+  a->causal = causal;
+  a->scale = (float)scale;
+  return NULL;
+}
+
+static napi_value attention_js(napi_env env, napi_callback_info info) {
+  ARGS(8);
+  if (!sgemm) return throw_msg(env, "dampl_blas: no BLAS library loaded (call load(path) first)");
+  attn_t a = {0};
+  int64_t n;
+  const char *bad = attn_sizes(env, argv, 2, &n, &a);
+  if (bad) return throw_msg(env, bad);
+  const int64_t W = a.heads * a.d;
+  const float *out;
+  FLOATS(0, n * a.l * 3 * W, 0, a.qkv);
+  FLOATS(1, n * a.l * W, 0, out);
+  a.out = (float *)out;
+  if (n == 0) return NULL;
+  if (!run_attention(attn_range, &a, n)) return throw_msg(env, "attention: out of memory for the scratch weights");
+  return NULL;
+}
+
+static napi_value attention_grad_js(napi_env env, napi_callback_info info) {
+  ARGS(9);
+  if (!sgemm) return throw_msg(env, "dampl_blas: no BLAS library loaded (call load(path) first)");
+  attn_t a = {0};
+  int64_t n;
+  const char *bad = attn_sizes(env, argv, 3, &n, &a);
+  if (bad) return throw_msg(env, bad);
+  const int64_t W = a.heads * a.d;
+  const float *out;
+  FLOATS(0, n * a.l * 3 * W, 0, a.qkv);
+  FLOATS(1, n * a.l * W, 0, a.dout);
+  FLOATS(2, n * a.l * 3 * W, 0, out);
+  a.out = (float *)out;
+  if (n == 0) return NULL;
+  if (!run_attention(attn_grad_range, &a, n)) return throw_msg(env, "attentionGrad: out of memory for the scratch weights");
+  return NULL;
+}
+
+typedef struct {
+  const float *x;
+  float *y;
+  int64_t c, r, p;
+} patches_t;
+
+/* one patch row per (image, patch row) pair */
+static void patches_range(const void *q, int64_t j0, int64_t j1) {
+  const patches_t *a = (const patches_t *)q;
+  const int64_t c = a->c, r = a->r, p = a->p, g = r / p, cols = c * p * p;
+  for (int64_t j = j0; j < j1; j++) {
+    const int64_t img = j / g, gy = j % g;
+    for (int64_t gx = 0; gx < g; gx++) {
+      float *row = a->y + ((img * g + gy) * g + gx) * cols;
+      for (int64_t ch = 0; ch < c; ch++)
+        for (int64_t ky = 0; ky < p; ky++)
+          memcpy(row + (ch * p + ky) * p, a->x + ((img * c + ch) * r + gy * p + ky) * r + gx * p, (size_t)p * sizeof(float));
+    }
+  }
+}
+
+static napi_value patches_js(napi_env env, napi_callback_info info) {
+  ARGS(6);
+  patches_t a = {0};
+  int64_t n;
+  if (!get_int(env, argv[2], &n) || !get_int(env, argv[3], &a.c) || !get_int(env, argv[4], &a.r) || !get_int(env, argv[5], &a.p) || a.p < 1 || a.r % a.p) {
+    return throw_msg(env, "patches: bad sizes (r must be a multiple of p)");
+  }
+  const float *y;
+  FLOATS(0, n * a.c * a.r * a.r, 0, a.x);
+  FLOATS(1, n * a.c * a.r * a.r, 0, y);
+  a.y = (float *)y;
+  parallel_for(patches_range, &a, n * (a.r / a.p), n * a.c * a.r * a.r);
   return NULL;
 }
 
@@ -509,9 +712,10 @@ static napi_value init(napi_env env, napi_value exports) {
     {"layerNormGrad", NULL, layer_norm_grad_js, NULL, NULL, NULL, napi_default, NULL},
     {"quickGelu", NULL, gelu_js, NULL, NULL, NULL, napi_default, NULL},
     {"quickGeluGrad", NULL, gelu_grad_js, NULL, NULL, NULL, napi_default, NULL},
-    {"softmax", NULL, softmax_js, NULL, NULL, NULL, napi_default, NULL},
-    {"softmaxGrad", NULL, softmax_grad_js, NULL, NULL, NULL, napi_default, NULL},
     {"dense", NULL, dense_js, NULL, NULL, NULL, napi_default, NULL},
+    {"attention", NULL, attention_js, NULL, NULL, NULL, napi_default, NULL},
+    {"attentionGrad", NULL, attention_grad_js, NULL, NULL, NULL, napi_default, NULL},
+    {"patches", NULL, patches_js, NULL, NULL, NULL, napi_default, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   return exports;

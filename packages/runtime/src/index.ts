@@ -16,4 +16,4 @@ export {
 export { Rng } from './rng.js';
 export { createLogger, silentLogger, progress, type Logger, type LogLevel, type Progress, type ProgressOptions } from './log.js';
 export { sharedReferenceDir, atomicWriteFile, workspaceRoot } from './fs.js';
-export { stopGradient, matMul } from './ops.js';
+export { stopGradient, matMul, product } from './ops.js';

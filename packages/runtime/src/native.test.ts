@@ -103,7 +103,7 @@ describe.skipIf(Boolean(unavailable) && !process.env.CI)(label, () => {
       return { xhat: tf.mul(tf.sub(x, mean), r), r };
     };
     for (const backend of ['wasm', 'cpu'] as const) {
-      it(`${backend}: layerNorm, its gradient, QuickGELU, its gradient, (causal) softmax and its gradient`, async () => {
+      it(`${backend}: layerNorm, QuickGELU, attention (plain and causal) and their gradients; dense with bias and residual; patches`, async () => {
         await selectBackend(backend);
         expect(nativeOpsActive()).toBe(true);
         const x = r([37, 24], 1).mul(3).add(1) as tf.Tensor2D;
@@ -124,15 +124,33 @@ describe.skipIf(Boolean(unavailable) && !process.env.CI)(label, () => {
         close(nativeOp('quickGeluGrad', [x, dy], x.shape, [x.size]), tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.mul(t, tf.sigmoid(tf.mul(t, 1.702))), dy)))(x), 1e-4);
         const wd = r([24, 13], 8);
         const bd = r([13], 9);
-        close(nativeOp('dense', [x, wd, bd], [37, 13], [37, 13, 24]), tf.add(tf.matMul(x, wd), bd));
-        close(nativeOp('dense', [x, wd, null], [37, 13], [37, 13, 24]), tf.matMul(x, wd));
-        const scores = r([6, 9, 9], 6).mul(4) as tf.Tensor3D;
-        const mask = tf.tensor2d(Array.from({ length: 81 }, (_, i) => (i % 9 > Math.floor(i / 9) ? -Infinity : 0)), [9, 9]);
-        close(nativeOp('softmax', [scores], scores.shape, [54, 9, false]), tf.softmax(scores));
-        const att = nativeOp('softmax', [scores], scores.shape, [54, 9, true]);
-        close(att, tf.softmax(tf.add(scores, mask)));
-        const da = r([6, 9, 9], 7);
-        close(nativeOp('softmaxGrad', [att, da], att.shape, [54, 9]), tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.softmax(tf.add(t, mask)), da)))(scores), 1e-4);
+        close(nativeOp('dense', [x, wd, bd, null], [37, 13], [37, 13, 24]), tf.add(tf.matMul(x, wd), bd));
+        close(nativeOp('dense', [x, wd, null, null], [37, 13], [37, 13, 24]), tf.matMul(x, wd));
+        const res = r([37, 13], 10);
+        close(nativeOp('dense', [x, wd, bd, res], [37, 13], [37, 13, 24]), tf.add(tf.add(tf.matMul(x, wd), bd), res));
+        close(nativeOp('dense', [x, wd, null, res], [37, 13], [37, 13, 24]), tf.add(tf.matMul(x, wd), res));
+        // multi-head attention on q | k | v rows: 3 sequences of 9 tokens, 2 heads of 4
+        const [n, l, heads, d] = [3, 9, 2, 4];
+        const W = heads * d;
+        const scale = 1 / Math.sqrt(d);
+        const qkv = r([n * l, 3 * W], 11).mul(2) as tf.Tensor2D;
+        const causal = tf.tensor2d(Array.from({ length: l * l }, (_, i) => (i % l > Math.floor(i / l) ? -Infinity : 0)), [l, l]);
+        const reference = (t: tf.Tensor, mask?: tf.Tensor) => {
+          const part = (i: number) => tf.transpose(tf.reshape(tf.slice(t, [0, i * W], [-1, W]), [n, l, heads, d]), [0, 2, 1, 3]); // [n, H, l, d]
+          const scores = tf.mul(tf.matMul(part(0) as tf.Tensor4D, part(1) as tf.Tensor4D, false, true), scale);
+          const o = tf.matMul(tf.softmax(mask ? tf.add(scores, mask) : scores) as tf.Tensor4D, part(2) as tf.Tensor4D); // [n, H, l, d]
+          return tf.reshape(tf.transpose(o, [0, 2, 1, 3]), [n * l, W]);
+        };
+        // ViT patches: [2, 3, 8, 8] images, 4 x 4 patches -> [2 * 4, 3 * 16] in (c, kh, kw) order
+        const pixels = r([2, 3, 8, 8], 13);
+        close(nativeOp('patches', [pixels], [8, 48], [2, 3, 8, 4]),
+          tf.reshape(tf.transpose(tf.reshape(pixels, [2, 3, 2, 4, 2, 4]), [0, 2, 4, 1, 3, 5]), [8, 48]), 1e-7); // copies: exact
+        const dO = r([n * l, W], 12);
+        for (const mask of [undefined, causal]) {
+          const numbers = [n, l, heads, d, !!mask, scale];
+          close(nativeOp('attention', [qkv], [n * l, W], numbers), reference(qkv, mask));
+          close(nativeOp('attentionGrad', [qkv, dO], qkv.shape, numbers), tf.grad((t: tf.Tensor) => tf.sum(tf.mul(reference(t, mask), dO)))(qkv), 1e-4);
+        }
       });
     }
   });

@@ -226,12 +226,17 @@ const KERNELS: Record<string, (args: MatMulArgs) => tf.TensorInfo | undefined> =
  *   layerNormGrad  inputs [x, dy, w, base?]  numbers [rows, cols, eps]   (base: added to dx; may be null)
  *   quickGelu      inputs [x]                numbers [n]
  *   quickGeluGrad  inputs [x, dy]            numbers [n]
- *   softmax        inputs [x]                numbers [rows, cols, causal]
- *   softmaxGrad    inputs [a, da]            numbers [rows, cols]
- *   dense          inputs [x, w, b?]         numbers [m, n, k]           (x w + b in one sgemm)
+ *   dense          inputs [x, w, b, r]       numbers [m, n, k]           (r + x w + b in one sgemm; b, r may be null)
+ *   attention      inputs [qkv]              numbers [n, l, heads, d, causal, scale]
+ *                  qkv [n*l, 3W] = q | k | v per token -> [n*l, W]: softmax(scale q k^T) v per
+ *                  sequence and head (causal: token i attends to tokens <= i)
+ *   attentionGrad  inputs [qkv, do]          numbers [n, l, heads, d, causal, scale]
+ *                  -> [n*l, 3W] = dq | dk | dv given do [n*l, W] (weights recomputed)
+ *   patches        inputs [x]                numbers [n, c, r, p]
+ *                  x [n, c, r, r] -> [n * (r/p)^2, c*p*p]: p x p patches, values in (c, kh, kw) order
  * They have no gradients of their own: they are meant for the inside of custom-gradient ops.
  */
-export type NativeOp = 'layerNorm' | 'layerNormGrad' | 'quickGelu' | 'quickGeluGrad' | 'softmax' | 'softmaxGrad' | 'dense';
+export type NativeOp = 'layerNorm' | 'layerNormGrad' | 'quickGelu' | 'quickGeluGrad' | 'dense' | 'attention' | 'attentionGrad' | 'patches';
 const NATIVE_KERNEL = 'DamplNative';
 
 interface NativeAttrs {

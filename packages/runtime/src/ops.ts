@@ -7,6 +7,7 @@
  */
 import { register } from 'node:module';
 import * as tf from '@tensorflow/tfjs-core';
+import { nativeMatMulActive } from './native.js';
 
 if (!process.env.VITEST) register('./tfjs-esm-hook.mjs', import.meta.url);
 await import('@tensorflow/tfjs-core/dist/register_all_gradients.js');
@@ -21,11 +22,22 @@ export function stopGradient<T extends tf.Tensor>(x: T): T {
 const swapLast = (t: tf.Tensor): tf.Tensor => (t.rank === 2 ? tf.transpose(t) : tf.transpose(t, [...Array(t.rank - 2).keys(), t.rank - 1, t.rank - 2]));
 
 /**
+ * op(a) @ op(b), op transposing the last two axes where asked: passed to the kernel as flags when
+ * the native BLAS runs the backend's products (it reads transposed operands at full speed),
+ * transposed explicitly first otherwise (on tfjs-wasm a product with a transposed operand takes a
+ * path 10-20x slower than transposing first). Not differentiable by itself: for gradients' insides.
+ */
+export function product<T extends tf.Tensor>(a: T, b: tf.Tensor, transposeA = false, transposeB = false): T {
+  const explicit = !nativeMatMulActive();
+  const [x, y] = [explicit && transposeA ? swapLast(a) : a, explicit && transposeB ? swapLast(b) : b];
+  return tf.matMul(x as tf.Tensor3D, y as tf.Tensor3D, !explicit && transposeA, !explicit && transposeB) as unknown as T;
+}
+
+/**
  * Matrix product a @ b (rank 2, or rank 3 batched with equal batch sizes) whose gradients
  *   da = dy @ b^T,  db = a^T @ dy
- * transpose their operand explicitly before an untransposed product. The result is the same as
- * tf.matMul's; on the wasm backend a product with a transposed operand (what tf.matMul's own
- * gradient uses) takes a path 10-20x slower than transposing first.
+ * take `product`'s fast route for their transposed operands. The result is the same as
+ * tf.matMul's.
  */
 export function matMul<T extends tf.Tensor2D | tf.Tensor3D>(a: T, b: tf.Tensor2D | tf.Tensor3D): T {
   const f = tf.customGrad(((x: tf.Tensor, y: tf.Tensor, save: (t: tf.Tensor[]) => void) => {
@@ -34,8 +46,8 @@ export function matMul<T extends tf.Tensor2D | tf.Tensor3D>(a: T, b: tf.Tensor2D
       value: tf.matMul(x as tf.Tensor2D, y as tf.Tensor2D),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [xs, ys] = saved as [tf.Tensor, tf.Tensor];
-        let dx = tf.matMul(dy as tf.Tensor2D, swapLast(ys) as tf.Tensor2D) as tf.Tensor;
-        let dw = tf.matMul(swapLast(xs) as tf.Tensor2D, dy as tf.Tensor2D) as tf.Tensor;
+        let dx = product(dy, ys, false, true);
+        let dw = product(xs, dy, true, false);
         // a rank-2 operand broadcast against a batched one: sum its gradient over the batch
         if (xs.rank === 2 && dx.rank === 3) dx = tf.sum(dx, 0);
         if (ys.rank === 2 && dw.rank === 3) dw = tf.sum(dw, 0);
