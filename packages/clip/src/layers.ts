@@ -307,47 +307,105 @@ const fromHeads = (t: tf.Tensor3D, n: number, l: number, w: number): tf.Tensor2D
   tf.reshape(tf.transpose(tf.reshape(t, [n, w / t.shape[2], l, t.shape[2]]), [0, 2, 1, 3]), [n * l, w]) as tf.Tensor2D;
 
 /**
- * The frozen block on the native kernels (runtime native.ts): q | k | v from one product, attention
- * read and written through strides (no per-head copies, weights recomputed in the backward pass
- * rather than kept), residual adds folded into the products. Saves x, q | k | v, h and the c_fc
- * output: 9 W floats per token.
+ * How the rows of a token matrix form sequences for the native attention kernel: `groups` shared
+ * prefixes of `prefix` rows (all prefixes first), then groups * branches branches of `branch` rows
+ * that each attend to their group's prefix and to themselves. Branch j belongs to group
+ * j % groups when `branchMajor`, to j / branches otherwise. A plain batch of n sequences of l
+ * tokens is { groups: n, prefix: 0, branches: 1, branch: l }.
+ */
+export interface RowLayout {
+  groups: number;
+  prefix: number;
+  branches: number;
+  branch: number;
+  branchMajor: boolean;
+  causal: boolean;
+}
+
+export const rowCount = (t: RowLayout): number => t.groups * (t.prefix + t.branches * t.branch);
+
+/**
+ * The frozen block on the native kernels (runtime native.ts), on token rows [T, W]: q | k | v
+ * from one product, attention read and written through strides (no per-head copies, weights
+ * recomputed in the backward pass rather than kept), residual adds folded into the products.
+ * Saves x, q | k | v, h and the c_fc output: 9 W floats per token.
  */
 const nativeBlock = {
-  forward(x: tf.Tensor3D, p: ResidualBlock, causal: boolean) {
-    const [n, l, w] = x.shape;
-    const heads = p.attn.heads;
-    const tokens = n * l;
-    const dense = (t: tf.Tensor2D, q: Linear, residual: tf.Tensor2D | null = null): tf.Tensor2D =>
-      nativeOp('dense', [t, q.w, q.b ?? null, residual], [t.shape[0], q.w.shape[1]], [t.shape[0], q.w.shape[1], t.shape[1]]) as tf.Tensor2D;
-    const ln = (t: tf.Tensor2D, q: Norm) => nativeOp('layerNorm', [t, q.weight, q.bias], t.shape, [tokens, w, LN_EPS]) as tf.Tensor2D;
-    const x2 = tf.reshape(x, [tokens, w]) as tf.Tensor2D;
+  forward(x2: tf.Tensor2D, p: ResidualBlock, t: RowLayout) {
+    const [tokens, w] = x2.shape;
+    const dense = (x: tf.Tensor2D, q: Linear, residual: tf.Tensor2D | null = null): tf.Tensor2D =>
+      nativeOp('dense', [x, q.w, q.b ?? null, residual], [x.shape[0], q.w.shape[1]], [x.shape[0], q.w.shape[1], x.shape[1]]) as tf.Tensor2D;
+    const ln = (x: tf.Tensor2D, q: Norm) => nativeOp('layerNorm', [x, q.weight, q.bias], x.shape, [tokens, w, LN_EPS]) as tf.Tensor2D;
     const qkv = dense(ln(x2, p.ln1), p.attn.qkv); // [T, 3W]
-    const o = nativeOp('attention', [qkv], [tokens, w], [n, l, heads, w / heads, causal, 1 / Math.sqrt(w / heads)]) as tf.Tensor2D;
+    const o = nativeOp('attention', [qkv], [tokens, w], attentionNumbers(t, p.attn.heads, w)) as tf.Tensor2D;
     const h = dense(o, p.attn.out, x2);
     const fc = dense(ln(h, p.ln2), p.fc);
-    const y = tf.reshape(dense(nativeOp('quickGelu', [fc], fc.shape, [fc.size]) as tf.Tensor2D, p.proj, h), [n, l, w]) as tf.Tensor3D;
+    const y = dense(nativeOp('quickGelu', [fc], fc.shape, [fc.size]) as tf.Tensor2D, p.proj, h);
     return { y, saved: [x2, qkv, h, fc] };
   },
 
-  backward(dy: tf.Tensor3D, saved: tf.Tensor[], p: ResidualBlock, causal: boolean): tf.Tensor3D {
-    const [n, l, w] = dy.shape;
-    const tokens = n * l;
-    const heads = p.attn.heads;
+  backward(dy2: tf.Tensor2D, saved: tf.Tensor[], p: ResidualBlock, t: RowLayout): tf.Tensor2D {
+    const [tokens, w] = dy2.shape;
     const [sx, sqkv, sh, sf] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
     const lnGrad = (x: tf.Tensor2D, g: tf.Tensor2D, q: Norm, base: tf.Tensor2D) =>
       nativeOp('layerNormGrad', [x, g, q.weight, base], x.shape, [tokens, w, LN_EPS]) as tf.Tensor2D;
-    const dy2 = tf.reshape(dy, [tokens, w]) as tf.Tensor2D;
     const df = nativeOp('quickGeluGrad', [sf, tf.matMul(dy2, p.proj.wt!)], sf.shape, [sf.size]) as tf.Tensor2D;
     const dh = lnGrad(sh, tf.matMul(df, p.fc.wt!), p.ln2, dy2);
-    const dqkv = nativeOp('attentionGrad', [sqkv, tf.matMul(dh, p.attn.out.wt!)], sqkv.shape, [n, l, heads, w / heads, causal, 1 / Math.sqrt(w / heads)]) as tf.Tensor2D;
-    return tf.reshape(lnGrad(sx, tf.matMul(dqkv, p.attn.qkv.wt!), p.ln1, dh), [n, l, w]);
+    const dqkv = nativeOp('attentionGrad', [sqkv, tf.matMul(dh, p.attn.out.wt!)], sqkv.shape, attentionNumbers(t, p.attn.heads, w)) as tf.Tensor2D;
+    return lnGrad(sx, tf.matMul(dqkv, p.attn.qkv.wt!), p.ln1, dh);
   },
 };
 
+function attentionNumbers(t: RowLayout, heads: number, w: number): (number | boolean)[] {
+  const d = w / heads;
+  return [t.groups, t.prefix, t.branches, t.branch, t.branchMajor, heads, d, t.causal, 1 / Math.sqrt(d)];
+}
+
+const plainLayout = (n: number, l: number, causal: boolean): RowLayout => ({ groups: n, prefix: 0, branches: 1, branch: l, branchMajor: false, causal });
+
 /** The block's forward with frozen weights, on the native kernels where they run. */
-function frozenForward(x: tf.Tensor3D, p: ResidualBlock, mask?: tf.Tensor): { y: tf.Tensor3D; saved: tf.Tensor[] } {
-  const native = nativeMask(mask, x.shape[1]);
-  return native ? nativeBlock.forward(x, p, native.causal) : opsBlock.forward(x, p, mask);
+function frozenForward(x: tf.Tensor3D, p: ResidualBlock, mask?: tf.Tensor): { y: tf.Tensor3D } {
+  const [n, l, w] = x.shape;
+  const native = nativeMask(mask, l);
+  if (!native) return opsBlock.forward(x, p, mask);
+  return { y: tf.reshape(nativeBlock.forward(tf.reshape(x, [n * l, w]), p, plainLayout(n, l, native.causal)).y, [n, l, w]) };
+}
+
+/** The frozen block over token rows [T, W] laid out as `t`, as one op with a hand-written d/dx. */
+function frozenRowsBlock(x2: tf.Tensor2D, p: ResidualBlock, t: RowLayout): tf.Tensor2D {
+  const f = tf.customGrad(((input: tf.Tensor2D, save: (s: tf.Tensor[]) => void) => {
+    const r = nativeBlock.forward(input, p, t);
+    save(r.saved);
+    return { value: r.y, gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => tf.tidy(() => nativeBlock.backward(dy, saved, p, t)) };
+  }) as GradFunc);
+  return f(x2) as tf.Tensor2D;
+}
+
+/**
+ * Whether `rowsTransformer` can run these blocks here: frozen weights kept in both layouts and
+ * the native kernels active.
+ */
+export function rowsTransformerAvailable(blocks: ResidualBlock[]): boolean {
+  return nativeOpsActive() && blocks.every(frozenWithTransposes);
+}
+
+/**
+ * A stack of frozen blocks over token rows [T, W] in layout `t` (prefix-sharing sequences, see
+ * RowLayout): the same values, row for row, as running every branch with its prefix in front
+ * through `transformer`, with the prefix rows computed once per group. Native kernels only
+ * (`rowsTransformerAvailable`).
+ */
+export function rowsTransformer(x2: tf.Tensor2D, blocks: ResidualBlock[], t: RowLayout): tf.Tensor2D {
+  if (!rowsTransformerAvailable(blocks)) throw new Error('rowsTransformer needs frozen blocks and the native kernels (see rowsTransformerAvailable)');
+  if (x2.shape[0] !== rowCount(t)) throw new Error(`rowsTransformer: ${x2.shape[0]} rows for a layout of ${rowCount(t)}`);
+  if (t.prefix && !t.causal) throw new Error('rowsTransformer: a shared prefix needs causal attention');
+  let h = x2;
+  for (const block of blocks) {
+    const prev = h;
+    h = tf.tidy(() => frozenRowsBlock(prev, block, t));
+    if (prev !== x2) prev.dispose();
+  }
+  return h;
 }
 
 /**
@@ -367,14 +425,13 @@ function frozenForward(x: tf.Tensor3D, p: ResidualBlock, mask?: tf.Tensor): { y:
  *   dx = dh + ln_1'(x, [dq | dk | dv] Wqkv^T)
  */
 function frozenResidualBlock(x: tf.Tensor3D, p: ResidualBlock, mask?: tf.Tensor): tf.Tensor3D {
-  const native = nativeMask(mask, x.shape[1]);
+  const [n, l, w] = x.shape;
+  const native = nativeMask(mask, l);
+  if (native) return tf.reshape(frozenRowsBlock(tf.reshape(x, [n * l, w]), p, plainLayout(n, l, native.causal)), [n, l, w]);
   const f = tf.customGrad(((input: tf.Tensor3D, save: (t: tf.Tensor[]) => void) => {
-    const r = native ? nativeBlock.forward(input, p, native.causal) : opsBlock.forward(input, p, mask);
+    const r = opsBlock.forward(input, p, mask);
     save(r.saved);
-    return {
-      value: r.y,
-      gradFunc: (dy: tf.Tensor3D, saved: tf.Tensor[]) => tf.tidy(() => (native ? nativeBlock.backward(dy, saved, p, native.causal) : opsBlock.backward(dy, saved, p))),
-    };
+    return { value: r.y, gradFunc: (dy: tf.Tensor3D, saved: tf.Tensor[]) => tf.tidy(() => opsBlock.backward(dy, saved, p)) };
   }) as GradFunc);
   return f(x) as tf.Tensor3D;
 }

@@ -112,6 +112,19 @@ class Clip implements ClipModel {
     });
   }
 
+  encodeTextShared(prefix: tf.Tensor3D, branches: tf.Tensor3D, branchMajor: boolean, eotIndex: number[]): tf.Tensor2D {
+    const { contextLength, width } = this.config.text;
+    const [g, lp, w] = prefix.shape;
+    const [p, lb, wb] = branches.shape;
+    if (prefix.rank !== 3 || branches.rank !== 3 || w !== width || wb !== width || g < 1 || p % g !== 0 || lp < 1 || lb < 1 || lp + lb > contextLength) {
+      throw new DamplError(`encodeTextShared: prefix ${shapeStr(prefix.shape)} and branches ${shapeStr(branches.shape)} do not make prompts: expected [G, Lp, ${width}] and [G * B, Lb, ${width}] with Lp + Lb <= ${contextLength}`);
+    }
+    if (eotIndex.length !== p) throw new DamplError(`encodeTextShared: ${eotIndex.length} EOT indices for ${p} prompts`);
+    const bad = eotIndex.findIndex((i) => !Number.isInteger(i) || i < lp || i >= lp + lb);
+    if (bad >= 0) throw new DamplError(`encodeTextShared: eotIndex[${bad}] = ${eotIndex[bad]} is outside the branches, [${lp}, ${lp + lb})`);
+    return this.text.forwardShared(prefix, branches, branchMajor, eotIndex);
+  }
+
   embedTokens(tokens: tf.Tensor2D): tf.Tensor3D {
     return this.text.embed(tokens);
   }

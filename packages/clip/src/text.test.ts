@@ -1,7 +1,7 @@
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DamplError, readSafetensors, selectBackend, sharedReferenceDir, toFloat32, toInt32 } from '@dampl/runtime';
+import { DamplError, disableNativeMatMul, enableNativeMatMul, readSafetensors, selectBackend, sharedReferenceDir, toFloat32, toInt32 } from '@dampl/runtime';
 import { createClip, randomClipWeights } from './model.js';
 import { loadClip } from './load.js';
 import type { ClipConfig, ClipModel } from './types.js';
@@ -81,6 +81,40 @@ for (const backend of ['wasm', 'cpu'] as const) {
       });
       ctx.dispose();
     });
+
+    for (const native of [true, false]) {
+      it(`encodeTextShared equals the joined prompts, features and gradients (${native ? 'native kernels where they load' : 'tfjs kernels'})`, () => {
+        if (!native) disableNativeMatMul(backend);
+        try {
+          const [g, lp, b, lb] = [3, 4, 2, 6];
+          const eotShared = [9, 4, 6, 8, 5, 7]; // per prompt, in [lp, lp + lb)
+          for (const branchMajor of [true, false]) {
+            tf.tidy(() => {
+              const prefix = tf.randomNormal([g, lp, 48], 0, 1, 'float32', 11) as tf.Tensor3D;
+              const branches = tf.randomNormal([g * b, lb, 48], 0, 1, 'float32', 12) as tf.Tensor3D;
+              const probe = tf.randomNormal([g * b, 16], 0, 1, 'float32', 13);
+              const groupOf = (j: number) => (branchMajor ? j % g : Math.floor(j / b));
+              const joined = (pre: tf.Tensor, br: tf.Tensor) => tf.concat(Array.from({ length: g * b }, (_, j) =>
+                tf.concat([tf.slice(pre, [groupOf(j), 0, 0], [1, lp, 48]), tf.slice(br, [j, 0, 0], [1, lb, 48])], 1)), 0) as tf.Tensor3D;
+              const lossShared = (pre: tf.Tensor, br: tf.Tensor) => tf.sum(tf.mul(model.encodeTextShared(pre as tf.Tensor3D, br as tf.Tensor3D, branchMajor, eotShared), probe));
+              const lossJoined = (pre: tf.Tensor, br: tf.Tensor) => tf.sum(tf.mul(model.encodeTextFromEmbeddings(joined(pre, br), eotShared), probe));
+              const shared = model.encodeTextShared(prefix, branches, branchMajor, eotShared);
+              expect(shared.shape).toEqual([g * b, 16]);
+              expect(maxAbsDiff(shared, model.encodeTextFromEmbeddings(joined(prefix, branches), eotShared))).toBeLessThanOrEqual(1e-5);
+              const [gp, gb] = tf.grads(lossShared)([prefix, branches]);
+              const [jp, jb] = tf.grads(lossJoined)([prefix, branches]);
+              expect(maxAbsDiff(gp!, jp!)).toBeLessThanOrEqual(1e-5);
+              expect(maxAbsDiff(gb!, jb!)).toBeLessThanOrEqual(1e-5);
+              expect(tf.max(tf.abs(gp!)).dataSync()[0]).toBeGreaterThan(1e-3);
+            });
+          }
+          expect(() => model.encodeTextShared(tf.zeros([3, 4, 48]) as tf.Tensor3D, tf.zeros([6, 6, 48]) as tf.Tensor3D, true, [3, 4, 5, 6, 7, 8])).toThrow(/eotIndex\[0\] = 3 is outside the branches, \[4, 10\)/);
+          expect(() => model.encodeTextShared(tf.zeros([4, 4, 48]) as tf.Tensor3D, tf.zeros([6, 6, 48]) as tf.Tensor3D, true, [4, 4, 4, 4, 4, 4])).toThrow(/do not make prompts/);
+        } finally {
+          if (!native) enableNativeMatMul(backend);
+        }
+      });
+    }
 
     it('encodeText picks EOT at the argmax token and accepts L < 77', () => {
       tf.tidy(() => {

@@ -7,12 +7,17 @@
  * embeddings and is differentiable with respect to them. Sequences may be shorter than the
  * context: the first L positional embeddings and an L x L causal mask are used, so cutting a
  * prompt after its EOT leaves the result unchanged.
+ *
+ * `forwardShared` takes prompts that begin alike (prompt learning with class-specific context
+ * shared by the domains, or a context shared by the classes): with a causal mask the shared first
+ * tokens have the same activations in every prompt, so they are computed once per group and the
+ * rest of each prompt attends to them (the native kernels' prefix-sharing attention).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { matMul } from '@dampl/runtime';
 import type { ClipConfig } from './types.js';
 import {
-  causalMask, isTrainable, layerNorm, residualBlockParams, residualBlockShapes, transformer,
+  causalMask, isTrainable, layerNorm, residualBlockParams, residualBlockShapes, rowsTransformer, rowsTransformerAvailable, transformer,
   type Norm, type ResidualBlock, type WeightStore,
 } from './layers.js';
 
@@ -83,6 +88,30 @@ export class TextTransformer {
       const pick = tf.reshape(tf.cast(tf.oneHot(eot, l), 'float32'), [p, l, 1]); // [P, L, 1]
       const rows = tf.sum(tf.mul(x, pick), 1) as tf.Tensor2D; // [P, W]
       return tf.matMul(layerNorm(rows, this.lnFinal), this.proj); // [P, E]
+    });
+  }
+
+  /**
+   * prefix [G, Lp, W], branches [G * B, Lb, W] (branch j continues prefix j % G when branchMajor,
+   * floor(j / B) otherwise), eot [G * B] positions in the joined prompt (>= Lp) -> [G * B, E]: the
+   * same values as forwardEmbeddings on the joined prompts, the prefixes computed once. Where the
+   * native kernels do not run, it joins the prompts and takes that path.
+   */
+  forwardShared(prefix: tf.Tensor3D, branches: tf.Tensor3D, branchMajor: boolean, eot: number[]): tf.Tensor2D {
+    return tf.tidy(() => {
+      const [g, lp, w] = prefix.shape;
+      const [p, lb] = branches.shape;
+      const b = p / g;
+      if (!rowsTransformerAvailable(this.blocks)) {
+        const shared = branchMajor ? tf.tile(prefix, [b, 1, 1]) : tf.reshape(tf.tile(tf.reshape(prefix, [g, 1, lp, w]), [1, b, 1, 1]), [p, lp, w]);
+        return this.forwardEmbeddings(tf.concat([shared, branches], 1) as tf.Tensor3D, tf.tensor1d(eot, 'int32'));
+      }
+      const xp = tf.reshape(tf.add(prefix, tf.slice(this.pos, [0, 0], [lp, w])), [g * lp, w]);
+      const xb = tf.reshape(tf.add(branches, tf.slice(this.pos, [lp, 0], [lb, w])), [p * lb, w]);
+      const x = rowsTransformer(tf.concat([xp, xb], 0) as tf.Tensor2D, this.blocks, { groups: g, prefix: lp, branches: b, branch: lb, branchMajor, causal: true });
+      const rows = tf.reshape(tf.slice(x, [g * lp, 0], [p * lb, w]), [p, lb, w]);
+      const pick = tf.reshape(tf.cast(tf.oneHot(tf.tensor1d(eot.map((e) => e - lp), 'int32'), lb), 'float32'), [p, lb, 1]);
+      return tf.matMul(layerNorm(tf.sum(tf.mul(rows, pick), 1) as tf.Tensor2D, this.lnFinal), this.proj);
     });
   }
 

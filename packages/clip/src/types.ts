@@ -70,6 +70,14 @@ export interface ClipModel {
    * EOT do not change the result, so callers may cut prompts after max(eotIndex) + 1.
    */
   encodeTextFromEmbeddings(embeddings: tf.Tensor3D, eotIndex: number[] | tf.Tensor1D): tf.Tensor2D;
+  /**
+   * Prompts that begin alike, the shared first tokens computed once per group (exact with the
+   * causal mask): `prefix` [G, Lp, W]; `branches` [G * B, Lb, W], the rest of each prompt, prompt
+   * j continuing prefix j % G when `branchMajor`, floor(j / B) otherwise; `eotIndex` [G * B]
+   * positions in the joined prompt (Lp <= eot < Lp + Lb). The same features as
+   * encodeTextFromEmbeddings on the joined prompts; differentiable with respect to both.
+   */
+  encodeTextShared(prefix: tf.Tensor3D, branches: tf.Tensor3D, branchMajor: boolean, eotIndex: number[]): tf.Tensor2D;
   /** Token embedding lookup: [T, L] int32 -> [T, L, W]. */
   embedTokens(tokens: tf.Tensor2D): tf.Tensor3D;
   /** The tokenizer that came with the model; throws if the model directory has none. */

@@ -4,6 +4,8 @@ import { ConfigError, Rng, selectBackend } from '@dampl/runtime';
 import { l2Normalize } from './losses.js';
 import { PromptLearner, zeroShotTextFeatures, type PromptOptions } from './prompt.js';
 import { FakeTextTower } from './testing/fake-tower.js';
+import { BpeTokenizer, createClip, randomClipWeights, trainBpe, type ClipConfig } from '@dampl/clip';
+import type { TextTower } from './types.js';
 
 let tower: FakeTextTower;
 beforeAll(async () => {
@@ -136,6 +138,60 @@ describe('PromptLearner', () => {
       tf.dispose(suffixes);
       pl.dispose();
     }
+  });
+});
+
+describe('PromptLearner on a CLIP text tower, shared first tokens computed once', () => {
+  it('gives the features and context gradients of the joined prompts for every context layout', async () => {
+    for (const backend of ['wasm', 'cpu'] as const) {
+      await selectBackend(backend);
+      const names = ['apple', 'sea_lion', 'alarm_clock'];
+      const words = [...names.map((n) => n.replace(/_/g, ' ')), 'art', 'real world', 'a photo of a.'];
+      const tokenizer = new BpeTokenizer(trainBpe([...words, ...words], { minCount: 2 }), 'test bpe');
+      const config: ClipConfig = {
+        embedDim: 16,
+        vision: { kind: 'vit', imageSize: 16, patchSize: 8, width: 32, layers: 1, heads: 2 },
+        text: { contextLength: 40, vocabSize: tokenizer.vocabSize, width: 32, heads: 4, layers: 2 },
+      };
+      const clip = createClip({ config, weights: randomClipWeights(config, 5, 0.1), tokenizer });
+      // the same tower without encodeTextShared: prompts always joined
+      const joined: TextTower = {
+        config: clip.config, logitScale: clip.logitScale, weightsHash: clip.weightsHash, tokenizer: clip.tokenizer,
+        encodeTextFromEmbeddings: (e, i) => clip.encodeTextFromEmbeddings(e, i),
+        embedTokens: (t) => clip.embedTokens(t),
+        weights: () => clip.weights(),
+      };
+      for (const layout of [{ csc: false, domainCsc: false }, { csc: true, domainCsc: false }, { csc: false, domainCsc: true }, { csc: true, domainCsc: true }]) {
+        const o = { ...base, ...layout, nCtx: 3, nDomainCtx: 2, initStd: 0.5, classTemplate: '{class}, {domain}.' };
+        const a = new PromptLearner(clip, names, ['art', 'real_world'], o, new Rng(7));
+        const b = new PromptLearner(joined, names, ['art', 'real_world'], o, new Rng(7));
+        expect(a.sharing(2)).toBeDefined();
+        for (const ds of [[0, 1], [1]]) {
+          const probe = tf.randomNormal([ds.length * 3, 16], 0, 1, 'float32', 9);
+          const loss = (pl: PromptLearner) => () => tf.sum(tf.mul(pl.textFeatures(ds), probe)) as tf.Scalar;
+          const ga = tf.variableGrads(loss(a), [a.ctx, a.domainCtx]);
+          const gb = tf.variableGrads(loss(b), [b.ctx, b.domainCtx]);
+          expect(Math.abs(ga.value.dataSync()[0]! - gb.value.dataSync()[0]!)).toBeLessThan(1e-4);
+          for (const [va, vb] of [[a.ctx, b.ctx], [a.domainCtx, b.domainCtx]] as const) {
+            const x = ga.grads[va.name]!.dataSync();
+            const y = gb.grads[vb.name]!.dataSync();
+            let worst = 0;
+            let size = 0;
+            for (let i = 0; i < x.length; i++) {
+              worst = Math.max(worst, Math.abs(x[i]! - y[i]!));
+              size = Math.max(size, Math.abs(y[i]!));
+            }
+            expect(worst, `${backend} ${JSON.stringify(layout)} domains ${ds}`).toBeLessThan(1e-5 + 1e-4 * size);
+            if (ds.length === 2 || va === a.ctx) expect(size).toBeGreaterThan(1e-4);
+          }
+          tf.dispose([probe, ga.value, gb.value, ...Object.values(ga.grads), ...Object.values(gb.grads)]);
+        }
+        a.dispose();
+        b.dispose();
+      }
+      clip.dispose();
+    }
+    await selectBackend('wasm');
   });
 });
 

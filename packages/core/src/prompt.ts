@@ -25,9 +25,9 @@
  * the n words fill the last n of the M slots (next to the domain context and class name) and the
  * first M - n slots are random; more words than M is a config error.
  *
- * Without CSC the M shared vectors (and the N domain vectors) are identical across the K
- * prompts of a domain; the text tower could process that prefix once per domain. Not done:
- * prompts here are short and K is at most 126.
+ * Prompts that begin alike (with CSC the domains' prompts of a class share [SOS] v_k; without it
+ * a domain's prompts share [SOS] v u^d) have the same activations on those tokens under the
+ * causal mask, so `textFeatures` has the tower compute them once per group (`sharing`).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, type Rng } from '@dampl/runtime';
@@ -200,9 +200,40 @@ export class PromptLearner {
     return domains.flatMap((d) => this.eot.slice(d * this.K, (d + 1) * this.K));
   }
 
-  /** L2-normalised text features w_{d,k}: [D' * K, E], domain-major. Differentiable. */
+  /**
+   * L2-normalised text features w_{d,k}: [D' * K, E], domain-major. Differentiable. Where the
+   * prompts begin alike (see `sharing`) and the tower can, the shared first tokens go through the
+   * text tower once per group (encodeTextShared): the same features, fewer tokens.
+   */
   textFeatures(domains: readonly number[] = range(this.D)): tf.Tensor2D {
-    return tf.tidy(() => l2Normalize(this.tower.encodeTextFromEmbeddings(this.embeddings(domains), this.eotIndex(domains))));
+    return tf.tidy(() => {
+      const emb = this.embeddings(domains);
+      const eot = this.eotIndex(domains);
+      const share = this.sharing(domains.length);
+      if (!share || !this.tower.encodeTextShared) return l2Normalize(this.tower.encodeTextFromEmbeddings(emb, eot));
+      const { groups, prefix: lp, branchMajor } = share;
+      const [P, L, W] = emb.shape;
+      const prefix = branchMajor || groups === 1
+        ? tf.slice(emb, [0, 0, 0], [groups, lp, W]) // the first prompt of each group: prompts 0 .. G-1
+        : tf.reshape(tf.slice(tf.reshape(emb, [groups, P / groups, L, W]), [0, 0, 0, 0], [groups, 1, lp, W]), [groups, lp, W]);
+      const branches = tf.slice(emb, [0, lp, 0], [P, L - lp, W]);
+      return l2Normalize(this.tower.encodeTextShared(prefix as tf.Tensor3D, branches, branchMajor, eot));
+    });
+  }
+
+  /**
+   * The first tokens that the prompts of `count` domains share, by group (with the causal text
+   * transformer their activations are the same in every prompt of the group):
+   *   CSC:                  [SOS] v_k, shared by the domains' prompts of class k (G = K);
+   *   shared v and u^d:     [SOS] v u^d, shared by the classes of domain d (G = D');
+   *   shared v, per-class u^d: [SOS] v, shared by every prompt (G = 1).
+   * Undefined when no two prompts share them (CSC with one domain).
+   */
+  sharing(count: number): { groups: number; prefix: number; branchMajor: boolean } | undefined {
+    const { nCtx: M, nDomainCtx: N, csc, domainCsc } = this.opts;
+    if (csc) return count > 1 ? { groups: this.K, prefix: 1 + M, branchMajor: true } : undefined;
+    if (!domainCsc) return { groups: count, prefix: 1 + M + N, branchMajor: false };
+    return { groups: 1, prefix: 1 + M, branchMajor: false };
   }
 
   dispose(): void {

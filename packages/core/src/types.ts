@@ -49,6 +49,14 @@ export interface TextTower {
    * Differentiable with respect to `embeddings`.
    */
   encodeTextFromEmbeddings(embeddings: tf.Tensor3D, eotIndex: number[] | tf.Tensor1D): tf.Tensor2D;
+  /**
+   * Prompts that begin alike, the shared part computed once: `prefix` [G, Lp, W], one per group;
+   * `branches` [G * B, Lb, W], the rest of each prompt (prompt j continues prefix j % G when
+   * `branchMajor`, floor(j / B) otherwise); `eotIndex` [G * B] positions in the joined prompt.
+   * The same features as encodeTextFromEmbeddings on the joined prompts; differentiable with
+   * respect to both. Optional: towers without it are given the joined prompts.
+   */
+  encodeTextShared?(prefix: tf.Tensor3D, branches: tf.Tensor3D, branchMajor: boolean, eotIndex: number[]): tf.Tensor2D;
   /** Token embedding lookup: [T, L] int32 -> [T, L, W]. */
   embedTokens(tokens: tf.Tensor2D): tf.Tensor3D;
   readonly tokenizer: TextTokenizer;

@@ -22,14 +22,17 @@
  *   quickGeluGrad(x, dy, dx, n)                           dx = dy * (s + 1.702 x s (1 - s))
  *   dense(x, w, b, r, y, m, n, k)                         y[m,n] = r[m,n] + x[m,k] w[k,n] + b[n] (b, r may be
  *                                                         null): y is filled with r + b, then one sgemm, beta 1
- *   attention(qkv, o, n, l, heads, d, causal, scale)      multi-head self-attention of n sequences of l tokens:
- *       qkv [n*l, 3W] holds q | k | v per token (W = heads*d, head h in columns h*d .. h*d+d of each);
- *       o [n*l, W] = softmax(scale q k^T (+ causal mask)) v per sequence and head, read and written in
- *       place through leading dimensions (no per-head copies); the l x l weights live in scratch only
+ *   attention(qkv, o, groups, lp, branches, ls, branchMajor, heads, d, causal, scale)
+ *       multi-head self-attention over rows that form groups of a shared prefix (lp rows) and
+ *       branches (ls rows each) that attend to it (see attn_t; plain batches of n sequences of l
+ *       rows: n, 0, 1, l): qkv [rows, 3W] holds q | k | v per row (W = heads*d, head h in columns
+ *       h*d .. h*d+d of each); o [rows, W] = softmax(scale q k^T (+ causal mask)) v per sequence and
+ *       head, read and written in place through leading dimensions (no per-head copies); the
+ *       weights live in scratch only
  *   patches(x, y, n, c, r, p)                             x [n, c, r, r] -> y [n * (r/p)^2, c*p*p]: the p x p
  *                                                         patches row by row, values in (c, kh, kw) order
- *   attentionGrad(qkv, do, dqkv, n, l, heads, d, causal, scale)
- *       dqkv [n*l, 3W] = d/dq | d/dk | d/dv given do [n*l, W]; the weights are recomputed from q, k
+ *   attentionGrad(qkv, do, dqkv, groups, lp, branches, ls, branchMajor, heads, d, causal, scale)
+ *       dqkv [rows, 3W] = d/dq | d/dk | d/dv given do [rows, W]; the weights are recomputed from q, k
  *
  * e^x in the row kernels is exp_poly below (vectorised by the compiler), not libm's expf.
  */
@@ -414,73 +417,119 @@ static void softmax_grad_row(const float *a, const float *da, float *dx, int64_t
   for (i = 0; i < n; i++) dx[i] = a[i] * (da[i] - sf);
 }
 
-/* ---- multi-head attention on q | k | v rows, one (sequence, head) per step ---- */
+/* ---- multi-head attention on q | k | v rows ---- */
 
+/*
+ * The rows form G groups: each a shared prefix of lp rows (all prefixes first, group by group),
+ * then B branches of ls rows that attend to their group's prefix and to themselves (branch j of
+ * the branch rows is group g's branch b with j = b G + g when branch_major, else j = g B + b).
+ * Ordinary batches of n sequences of l rows are G = n, lp = 0, B = 1, ls = l. One (group, head)
+ * per step, so every write to a prefix row's gradient comes from one thread.
+ */
 typedef struct {
   const float *qkv, *dout;
   float *out;
-  int64_t l, heads, d;
-  int causal;
+  int64_t groups, lp, branches, ls, heads, d;
+  int branch_major, causal;
   float scale;
   volatile int failed;
 } attn_t;
 
-/* A = softmax(scale q k^T (+ causal)) into s [l, l] for sequence i, head h */
-static void attn_weights(const attn_t *a, const float *q, const float *k, float *s) {
-  const int64_t l = a->l, ld = 3 * a->heads * a->d;
-  sgemm(CBLAS_ROW_MAJOR, CBLAS_NO_TRANS, CBLAS_TRANS, (int)l, (int)l, (int)a->d, a->scale, q, (int)ld, k, (int)ld, 0.0f, s, (int)l);
-  for (int64_t r = 0; r < l; r++) softmax_row(s + r * l, s + r * l, a->causal ? r + 1 : l, l);
+static int64_t branch_row(const attn_t *a, int64_t g, int64_t b) {
+  const int64_t j = a->branch_major ? b * a->groups + g : g * a->branches + b;
+  return a->groups * a->lp + j * a->ls;
 }
 
-static void attn_range(const void *p, int64_t b0, int64_t b1) {
+/* s [nq, np + nq] = softmax(scale q [kp; k]^T) for nq query rows over np shared rows then their own nq */
+static void attn_weights(const attn_t *a, const float *q, const float *kp, int64_t np, int64_t nq, float *s) {
+  const int64_t W = a->heads * a->d, ld = 3 * W, n = np + nq;
+  const float *k = q + W;
+  if (np) sgemm(CBLAS_ROW_MAJOR, CBLAS_NO_TRANS, CBLAS_TRANS, (int)nq, (int)np, (int)a->d, a->scale, q, (int)ld, kp, (int)ld, 0.0f, s, (int)n);
+  sgemm(CBLAS_ROW_MAJOR, CBLAS_NO_TRANS, CBLAS_TRANS, (int)nq, (int)nq, (int)a->d, a->scale, q, (int)ld, k, (int)ld, 0.0f, s + np, (int)n);
+  for (int64_t r = 0; r < nq; r++) softmax_row(s + r * n, s + r * n, a->causal ? np + r + 1 : n, n);
+}
+
+/* o [nq, d] (row stride W) = s [vp; v] */
+static void attn_forward_one(const attn_t *a, const float *q, const float *kp, const float *vp, int64_t np, int64_t nq, float *o, float *s) {
+  const int64_t W = a->heads * a->d, ld = 3 * W, n = np + nq;
+  attn_weights(a, q, kp, np, nq, s);
+  if (np) sgemm(CBLAS_ROW_MAJOR, CBLAS_NO_TRANS, CBLAS_NO_TRANS, (int)nq, (int)a->d, (int)np, 1.0f, s, (int)n, vp, (int)ld, 0.0f, o, (int)W);
+  sgemm(CBLAS_ROW_MAJOR, CBLAS_NO_TRANS, CBLAS_NO_TRANS, (int)nq, (int)a->d, (int)nq, 1.0f, s + np, (int)n, q + 2 * W, (int)ld, np ? 1.0f : 0.0f, o, (int)W);
+}
+
+/*
+ * The backward pass of attn_forward_one given dO: writes dq, dk, dv of the nq own rows (dq points
+ * at their dq | dk | dv row) and adds the shared rows' share into dkp, dvp. With A the weights:
+ * dv = A^T dO; dS = A * (dO v^T - rowsum(A * dO v^T)); dq = scale dS k; dk = scale dS^T q.
+ */
+static void attn_backward_one(const attn_t *a, const float *q, const float *kp, const float *vp, int64_t np, int64_t nq,
+                              const float *dO, float *dq, float *dkp, float *dvp, float *s, float *t) {
+  const int64_t W = a->heads * a->d, ld = 3 * W, n = np + nq, d = a->d;
+  attn_weights(a, q, kp, np, nq, s);
+  sgemm(CBLAS_ROW_MAJOR, CBLAS_TRANS, CBLAS_NO_TRANS, (int)nq, (int)d, (int)nq, 1.0f, s + np, (int)n, dO, (int)W, 0.0f, dq + 2 * W, (int)ld);
+  if (np) sgemm(CBLAS_ROW_MAJOR, CBLAS_TRANS, CBLAS_NO_TRANS, (int)np, (int)d, (int)nq, 1.0f, s, (int)n, dO, (int)W, 1.0f, dvp, (int)ld);
+  if (np) sgemm(CBLAS_ROW_MAJOR, CBLAS_NO_TRANS, CBLAS_TRANS, (int)nq, (int)np, (int)d, 1.0f, dO, (int)W, vp, (int)ld, 0.0f, t, (int)n);
+  sgemm(CBLAS_ROW_MAJOR, CBLAS_NO_TRANS, CBLAS_TRANS, (int)nq, (int)nq, (int)d, 1.0f, dO, (int)W, q + 2 * W, (int)ld, 0.0f, t + np, (int)n);
+  for (int64_t r = 0; r < nq; r++) softmax_grad_row(s + r * n, t + r * n, t + r * n, n);
+  if (np) sgemm(CBLAS_ROW_MAJOR, CBLAS_NO_TRANS, CBLAS_NO_TRANS, (int)nq, (int)d, (int)np, a->scale, t, (int)n, kp, (int)ld, 0.0f, dq, (int)ld);
+  sgemm(CBLAS_ROW_MAJOR, CBLAS_NO_TRANS, CBLAS_NO_TRANS, (int)nq, (int)d, (int)nq, a->scale, t + np, (int)n, q + W, (int)ld, np ? 1.0f : 0.0f, dq, (int)ld);
+  if (np) sgemm(CBLAS_ROW_MAJOR, CBLAS_TRANS, CBLAS_NO_TRANS, (int)np, (int)d, (int)nq, a->scale, t, (int)n, q, (int)ld, 1.0f, dkp, (int)ld);
+  sgemm(CBLAS_ROW_MAJOR, CBLAS_TRANS, CBLAS_NO_TRANS, (int)nq, (int)d, (int)nq, a->scale, t + np, (int)n, q, (int)ld, 0.0f, dq + W, (int)ld);
+}
+
+/* scratch for one thread: two [max(lp, ls), lp + ls] matrices */
+static float *attn_scratch(attn_t *a) {
+  const int64_t rows = a->lp > a->ls ? a->lp : a->ls;
+  float *s = malloc((size_t)(2 * rows * (a->lp + a->ls)) * sizeof(float));
+  if (!s) a->failed = 1;
+  return s;
+}
+
+static void attn_range(const void *p, int64_t i0, int64_t i1) {
   attn_t *a = (attn_t *)p;
-  const int64_t l = a->l, H = a->heads, d = a->d, W = H * d, ld = 3 * W;
-  float *s = malloc((size_t)(l * l) * sizeof(float));
-  if (!s) {
-    a->failed = 1;
-    return;
-  }
-  for (int64_t b = b0; b < b1; b++) {
-    const int64_t i = b / H, h = b % H;
-    const float *q = a->qkv + i * l * ld + h * d;
-    attn_weights(a, q, q + W, s);
-    sgemm(CBLAS_ROW_MAJOR, CBLAS_NO_TRANS, CBLAS_NO_TRANS, (int)l, (int)d, (int)l, 1.0f, s, (int)l, q + 2 * W, (int)ld, 0.0f,
-          a->out + i * l * W + h * d, (int)W);
+  const int64_t H = a->heads, d = a->d, W = H * d, ld = 3 * W;
+  float *s = attn_scratch(a);
+  if (!s) return;
+  for (int64_t i = i0; i < i1; i++) {
+    const int64_t g = i / H, h = i % H;
+    const float *qp = a->qkv + g * a->lp * ld + h * d;
+    if (a->lp) attn_forward_one(a, qp, NULL, NULL, 0, a->lp, a->out + g * a->lp * W + h * d, s);
+    for (int64_t b = 0; b < a->branches; b++) {
+      const int64_t r = branch_row(a, g, b);
+      attn_forward_one(a, a->qkv + r * ld + h * d, qp + W, qp + 2 * W, a->lp, a->ls, a->out + r * W + h * d, s);
+    }
   }
   free(s);
 }
 
-static void attn_grad_range(const void *p, int64_t b0, int64_t b1) {
+static void attn_grad_range(const void *p, int64_t i0, int64_t i1) {
   attn_t *a = (attn_t *)p;
-  const int64_t l = a->l, H = a->heads, d = a->d, W = H * d, ld = 3 * W;
-  float *s = malloc((size_t)(2 * l * l) * sizeof(float));
-  if (!s) {
-    a->failed = 1;
-    return;
-  }
-  float *t = s + l * l;
-  for (int64_t b = b0; b < b1; b++) {
-    const int64_t i = b / H, h = b % H;
-    const float *q = a->qkv + i * l * ld + h * d, *k = q + W, *v = q + 2 * W;
-    const float *dO = a->dout + i * l * W + h * d;
-    float *dq = a->out + i * l * ld + h * d, *dk = dq + W, *dv = dq + 2 * W;
-    attn_weights(a, q, k, s);
-    /* dv = A^T do; dA = do v^T; dS = A * (dA - rowsum(dA * A)); dq = scale dS k; dk = scale dS^T q */
-    sgemm(CBLAS_ROW_MAJOR, CBLAS_TRANS, CBLAS_NO_TRANS, (int)l, (int)d, (int)l, 1.0f, s, (int)l, dO, (int)W, 0.0f, dv, (int)ld);
-    sgemm(CBLAS_ROW_MAJOR, CBLAS_NO_TRANS, CBLAS_TRANS, (int)l, (int)l, (int)d, 1.0f, dO, (int)W, v, (int)ld, 0.0f, t, (int)l);
-    for (int64_t r = 0; r < l; r++) softmax_grad_row(s + r * l, t + r * l, t + r * l, l);
-    sgemm(CBLAS_ROW_MAJOR, CBLAS_NO_TRANS, CBLAS_NO_TRANS, (int)l, (int)d, (int)l, a->scale, t, (int)l, k, (int)ld, 0.0f, dq, (int)ld);
-    sgemm(CBLAS_ROW_MAJOR, CBLAS_TRANS, CBLAS_NO_TRANS, (int)l, (int)d, (int)l, a->scale, t, (int)l, q, (int)ld, 0.0f, dk, (int)ld);
+  const int64_t H = a->heads, d = a->d, W = H * d, ld = 3 * W;
+  float *s = attn_scratch(a);
+  if (!s) return;
+  float *t = s + (a->lp > a->ls ? a->lp : a->ls) * (a->lp + a->ls);
+  for (int64_t i = i0; i < i1; i++) {
+    const int64_t g = i / H, h = i % H;
+    const float *qp = a->qkv + g * a->lp * ld + h * d;
+    float *dqp = a->out + g * a->lp * ld + h * d;
+    /* the prefix's own attention first: it writes the prefix rows' dk, dv, which the branches add to */
+    if (a->lp) attn_backward_one(a, qp, NULL, NULL, 0, a->lp, a->dout + g * a->lp * W + h * d, dqp, NULL, NULL, s, t);
+    for (int64_t b = 0; b < a->branches; b++) {
+      const int64_t r = branch_row(a, g, b);
+      attn_backward_one(a, a->qkv + r * ld + h * d, qp + W, qp + 2 * W, a->lp, a->ls, a->dout + r * W + h * d,
+                        a->out + r * ld + h * d, dqp + W, dqp + 2 * W, s, t);
+    }
   }
   free(s);
 }
 
-/* runs an attention range function over n * heads matrices, the library single-threaded per call */
-static int run_attention(range_fn fn, attn_t *a, int64_t n) {
-  const int64_t count = n * a->heads;
+/* runs an attention range function over groups * heads items, the library single-threaded per call */
+static int run_attention(range_fn fn, attn_t *a) {
+  const int64_t count = a->groups * a->heads;
+  const int64_t n = a->lp + a->ls;
   const int threads = get_threads ? get_threads() : 1;
   if (set_threads && threads > 1) set_threads(1);
-  parallel_for_n(threads, fn, a, count, count * a->l * a->l * a->d);
+  parallel_for_n(threads, fn, a, count, count * (a->branches + 1) * n * n * a->d);
   if (set_threads && threads > 1) set_threads(threads);
   return !a->failed;
 }
@@ -617,52 +666,54 @@ static napi_value dense_js(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* reads n, l, heads, d, causal, scale from argv[at..at+6) into a; 0 with a message on bad values */
-static const char *attn_sizes(napi_env env, napi_value *argv, int at, int64_t *n, attn_t *a) {
-  bool causal;
+/* reads groups, lp, branches, ls, branchMajor, heads, d, causal, scale from argv[at..at+9) */
+static const char *attn_sizes(napi_env env, napi_value *argv, int at, attn_t *a) {
+  bool branch_major, causal;
   double scale;
-  if (!get_int(env, argv[at], n) || !get_int(env, argv[at + 1], &a->l) || !get_int(env, argv[at + 2], &a->heads) || !get_int(env, argv[at + 3], &a->d) ||
-      napi_get_value_bool(env, argv[at + 4], &causal) != napi_ok || napi_get_value_double(env, argv[at + 5], &scale) != napi_ok) {
+  if (!get_int(env, argv[at], &a->groups) || !get_int(env, argv[at + 1], &a->lp) || !get_int(env, argv[at + 2], &a->branches) ||
+      !get_int(env, argv[at + 3], &a->ls) || napi_get_value_bool(env, argv[at + 4], &branch_major) != napi_ok ||
+      !get_int(env, argv[at + 5], &a->heads) || !get_int(env, argv[at + 6], &a->d) ||
+      napi_get_value_bool(env, argv[at + 7], &causal) != napi_ok || napi_get_value_double(env, argv[at + 8], &scale) != napi_ok) {
     return "attention: bad sizes";
   }
-  if (a->l < 1 || a->heads < 1 || a->d < 1 || a->l > 65536 || 3 * a->heads * a->d > INT32_MAX) return "attention: bad sizes";
+  if (a->ls < 1 || a->heads < 1 || a->d < 1 || a->lp + a->ls > 65536 || 3 * a->heads * a->d > INT32_MAX) return "attention: bad sizes";
+  if (a->lp && !causal) return "attention: a shared prefix needs causal attention";
+  a->branch_major = branch_major;
   a->causal = causal;
   a->scale = (float)scale;
   return NULL;
 }
 
 static napi_value attention_js(napi_env env, napi_callback_info info) {
-  ARGS(8);
+  ARGS(11);
   if (!sgemm) return throw_msg(env, "dampl_blas: no BLAS library loaded (call load(path) first)");
   attn_t a = {0};
-  int64_t n;
-  const char *bad = attn_sizes(env, argv, 2, &n, &a);
+  const char *bad = attn_sizes(env, argv, 2, &a);
   if (bad) return throw_msg(env, bad);
-  const int64_t W = a.heads * a.d;
+  const int64_t W = a.heads * a.d, rows = a.groups * (a.lp + a.branches * a.ls);
   const float *out;
-  FLOATS(0, n * a.l * 3 * W, 0, a.qkv);
-  FLOATS(1, n * a.l * W, 0, out);
+  FLOATS(0, rows * 3 * W, 0, a.qkv);
+  FLOATS(1, rows * W, 0, out);
   a.out = (float *)out;
-  if (n == 0) return NULL;
-  if (!run_attention(attn_range, &a, n)) return throw_msg(env, "attention: out of memory for the scratch weights");
+  if (rows == 0) return NULL;
+  if (!run_attention(attn_range, &a)) return throw_msg(env, "attention: out of memory for the scratch weights");
   return NULL;
 }
 
 static napi_value attention_grad_js(napi_env env, napi_callback_info info) {
-  ARGS(9);
+  ARGS(12);
   if (!sgemm) return throw_msg(env, "dampl_blas: no BLAS library loaded (call load(path) first)");
   attn_t a = {0};
-  int64_t n;
-  const char *bad = attn_sizes(env, argv, 3, &n, &a);
+  const char *bad = attn_sizes(env, argv, 3, &a);
   if (bad) return throw_msg(env, bad);
-  const int64_t W = a.heads * a.d;
+  const int64_t W = a.heads * a.d, rows = a.groups * (a.lp + a.branches * a.ls);
   const float *out;
-  FLOATS(0, n * a.l * 3 * W, 0, a.qkv);
-  FLOATS(1, n * a.l * W, 0, a.dout);
-  FLOATS(2, n * a.l * 3 * W, 0, out);
+  FLOATS(0, rows * 3 * W, 0, a.qkv);
+  FLOATS(1, rows * W, 0, a.dout);
+  FLOATS(2, rows * 3 * W, 0, out);
   a.out = (float *)out;
-  if (n == 0) return NULL;
-  if (!run_attention(attn_grad_range, &a, n)) return throw_msg(env, "attentionGrad: out of memory for the scratch weights");
+  if (rows == 0) return NULL;
+  if (!run_attention(attn_grad_range, &a)) return throw_msg(env, "attentionGrad: out of memory for the scratch weights");
   return NULL;
 }
 

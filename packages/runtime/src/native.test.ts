@@ -103,7 +103,7 @@ describe.skipIf(Boolean(unavailable) && !process.env.CI)(label, () => {
       return { xhat: tf.mul(tf.sub(x, mean), r), r };
     };
     for (const backend of ['wasm', 'cpu'] as const) {
-      it(`${backend}: layerNorm, QuickGELU, attention (plain and causal) and their gradients; dense with bias and residual; patches`, async () => {
+      it(`${backend}: layerNorm, QuickGELU, attention (plain, causal, shared prefixes) and their gradients; dense with bias and residual; patches`, async () => {
         await selectBackend(backend);
         expect(nativeOpsActive()).toBe(true);
         const x = r([37, 24], 1).mul(3).add(1) as tf.Tensor2D;
@@ -147,9 +147,25 @@ describe.skipIf(Boolean(unavailable) && !process.env.CI)(label, () => {
           tf.reshape(tf.transpose(tf.reshape(pixels, [2, 3, 2, 4, 2, 4]), [0, 2, 4, 1, 3, 5]), [8, 48]), 1e-7); // copies: exact
         const dO = r([n * l, W], 12);
         for (const mask of [undefined, causal]) {
-          const numbers = [n, l, heads, d, !!mask, scale];
+          const numbers = [n, 0, 1, l, false, heads, d, !!mask, scale];
           close(nativeOp('attention', [qkv], [n * l, W], numbers), reference(qkv, mask));
           close(nativeOp('attentionGrad', [qkv, dO], qkv.shape, numbers), tf.grad((t: tf.Tensor) => tf.sum(tf.mul(reference(t, mask), dO)))(qkv), 1e-4);
+        }
+        // shared prefixes: 3 groups of a 4-row prefix and 3 branches of 5 rows (the rows of the
+        // 9 joined sequences of 9), branch j in group j % 3; outputs equal the joined sequences'
+        const joinedRows = (t: tf.Tensor, j: number, g: number) => tf.concat([tf.slice(t, [g * 4, 0], [4, -1]), tf.slice(t, [12 + j * 5, 0], [5, -1])], 0);
+        const tree = r([12 + 9 * 5, 3 * W], 14);
+        const joined = tf.concat(Array.from({ length: 9 }, (_, j) => joinedRows(tree, j, j % 3)), 0); // [9 * 9, 3W]
+        const [nj, lj] = [9, 9];
+        const refJoined = (() => {
+          const part = (i: number) => tf.transpose(tf.reshape(tf.slice(joined, [0, i * W], [-1, W]), [nj, lj, heads, d]), [0, 2, 1, 3]);
+          const scores = tf.add(tf.mul(tf.matMul(part(0) as tf.Tensor4D, part(1) as tf.Tensor4D, false, true), scale), causal);
+          return tf.reshape(tf.transpose(tf.matMul(tf.softmax(scores) as tf.Tensor4D, part(2) as tf.Tensor4D), [0, 2, 1, 3]), [nj * lj, W]);
+        })();
+        const outTree = nativeOp('attention', [tree], [12 + 45, W], [3, 4, 3, 5, true, heads, d, true, scale]);
+        for (let j = 0; j < 9; j++) {
+          close(tf.slice(outTree, [12 + j * 5, 0], [5, -1]), tf.slice(refJoined, [j * 9 + 4, 0], [5, -1]));
+          if (j < 3) close(tf.slice(outTree, [j * 4, 0], [4, -1]), tf.slice(refJoined, [j * 9, 0], [4, -1]));
         }
       });
     }

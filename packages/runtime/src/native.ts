@@ -227,11 +227,15 @@ const KERNELS: Record<string, (args: MatMulArgs) => tf.TensorInfo | undefined> =
  *   quickGelu      inputs [x]                numbers [n]
  *   quickGeluGrad  inputs [x, dy]            numbers [n]
  *   dense          inputs [x, w, b, r]       numbers [m, n, k]           (r + x w + b in one sgemm; b, r may be null)
- *   attention      inputs [qkv]              numbers [n, l, heads, d, causal, scale]
- *                  qkv [n*l, 3W] = q | k | v per token -> [n*l, W]: softmax(scale q k^T) v per
- *                  sequence and head (causal: token i attends to tokens <= i)
- *   attentionGrad  inputs [qkv, do]          numbers [n, l, heads, d, causal, scale]
- *                  -> [n*l, 3W] = dq | dk | dv given do [n*l, W] (weights recomputed)
+ *   attention      inputs [qkv]              numbers [groups, lp, branches, ls, branchMajor, heads, d, causal, scale]
+ *                  qkv [rows, 3W] = q | k | v per row -> [rows, W]: softmax(scale q k^T) v per sequence
+ *                  and head. The rows are `groups` shared prefixes of lp rows, then groups * branches
+ *                  branches of ls rows, each attending to its group's prefix and itself (branch j is
+ *                  group j % groups with branchMajor, j / branches otherwise); a plain batch of n
+ *                  sequences of l rows is [n, 0, 1, l, false, ...]. causal: row i sees rows <= i
+ *                  (a prefix needs it)
+ *   attentionGrad  inputs [qkv, do]          numbers as attention
+ *                  -> [rows, 3W] = dq | dk | dv given do [rows, W] (weights recomputed)
  *   patches        inputs [x]                numbers [n, c, r, p]
  *                  x [n, c, r, r] -> [n * (r/p)^2, c*p*p]: p x p patches, values in (c, kh, kw) order
  * They have no gradients of their own: they are meant for the inside of custom-gradient ops.
