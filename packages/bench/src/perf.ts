@@ -9,8 +9,7 @@ import { existsSync } from 'node:fs';
 import { readFile, readdir, mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { DamplError, atomicWriteFile, describeBackend, workspaceRoot, type BackendReport, type Logger } from '@dampl/runtime';
-import { gitCommit } from './records.js';
+import { DamplError, atomicWriteFile, describeBackend, gitCommit, workspaceRoot, type BackendReport, type Logger } from '@dampl/runtime';
 
 export interface PerfOptions {
   /** results/perf */

@@ -4,13 +4,12 @@
  * predictions with their labels, the metrics computed from them and the training history.
  * A cell whose record exists is finished; the tables are rebuilt from the records alone.
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { FormatError, atomicWriteFile, workspaceRoot, type Logger } from '@dampl/runtime';
+import { FormatError, atomicWriteFile, gitCommit, workspaceRoot, type Logger } from '@dampl/runtime';
 import type { EpochRecord } from '@dampl/core';
 import type { MetricName } from '@dampl/data';
 
@@ -97,22 +96,6 @@ export function decodeLabels(data: string, encoding: RunRecord['predictions']['e
 export function recordPredictions(r: RunRecord): { predicted: Int32Array; labels: Int32Array } {
   const p = r.predictions;
   return { predicted: decodeLabels(p.predicted, p.encoding, p.n), labels: decodeLabels(p.labels, p.encoding, p.n) };
-}
-
-function git(args: string[]): string | undefined {
-  try {
-    return execFileSync('git', args, { cwd: workspaceRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-  } catch {
-    return undefined;
-  }
-}
-
-/** The checked-out commit, `-dirty` when tracked files are modified; 'unknown' outside git. */
-export function gitCommit(): string {
-  const head = git(['rev-parse', 'HEAD']);
-  if (!head) return 'unknown';
-  const status = git(['status', '--porcelain', '--untracked-files=no']);
-  return status ? `${head}-dirty` : head;
 }
 
 /** What every record of a run shares; `date` is filled per cell. */

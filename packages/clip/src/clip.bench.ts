@@ -12,14 +12,12 @@
  * The plain-JavaScript cpu backend is about two orders of magnitude slower than wasm: it runs one
  * image at batch 1 once and skips the text tower (a single step would take many minutes).
  */
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { Bench } from 'tinybench';
-import { blasName, selectBackend, workspaceRoot, type BackendName } from '@dampl/runtime';
+import { blasName, gitCommit, machineRecord, selectBackend, workspaceRoot, type BackendName } from '@dampl/runtime';
 import { createClip, randomClipWeights } from './model.js';
 import type { ClipConfig, ClipModel } from './types.js';
 
@@ -178,25 +176,11 @@ export async function runClipBench(backends: BackendName[] = ['tensorflow', 'web
   const rows: BenchRow[] = [];
   for (const b of backends) rows.push(...(await runBackend(b, log)));
   console.log(table(rows));
-  const cpus = os.cpus();
-  let commit = 'unknown';
-  try {
-    commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: workspaceRoot, encoding: 'utf8' }).trim();
-  } catch { /* not a git checkout */ }
   const record = {
     suite: 'clip',
     date: new Date().toISOString(),
-    commit,
-    machine: {
-      os: `${os.type()} ${os.release()} ${os.arch()}`,
-      cpu: cpus[0]?.model ?? 'unknown',
-      cpus: cpus.length,
-      memoryGiB: Math.round(os.totalmem() / 2 ** 30),
-      /** 1-minute load average when the run ended: other work on the machine slows every number. */
-      loadAverage: Number(os.loadavg()[0]!.toFixed(2)),
-      node: process.version,
-      tfjs: tf.version_core,
-    },
+    commit: gitCommit(),
+    machine: machineRecord(),
     model: { shape: 'ViT-B/16 (random weights, seed 0)', config: VIT_B16, prompts: PROMPTS, promptChunk: PROMPT_CHUNK, cutLength: CUT_LENGTH },
     results: rows.map((r) => ({ ...r, seconds: Number.isFinite(r.seconds) ? r.seconds : null })),
   };

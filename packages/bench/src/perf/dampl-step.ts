@@ -35,6 +35,8 @@ export interface TimedRow {
   imagesPerSecond?: number;
   /** Prompt length the step ran at (after the cut after EOT). */
   promptLength?: number;
+  /** How the prompts were laid out: the cut and the shared first tokens. */
+  layout?: string;
 }
 
 export function shapeTokenizer(): BpeTokenizer {
@@ -54,15 +56,25 @@ const features = (rows: number, seed: number) => {
   return { rows, dim: 512, data: Float32Array.from(data) };
 };
 
-/** EOT position of each of the step's prompts (domain-major) and the prompt length after the cut. */
-export function promptLayout(model: ClipModel, config: DamplConfig = dampl.defaults('office-home')): { eot: number[]; length: number } {
+/**
+ * EOT position of each of the step's prompts (domain-major), the prompt length after the cut, and
+ * the first tokens the prompts share by group (computed once per group by the text tower).
+ */
+export function promptLayout(model: ClipModel, config: DamplConfig = dampl.defaults('office-home')): { eot: number[]; length: number; shared?: { groups: number; prefix: number } } {
   const learner = new PromptLearner(model, [...OFFICE_HOME_CLASSES], ['Art', 'Clipart'], config, new Rng(0));
   try {
-    return { eot: [...learner.eot], length: learner.L };
+    const share = learner.sharing(2);
+    return { eot: [...learner.eot], length: learner.L, shared: share && { groups: share.groups, prefix: share.prefix } };
   } finally {
     learner.dispose();
   }
 }
+
+const layoutOf = (l: ReturnType<typeof promptLayout>) => ({
+  promptLength: l.length,
+  layout: `cut after EOT at ${l.length}` + (l.shared
+    ? `; first ${l.shared.prefix} tokens once per group of ${l.eot.length / l.shared.groups} prompts` : ''),
+});
 
 /** Seconds per DAMPL step: `steps` timed steps after one untimed step, through dampl.fit. */
 export async function timeDamplStep(model: ClipModel, steps: number, extra: Partial<DamplConfig> = {}): Promise<TimedRow & { stepSeconds: number[] }> {
@@ -92,7 +104,7 @@ export async function timeDamplStep(model: ClipModel, steps: number, extra: Part
   const timed = times.slice(1);
   return {
     task: 'dampl step', seconds: timed.reduce((a, b) => a + b, 0) / timed.length, iterations: timed.length,
-    stepSeconds: times, promptLength: promptLayout(model, config).length,
+    stepSeconds: times, ...layoutOf(promptLayout(model, config)),
   };
 }
 

@@ -11,13 +11,12 @@
  * OPENBLAS_CORETYPE as the project's addon, so that both use the same OpenBLAS kernels. Python is
  * looked for as $DAMPL_PYTHON, python3, /usr/bin/python3 (Debian: apt-get install python3-torch).
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import * as tf from '@tensorflow/tfjs-core';
-import { blasName, selectBackend, workspaceRoot, type BackendName, type BackendReport } from '@dampl/runtime';
+import { blasName, gitCommit, machineRecord, selectBackend, workspaceRoot, type BackendName, type BackendReport } from '@dampl/runtime';
 import { IMAGE_BATCH, STEP_SHAPE, VIT_B16, promptLayout, shapeModel, timeDamplStep, timeExtraction } from './dampl-step.js';
 
 const CONTEXT_LENGTHS = [77, 45];
@@ -48,7 +47,7 @@ export function findTorchPython(explicit?: string): { python?: string; reason?: 
   return { reason: `no python3 with torch (${tried.join('; ')}); on Debian/Ubuntu: apt-get install python3-torch libopenblas0-pthread` };
 }
 
-async function runProject(name: BackendName, steps: number, log: (s: string) => void): Promise<{ report: BackendReport; step: Record<number, number>; image: number; promptLength: number } | { error: string }> {
+async function runProject(name: BackendName, steps: number, log: (s: string) => void): Promise<{ report: BackendReport; step: Record<number, number>; image: number; layout: string } | { error: string }> {
   let report: BackendReport;
   try {
     report = await selectBackend(name);
@@ -56,15 +55,15 @@ async function runProject(name: BackendName, steps: number, log: (s: string) => 
     return { error: String((e as Error).message).split('\n')[0]! };
   }
   const step: Record<number, number> = {};
-  let promptLength = 0;
+  let layout = '';
   for (const L of CONTEXT_LENGTHS) {
     const model = shapeModel(L);
     try {
       log(`${name}: DAMPL step, context ${L} ...`);
       const r = await timeDamplStep(model, steps);
       step[L] = r.seconds;
-      promptLength = r.promptLength ?? promptLength;
-      log(`${name}: DAMPL step, context ${L}: ${r.seconds.toFixed(2)} s (steps ${r.stepSeconds.map((s) => s.toFixed(2)).join(', ')}; prompts cut to ${r.promptLength} tokens)`);
+      layout = r.layout ?? layout;
+      log(`${name}: DAMPL step, context ${L}: ${r.seconds.toFixed(2)} s (steps ${r.stepSeconds.map((s) => s.toFixed(2)).join(', ')}; prompts: ${r.layout})`);
     } finally {
       model.dispose();
     }
@@ -74,7 +73,7 @@ async function runProject(name: BackendName, steps: number, log: (s: string) => 
     log(`${name}: ViT-B/16 image features ...`);
     const r = await timeExtraction(model, 3);
     log(`${name}: ViT-B/16 image features: ${r.imagesPerSecond!.toFixed(2)} images/s`);
-    return { report, step, image: r.seconds / IMAGE_BATCH, promptLength };
+    return { report, step, image: r.seconds / IMAGE_BATCH, layout };
   } finally {
     model.dispose();
   }
@@ -110,7 +109,7 @@ export async function runStepBench(opts: { backends?: BackendName[]; steps?: num
   const steps = opts.steps ?? 3;
   const backends = opts.backends ?? ['tensorflow', 'webgpu', 'wasm'];
   const rows: StepRow[] = [];
-  const project: { name: string; device: string; step: Record<number, number>; image: number; promptLength: number }[] = [];
+  const project: { name: string; device: string; step: Record<number, number>; image: number; layout: string }[] = [];
   let threads = os.cpus().length;
   for (const b of backends) {
     const r = await runProject(b, steps, log);
@@ -120,18 +119,18 @@ export async function runStepBench(opts: { backends?: BackendName[]; steps?: num
       continue;
     }
     if (r.report.native) threads = r.report.native.threads;
-    project.push({ name: b, device: `${r.report.device}${r.report.native ? ` + ${blasName(r.report.native)}` : ''}`, step: r.step, image: r.image, promptLength: r.promptLength });
+    project.push({ name: b, device: `${r.report.device}${r.report.native ? ` + ${blasName(r.report.native)}` : ''}`, step: r.step, image: r.image, layout: r.layout });
   }
   const found = findTorchPython(opts.python);
   const torch = found.python ? runTorch(found.python, steps, threads, log) : { error: found.reason! };
   if ('error' in torch) log(`pytorch: ${torch.error}`);
-  const torchStep = (L: number) => ('error' in torch ? null : mean(torch.steps[String(L)]!.slice(0)));
+  const torchStep = (L: number) => ('error' in torch ? null : mean(torch.steps[String(L)]!));
   const torchImage = 'error' in torch ? null : mean(torch.images) / IMAGE_BATCH;
   for (const p of project) {
     for (const L of CONTEXT_LENGTHS) {
       const t = torchStep(L);
       rows.push({
-        task: `DAMPL step, context ${L} (130 prompts, 16+16 ctx, CSC; project cuts after EOT at ${p.promptLength})`,
+        task: `DAMPL step, context ${L} (130 prompts, 16+16 ctx, CSC; project: ${p.layout})`,
         backend: p.device, seconds: p.step[L]!, pytorchSeconds: t, ratio: t ? p.step[L]! / t : null,
       });
     }
@@ -141,23 +140,12 @@ export async function runStepBench(opts: { backends?: BackendName[]; steps?: num
     });
   }
   if ('error' in torch) rows.push({ task: 'pytorch anchor', backend: '-', seconds: null, pytorchSeconds: null, ratio: null, note: torch.error });
-  let commit = 'unknown';
-  try {
-    commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: workspaceRoot, encoding: 'utf8' }).trim();
-  } catch { /* not a checkout */ }
-  const cpus = os.cpus();
   const record = {
     suite: 'dampl-step',
     date: new Date().toISOString(),
-    commit,
+    commit: gitCommit(),
     machine: {
-      os: `${os.type()} ${os.release()} ${os.arch()}`,
-      cpu: cpus[0]?.model ?? 'unknown',
-      cpus: cpus.length,
-      memoryGiB: Math.round(os.totalmem() / 2 ** 30),
-      loadAverage: Number(os.loadavg()[0]!.toFixed(2)),
-      node: process.version,
-      tfjs: tf.version_core,
+      ...machineRecord(),
       pytorch: 'error' in torch ? null : `${torch.torch}, ${torch.threads} threads, OPENBLAS_CORETYPE=${process.env.OPENBLAS_CORETYPE ?? 'unset'}`,
     },
     shape: { ...STEP_SHAPE, contextLengths: CONTEXT_LENGTHS, imageBatch: IMAGE_BATCH, timedSteps: steps },
