@@ -399,11 +399,16 @@ export function rowsTransformer(x2: tf.Tensor2D, blocks: ResidualBlock[], t: Row
   if (!rowsTransformerAvailable(blocks)) throw new Error('rowsTransformer needs frozen blocks and the native kernels (see rowsTransformerAvailable)');
   if (x2.shape[0] !== rowCount(t)) throw new Error(`rowsTransformer: ${x2.shape[0]} rows for a layout of ${rowCount(t)}`);
   if (t.prefix && !t.causal) throw new Error('rowsTransformer: a shared prefix needs causal attention');
-  let h = x2;
+  return stack(x2, blocks, (h, block) => frozenRowsBlock(h, block, t));
+}
+
+/** Applies the blocks in turn; each block's intermediates are released as it finishes. */
+function stack<T extends tf.Tensor>(x: T, blocks: ResidualBlock[], apply: (h: T, block: ResidualBlock) => T): T {
+  let h = x;
   for (const block of blocks) {
     const prev = h;
-    h = tf.tidy(() => frozenRowsBlock(prev, block, t));
-    if (prev !== x2) prev.dispose();
+    h = tf.tidy(() => apply(prev, block));
+    if (prev !== x) prev.dispose();
   }
   return h;
 }
@@ -438,13 +443,7 @@ function frozenResidualBlock(x: tf.Tensor3D, p: ResidualBlock, mask?: tf.Tensor)
 
 /** A stack of residual blocks; each block's intermediates are released as it finishes. */
 export function transformer(x: tf.Tensor3D, blocks: ResidualBlock[], mask?: tf.Tensor): tf.Tensor3D {
-  let h = x;
-  for (const block of blocks) {
-    const prev = h;
-    h = tf.tidy(() => residualBlock(prev, block, mask));
-    if (prev !== x) prev.dispose();
-  }
-  return h;
+  return stack(x, blocks, (h, block) => residualBlock(h, block, mask));
 }
 
 /** Parameter shapes of one residual block of width `w`, by canonical name under `prefix`. */

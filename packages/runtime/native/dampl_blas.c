@@ -684,37 +684,33 @@ static const char *attn_sizes(napi_env env, napi_value *argv, int at, attn_t *a)
   return NULL;
 }
 
-static napi_value attention_js(napi_env env, napi_callback_info info) {
-  ARGS(11);
+/* attention(qkv, o, ...sizes) and, with grad, attentionGrad(qkv, do, dqkv, ...sizes) */
+static napi_value attention_call(napi_env env, napi_callback_info info, int grad) {
+  size_t argc = 12;
+  napi_value argv[12];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < (size_t)(11 + grad)) return throw_msg(env, "dampl_blas: too few arguments");
   if (!sgemm) return throw_msg(env, "dampl_blas: no BLAS library loaded (call load(path) first)");
   attn_t a = {0};
-  const char *bad = attn_sizes(env, argv, 2, &a);
+  const char *bad = attn_sizes(env, argv, 2 + grad, &a);
   if (bad) return throw_msg(env, bad);
   const int64_t W = a.heads * a.d, rows = a.groups * (a.lp + a.branches * a.ls);
   const float *out;
   FLOATS(0, rows * 3 * W, 0, a.qkv);
-  FLOATS(1, rows * W, 0, out);
+  if (grad) FLOATS(1, rows * W, 0, a.dout);
+  FLOATS(1 + grad, rows * (grad ? 3 : 1) * W, 0, out);
   a.out = (float *)out;
   if (rows == 0) return NULL;
-  if (!run_attention(attn_range, &a)) return throw_msg(env, "attention: out of memory for the scratch weights");
+  if (!run_attention(grad ? attn_grad_range : attn_range, &a)) return throw_msg(env, "attention: out of memory for the scratch weights");
   return NULL;
 }
 
+static napi_value attention_js(napi_env env, napi_callback_info info) {
+  return attention_call(env, info, 0);
+}
+
 static napi_value attention_grad_js(napi_env env, napi_callback_info info) {
-  ARGS(12);
-  if (!sgemm) return throw_msg(env, "dampl_blas: no BLAS library loaded (call load(path) first)");
-  attn_t a = {0};
-  const char *bad = attn_sizes(env, argv, 3, &a);
-  if (bad) return throw_msg(env, bad);
-  const int64_t W = a.heads * a.d, rows = a.groups * (a.lp + a.branches * a.ls);
-  const float *out;
-  FLOATS(0, rows * 3 * W, 0, a.qkv);
-  FLOATS(1, rows * W, 0, a.dout);
-  FLOATS(2, rows * 3 * W, 0, out);
-  a.out = (float *)out;
-  if (rows == 0) return NULL;
-  if (!run_attention(attn_grad_range, &a)) return throw_msg(env, "attentionGrad: out of memory for the scratch weights");
-  return NULL;
+  return attention_call(env, info, 1);
 }
 
 typedef struct {
