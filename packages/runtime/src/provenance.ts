@@ -15,11 +15,14 @@ function git(args: string[]): string | undefined {
   }
 }
 
-/** The checked-out commit, `-dirty` when tracked files are modified; 'unknown' outside git. */
+/**
+ * The checked-out commit, `-dirty` when tracked files other than results and Markdown (what the
+ * bench and perf runs themselves write) are modified; 'unknown' outside git.
+ */
 export function gitCommit(): string {
   const head = git(['rev-parse', 'HEAD']);
   if (!head) return 'unknown';
-  const status = git(['status', '--porcelain', '--untracked-files=no']);
+  const status = git(['status', '--porcelain', '--untracked-files=no', '--', '.', ':(exclude)results', ':(exclude)*.md']);
   return status ? `${head}-dirty` : head;
 }
 
