@@ -15,6 +15,11 @@
  * Frozen weights (every use but training the model itself) take these custom gradients, which
  * give d/dx only. Trainable weights (a WeightStore made with `trainable: true`, tf.Variables) take
  * the plain autograd path instead, with runtime's matMul so that the products stay fast.
+ *
+ * Where runtime's native kernels run (wasm or cpu with the addon), a frozen residual block is one
+ * op over token rows (`nativeBlock`): one q | k | v product, attention through strides, fused
+ * LayerNorm and QuickGELU, residual adds inside the products; `rowsTransformer` runs blocks over
+ * rows in which groups of sequences share their first tokens (see RowLayout).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { matMul, nativeOp, nativeOpsActive, product } from '@dampl/runtime';
@@ -101,26 +106,29 @@ export function linear<T extends tf.Tensor>(x: T, p: Linear): T {
  * dx = r * (g - mean(g) - xhat * mean(g * xhat)).
  */
 export function layerNorm<T extends tf.Tensor>(x: T, p: Norm, eps = LN_EPS): T {
-  const normalise = (input: tf.Tensor) => {
-    const { mean, variance } = tf.moments(input, -1, true);
-    const r = tf.rsqrt(tf.add(variance, eps));
-    return { xhat: tf.mul(tf.sub(input, mean), r), r };
-  };
-  if (isTrainable(p.weight)) return tf.add(tf.mul(normalise(x).xhat, p.weight), p.bias) as T;
+  if (isTrainable(p.weight)) return tf.add(tf.mul(normalise(x, eps).xhat, p.weight), p.bias) as T;
   const f = tf.customGrad(((input: tf.Tensor, save: (t: tf.Tensor[]) => void) => {
     save([input]);
     return {
-      value: tf.add(tf.mul(normalise(input).xhat, p.weight), p.bias),
-      gradFunc: (dy: tf.Tensor, [saved]: tf.Tensor[]) => tf.tidy(() => {
-        const { xhat, r } = normalise(saved!);
-        const g = tf.mul(dy, p.weight);
-        const meanG = tf.mean(g, -1, true);
-        const meanGX = tf.mean(tf.mul(g, xhat), -1, true);
-        return tf.mul(tf.sub(tf.sub(g, meanG), tf.mul(xhat, meanGX)), r);
-      }),
+      value: tf.add(tf.mul(normalise(input, eps).xhat, p.weight), p.bias),
+      gradFunc: (dy: tf.Tensor, [saved]: tf.Tensor[]) => tf.tidy(() => layerNormBackward(saved!, dy, p, eps)),
     };
   }) as GradFunc);
   return f(x) as T;
+}
+
+/** LayerNorm's normalised input and 1/sqrt(var + eps) over the last axis. */
+function normalise(x: tf.Tensor, eps = LN_EPS): { xhat: tf.Tensor; r: tf.Tensor } {
+  const { mean, variance } = tf.moments(x, -1, true);
+  const r = tf.rsqrt(tf.add(variance, eps));
+  return { xhat: tf.mul(tf.sub(x, mean), r), r };
+}
+
+/** d/dx of LayerNorm(x) * weight + bias given dy (see layerNorm). */
+function layerNormBackward(x: tf.Tensor, dy: tf.Tensor, p: Norm, eps = LN_EPS): tf.Tensor {
+  const { xhat, r } = normalise(x, eps);
+  const g = tf.mul(dy, p.weight);
+  return tf.mul(tf.sub(tf.sub(g, tf.mean(g, -1, true)), tf.mul(xhat, tf.mean(tf.mul(g, xhat), -1, true))), r);
 }
 
 /** BatchNorm2d in eval mode (running statistics) over the channel axis of NHWC input. */
@@ -238,20 +246,6 @@ function nativeMask(mask: tf.Tensor | undefined, length: number): { causal: bool
   if (!nativeOpsActive()) return undefined;
   if (!mask) return { causal: false };
   return causalMasks.has(mask) && mask.shape[0] === length && mask.shape[1] === length ? { causal: true } : undefined;
-}
-
-/** LayerNorm's normalised input and 1/sqrt(var + eps) over the last axis. */
-function normalise(x: tf.Tensor, eps = LN_EPS): { xhat: tf.Tensor; r: tf.Tensor } {
-  const { mean, variance } = tf.moments(x, -1, true);
-  const r = tf.rsqrt(tf.add(variance, eps));
-  return { xhat: tf.mul(tf.sub(x, mean), r), r };
-}
-
-/** d/dx of LayerNorm(x) * weight + bias given dy (see layerNorm). */
-function layerNormBackward(x: tf.Tensor, dy: tf.Tensor, p: Norm): tf.Tensor {
-  const { xhat, r } = normalise(x);
-  const g = tf.mul(dy, p.weight);
-  return tf.mul(tf.sub(tf.sub(g, tf.mean(g, -1, true)), tf.mul(xhat, tf.mean(tf.mul(g, xhat), -1, true))), r);
 }
 
 /**
