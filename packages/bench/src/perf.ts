@@ -28,7 +28,7 @@ export const PERF_START = '<!-- perf:start (nx run bench:perf rewrites this sect
 export const PERF_END = '<!-- perf:end -->';
 
 /** The project / PyTorch table of results/perf/dampl-step.json, with its machine and date. */
-export function ratioTable(data: PerfFile): string {
+export function ratioTable(data: { date?: unknown; commit?: unknown; machine?: object; results?: readonly object[] }): string {
   const m = (data.machine ?? {}) as Record<string, unknown>;
   const rows = (data.results ?? []) as { task?: string; backend?: string; seconds?: number | null; pytorchSeconds?: number | null; ratio?: number | null; note?: string }[];
   const f = (x: number | null | undefined, d: number) => (typeof x === 'number' ? x.toFixed(d) : '-');

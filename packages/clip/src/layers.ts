@@ -316,7 +316,7 @@ export interface RowLayout {
   causal: boolean;
 }
 
-export const rowCount = (t: RowLayout): number => t.groups * (t.prefix + t.branches * t.branch);
+const rowCount = (t: RowLayout): number => t.groups * (t.prefix + t.branches * t.branch);
 
 /**
  * The frozen block on the native kernels (runtime native.ts), on token rows [T, W]: q | k | v

@@ -5,7 +5,6 @@
  *
  *   load(path)                       dlopen a BLAS library that exports cblas_sgemm
  *   info()                           { library, config, threads }
- *   setThreads(n)                    openblas_set_num_threads where the library has it
  *   sgemm(a, b, c, batch, m, n, k, transA, transB, strideA, strideB)
  *       for i < batch: C_i[m,n] = op(A_i) op(B_i), row-major, with A_i = a[i*strideA ...] and
  *       B_i = b[i*strideB ...] (a stride of 0 broadcasts one matrix over the batch), C_i = c[i*m*n ...];
@@ -119,16 +118,6 @@ static napi_value info_fn(napi_env env, napi_callback_info info) {
   CHECK(napi_create_int32(env, get_threads ? get_threads() : 1, &v));
   CHECK(napi_set_named_property(env, out, "threads", v));
   return out;
-}
-
-static napi_value set_threads_js(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  int32_t n;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 1 || napi_get_value_int32(env, argv[0], &n) != napi_ok || n < 1) return throw_msg(env, "setThreads(n): n must be a positive integer");
-  if (set_threads) set_threads(n);
-  return NULL;
 }
 
 static int float_array(napi_env env, napi_value v, float **data, size_t *length) {
@@ -753,7 +742,6 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"load", NULL, load, NULL, NULL, NULL, napi_default, NULL},
     {"info", NULL, info_fn, NULL, NULL, NULL, napi_default, NULL},
-    {"setThreads", NULL, set_threads_js, NULL, NULL, NULL, napi_default, NULL},
     {"sgemm", NULL, sgemm_js, NULL, NULL, NULL, napi_default, NULL},
     {"layerNorm", NULL, layer_norm_js, NULL, NULL, NULL, napi_default, NULL},
     {"layerNormGrad", NULL, layer_norm_grad_js, NULL, NULL, NULL, napi_default, NULL},

@@ -5,7 +5,7 @@ export {
   type BackendName, type BackendChoice, type BackendReport, type SelectOptions,
 } from './backend.js';
 export {
-  enableNativeMatMul, disableNativeMatMul, nativeMatMulActive, nativeOpsActive, nativeOp, type NativeOp, loadNativeBlas, nativeBlasError, nativeSgemm, openblasCoretype,
+  enableNativeMatMul, disableNativeMatMul, nativeMatMulActive, nativeOpsActive, nativeOp, type NativeOp, loadNativeBlas, nativeBlasError, openblasCoretype,
   NATIVE_ADDON_PATH, type NativeBlasInfo,
 } from './native.js';
 export {

@@ -31,7 +31,6 @@ const require = createRequire(import.meta.url);
 interface BlasAddon {
   load(path: string): void;
   info(): { library?: string; config?: string; threads?: number };
-  setThreads(n: number): void;
   sgemm(
     a: Float32Array, b: Float32Array, c: Float32Array, batch: number, m: number, n: number, k: number,
     transA: boolean, transB: boolean, strideA: number, strideB: number,
@@ -128,15 +127,6 @@ export function loadNativeBlas(): NativeBlasInfo | undefined {
 export function nativeBlasError(): string | undefined {
   loadNativeBlas();
   return blasInfo ? undefined : loadError;
-}
-
-/** Products of `m x k` by `k x n`, `batch` times; the addon's call. Throws when not loaded. */
-export function nativeSgemm(
-  a: Float32Array, b: Float32Array, c: Float32Array, batch: number, m: number, n: number, k: number,
-  transA: boolean, transB: boolean, strideA: number, strideB: number,
-): void {
-  if (!loadNativeBlas()) throw new Error(`native BLAS unavailable: ${loadError}`);
-  addon!.sgemm(a, b, c, batch, m, n, k, transA, transB, strideA, strideB);
 }
 
 interface MatMulArgs {

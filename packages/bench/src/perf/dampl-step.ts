@@ -33,8 +33,6 @@ export interface TimedRow {
   seconds: number;
   iterations: number;
   imagesPerSecond?: number;
-  /** Prompt length the step ran at (after the cut after EOT). */
-  promptLength?: number;
   /** How the prompts were laid out: the cut and the shared first tokens. */
   layout?: string;
 }
@@ -70,11 +68,8 @@ export function promptLayout(model: ClipModel, config: DamplConfig = dampl.defau
   }
 }
 
-const layoutOf = (l: ReturnType<typeof promptLayout>) => ({
-  promptLength: l.length,
-  layout: `cut after EOT at ${l.length}` + (l.shared
-    ? `; first ${l.shared.prefix} tokens once per group of ${l.eot.length / l.shared.groups} prompts` : ''),
-});
+const describeLayout = (l: ReturnType<typeof promptLayout>): string => `cut after EOT at ${l.length}` + (l.shared
+  ? `; first ${l.shared.prefix} tokens once per group of ${l.eot.length / l.shared.groups} prompts` : '');
 
 /** Seconds per DAMPL step: `steps` timed steps after one untimed step, through dampl.fit. */
 export async function timeDamplStep(model: ClipModel, steps: number, extra: Partial<DamplConfig> = {}): Promise<TimedRow & { stepSeconds: number[] }> {
@@ -95,8 +90,7 @@ export async function timeDamplStep(model: ClipModel, steps: number, extra: Part
         times.push((now - last) / 1000);
         last = now;
       },
-      onEpoch: undefined,
-    } as Parameters<typeof dampl.fit>[0]);
+    });
     r.dispose();
   });
   last = performance.now();
@@ -104,7 +98,7 @@ export async function timeDamplStep(model: ClipModel, steps: number, extra: Part
   const timed = times.slice(1);
   return {
     task: 'dampl step', seconds: timed.reduce((a, b) => a + b, 0) / timed.length, iterations: timed.length,
-    stepSeconds: times, ...layoutOf(promptLayout(model, config)),
+    stepSeconds: times, layout: describeLayout(promptLayout(model, config)),
   };
 }
 

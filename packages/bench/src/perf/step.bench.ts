@@ -17,6 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { blasName, gitCommit, machineRecord, selectBackend, workspaceRoot, type BackendName, type BackendReport } from '@dampl/runtime';
+import { ratioTable } from '../perf.js';
 import { IMAGE_BATCH, STEP_SHAPE, VIT_B16, promptLayout, shapeModel, timeDamplStep, timeExtraction } from './dampl-step.js';
 
 const CONTEXT_LENGTHS = [77, 45];
@@ -154,9 +155,7 @@ export async function runStepBench(opts: { backends?: BackendName[]; steps?: num
   const out = opts.out ?? path.join(workspaceRoot, 'results', 'perf', 'dampl-step.json');
   mkdirSync(path.dirname(out), { recursive: true });
   writeFileSync(out, JSON.stringify(record, null, 2) + '\n');
-  const fmt = (x: number | null, d = 3) => (x === null ? '-' : x.toFixed(d));
-  console.log(['| task | backend | project s | PyTorch s | ratio |', '| --- | --- | ---: | ---: | ---: |',
-    ...rows.map((r) => `| ${r.task} | ${r.backend} | ${fmt(r.seconds)} | ${fmt(r.pytorchSeconds)} | ${fmt(r.ratio, 2)} |`)].join('\n'));
+  console.log(ratioTable(record));
   log(`wrote ${out}`);
   return rows;
 }
