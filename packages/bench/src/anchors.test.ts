@@ -19,7 +19,7 @@ describe('published figures', () => {
 
   it('splits rows by backbone for a dataset', () => {
     const { matched, other } = anchorsFor(loadAnchors(), 'office-home', 'ViT-B/16');
-    expect(matched.map((r) => r.method)).toEqual(['CLIP zero-shot', 'CLIP fine-tune (source)', 'DAPL', 'CLIP zero-shot', 'CoOp (source prompts)', 'DAPL (rerun)', 'PDA']);
+    expect(matched.map((r) => r.method)).toEqual(['CLIP zero-shot', 'CLIP fine-tune (source)', 'DAPL', 'CLIP zero-shot', 'CoOp (source prompts)', 'DAPL (rerun)', 'PDA', 'AD-CLIP', 'CMKD (full fine-tuning, not prompts)']);
     expect(other.some((r) => r.method === 'DAMPL')).toBe(true);
     expect(other.some((r) => r.backbone === 'ViT-B/16 (ImageNet) fine-tuned')).toBe(true);
     expect(anchorsFor(loadAnchors(), 'synth', 'ViT-B/16')).toEqual({ matched: [], other: [] });
