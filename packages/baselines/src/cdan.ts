@@ -18,7 +18,7 @@
  * randomized with r = 51200, 30 epochs of 2500 iterations (used here for mini-DomainNet).
  *
  * @example
- *   const { model } = fitCdan(data, { ...CDAN_DEFAULTS, epochs: 5 }, new Rng(0));
+ *   const { model } = await fitCdan(data, { ...CDAN_DEFAULTS, epochs: 5 }, new Rng(0));
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { stopGradient, type Rng } from '@dampl/runtime';
@@ -58,7 +58,7 @@ export function multilinearMap(f: tf.Tensor2D, g: tf.Tensor2D, random?: { rf: tf
   });
 }
 
-export function fitCdan(data: FeatureData, cfg: CdanConfig, rng: Rng, hooks: TrainHooks = {}) {
+export async function fitCdan(data: FeatureData, cfg: CdanConfig, rng: Rng, hooks: TrainHooks = {}) {
   const K = data.numClasses;
   const inDim = cfg.randomized ? cfg.randomizedDim : cfg.bottleneckDim * K;
   const disc = domainDiscriminator(inDim, cfg.discriminatorWidth, rng.fork('discriminator'));
@@ -70,7 +70,7 @@ export function fitCdan(data: FeatureData, cfg: CdanConfig, rng: Rng, hooks: Tra
     }
     : undefined;
   try {
-    return trainHead(data, cfg, rng, hooks, {
+    return await trainHead(data, cfg, rng, hooks, {
       layers: [disc],
       loss: ({ fs, ft, logitsS, logitsT }, step, total) => {
         const f = tf.concat([fs, ft], 0);

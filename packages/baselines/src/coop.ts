@@ -27,7 +27,7 @@ import {
   type Batch, type ConfigOf, type EpochRecord, type Method, type MethodInput, type MethodResult, type MethodState,
   type RestoreInput, type TextTower, type TrainModel,
 } from '@dampl/core';
-import { analyse, datasetConfig, featureData, fromSafeTensors } from './modules/feature-method.js';
+import { analyse, datasetConfig, featureData, fromSafeTensors, toSafeTensors } from './modules/feature-method.js';
 
 const d = damplSchema;
 export const coopSchema = defineSchema({
@@ -80,17 +80,17 @@ class CoopModel implements TrainModel {
     return { total: src, terms: { src } };
   }
 
-  afterEpoch(): Partial<EpochRecord> {
+  async afterEpoch(): Promise<Partial<EpochRecord>> {
     if (!this.input.targetAnalysis && !this.input.evalTarget) return {};
     const p = new TextPredictor(this.learner.textFeatures(), this.tower.logitScale, this.cfg.evalBatch);
     try {
-      return analyse(this.input, (f) => p.predict(f).labels);
+      return await analyse(this.input, (f) => p.predict(f));
     } finally {
       p.dispose();
     }
   }
 
-  state(history: EpochRecord[]): MethodState {
+  state(history: EpochRecord[]): Promise<MethodState> {
     return coopState(this.learner, this.cfg, this.input, this.tower, history);
   }
 
@@ -99,11 +99,11 @@ class CoopModel implements TrainModel {
   }
 }
 
-function coopState(learner: PromptLearner, config: CoopConfig, input: Pick<MethodInput<CoopConfig>, 'classNames' | 'domainNames' | 'seed'>, tower: TextTower, history: EpochRecord[]): MethodState {
+async function coopState(learner: PromptLearner, config: CoopConfig, input: Pick<MethodInput<CoopConfig>, 'classNames' | 'domainNames' | 'seed'>, tower: TextTower, history: EpochRecord[]): Promise<MethodState> {
   return {
     method: 'coop',
     config,
-    tensors: { ctx: { dtype: 'F32', shape: [...learner.ctx.shape], data: Float32Array.from(learner.ctx.dataSync() as Float32Array) } },
+    tensors: await toSafeTensors(new Map([['ctx', learner.ctx]])),
     meta: {
       classNames: [...input.classNames], domainNames: [...input.domainNames], seed: input.seed,
       weightsHash: tower.weightsHash, configHash: hashConfig(config), history,
@@ -111,10 +111,11 @@ function coopState(learner: PromptLearner, config: CoopConfig, input: Pick<Metho
   };
 }
 
-function resultFrom(learner: PromptLearner, cfg: CoopConfig, tower: TextTower, history: EpochRecord[], input: Pick<MethodInput<CoopConfig>, 'classNames' | 'domainNames' | 'seed'>): MethodResult {
+/** The predictor and state of a learner, read before the caller disposes it. */
+async function resultFrom(learner: PromptLearner, cfg: CoopConfig, tower: TextTower, history: EpochRecord[], input: Pick<MethodInput<CoopConfig>, 'classNames' | 'domainNames' | 'seed'>): Promise<MethodResult> {
   const predictor = new TextPredictor(learner.textFeatures(), tower.logitScale, cfg.evalBatch);
-  const state = coopState(learner, cfg, input, tower, history);
-  return { predict: (f) => predictor.predict(f), history, state: () => state, dispose: () => predictor.dispose() };
+  const state = await coopState(learner, cfg, input, tower, history);
+  return { predict: (f) => predictor.predict(f), history, state: async () => state, dispose: () => predictor.dispose() };
 }
 
 function requireTower(clip: TextTower | undefined): TextTower {
@@ -150,7 +151,7 @@ export const coop: Method<CoopConfig> = {
         checkpoint: input.checkpoint,
         resumeFrom: input.resumeFrom,
       });
-      return resultFrom(learner, cfg, tower, history, input);
+      return await resultFrom(learner, cfg, tower, history, input);
     } finally {
       model.dispose();
       learner.dispose();
@@ -168,7 +169,7 @@ export const coop: Method<CoopConfig> = {
     const learner = learnerFor(tower, input.classNames, input.domainNames[0], cfg, meta.seed ?? 0);
     try {
       learner.load(new Map([...fromSafeTensors(state.tensors), ['domain_ctx', new Float32Array(0)]]));
-      return resultFrom(learner, cfg, tower, meta.history ?? [], { classNames: input.classNames, domainNames: input.domainNames, seed: meta.seed ?? 0 });
+      return await resultFrom(learner, cfg, tower, meta.history ?? [], { classNames: input.classNames, domainNames: input.domainNames, seed: meta.seed ?? 0 });
     } finally {
       learner.dispose();
     }

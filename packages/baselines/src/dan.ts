@@ -15,7 +15,7 @@
  * iterations, DomainNet bottleneck 1024 and 30 epochs of 2500 (used here for mini-DomainNet).
  *
  * @example
- *   const { model } = fitDan(data, { ...DAN_DEFAULTS, epochs: 5 }, new Rng(0));
+ *   const { model } = await fitDan(data, { ...DAN_DEFAULTS, epochs: 5 }, new Rng(0));
  */
 import { ConfigError, type Rng } from '@dampl/runtime';
 import { defineSchema, type ConfigOf } from '@dampl/core';

@@ -18,8 +18,8 @@
  * (used here for mini-DomainNet).
  *
  * @example
- *   const { model } = fitDann(data, { ...DANN_DEFAULTS, epochs: 5 }, new Rng(0));
- *   const { probs } = model.predict(targetFeatures); // [Nt, K]
+ *   const { model } = await fitDann(data, { ...DANN_DEFAULTS, epochs: 5 }, new Rng(0));
+ *   const { probs } = await model.predict(targetFeatures); // [Nt, K]
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '@dampl/runtime';
@@ -79,10 +79,10 @@ export function dannDomainLoss(disc: Sequential, fs: tf.Tensor2D, ft: tf.Tensor2
   });
 }
 
-export function fitDann(data: FeatureData, cfg: DannConfig, rng: Rng, hooks: TrainHooks = {}) {
+export async function fitDann(data: FeatureData, cfg: DannConfig, rng: Rng, hooks: TrainHooks = {}) {
   const disc = domainDiscriminator(cfg.bottleneckDim, cfg.discriminatorWidth, rng.fork('discriminator'));
   try {
-    return trainHead(data, cfg, rng, hooks, {
+    return await trainHead(data, cfg, rng, hooks, {
       layers: [disc],
       loss: ({ fs, ft }, step, total) => dannDomainLoss(disc, fs, ft, grlCoefficient(step, cfg.grlSteps || total, { alpha: cfg.grlAlpha })),
     });

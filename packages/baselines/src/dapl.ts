@@ -59,8 +59,8 @@ function keepDaplKeys(values: Readonly<Record<string, unknown>>): Record<string,
 function asDapl(result: MethodResult, config: DaplConfig): MethodResult {
   return {
     ...result,
-    state: (): MethodState => {
-      const s = result.state();
+    state: async (): Promise<MethodState> => {
+      const s = await result.state();
       return { ...s, method: 'dapl', config, meta: { ...s.meta, damplConfig: s.config } };
     },
   };

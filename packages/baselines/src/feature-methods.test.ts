@@ -42,22 +42,22 @@ const accuracy = (probs: Float32Array, labels: Int32Array, k: number) => {
 describe('feature-space adaptation', () => {
   const common = { epochs: 4, itersPerEpoch: 50, normalize: false, bottleneckDim: 32 };
 
-  it('DANN and DAN train, are seeded, and give valid probabilities on a shifted toy problem', () => {
+  it('DANN and DAN train, are seeded, and give valid probabilities on a shifted toy problem', async () => {
     const data = toy(1);
-    const dann = fitDann(data, { ...DANN_DEFAULTS, ...common, discriminatorWidth: 64 }, new Rng(0)).model;
-    const dann2 = fitDann(data, { ...DANN_DEFAULTS, ...common, discriminatorWidth: 64 }, new Rng(0));
+    const dann = (await fitDann(data, { ...DANN_DEFAULTS, ...common, discriminatorWidth: 64 }, new Rng(0))).model;
+    const dann2 = await fitDann(data, { ...DANN_DEFAULTS, ...common, discriminatorWidth: 64 }, new Rng(0));
     const target = { data: data.target, rows: data.targetLabels.length, dim: data.dim };
     const source = { data: data.source, rows: data.sourceLabels.length, dim: data.dim };
-    const p = dann.predict(target).probs;
-    expect(Array.from(p)).toEqual(Array.from(dann2.model.predict(target).probs));
+    const p = (await dann.predict(target)).probs;
+    expect(Array.from(p)).toEqual(Array.from((await dann2.model.predict(target)).probs));
     for (let i = 0; i < 10; i++) expect(p.subarray(i * 3, i * 3 + 3).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
     expect(dann2.history).toHaveLength(4);
     expect(dann2.history.at(-1)!.losses.transfer).toBeGreaterThan(0);
-    const dan = fitDan(data, { ...DAN_DEFAULTS, ...common, lr: 0.01 }, new Rng(0)).model;
-    const src = trainHead(data, { ...DAN_DEFAULTS, ...common, lr: 0.01 }, new Rng(0)).model;
-    const accDan = accuracy(dan.predict(target).probs, data.targetLabels, 3);
+    const dan = (await fitDan(data, { ...DAN_DEFAULTS, ...common, lr: 0.01 }, new Rng(0))).model;
+    const src = (await trainHead(data, { ...DAN_DEFAULTS, ...common, lr: 0.01 }, new Rng(0))).model;
+    const accDan = accuracy((await dan.predict(target)).probs, data.targetLabels, 3);
     const accDann = accuracy(p, data.targetLabels, 3);
-    expect(accuracy(src.predict(source).probs, data.sourceLabels, 3)).toBeGreaterThan(0.9);
+    expect(accuracy((await src.predict(source)).probs, data.sourceLabels, 3)).toBeGreaterThan(0.9);
     expect(accDann).toBeGreaterThan(0.5);
     expect(accDan).toBeGreaterThan(0.5);
     for (const h of [dann, dann2.model, dan, src]) h.dispose();

@@ -28,13 +28,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, Rng } from '@dampl/runtime';
 import {
-  TrainingAborted, checkFeatures, defineSchema, validateConfig,
+  TrainingAborted, argmaxRows, checkFeatures, defineSchema, validateConfig,
   type ConfigOf, type EpochRecord, type FeatureMatrix, type Method, type MethodInput, type MethodResult,
   type MethodState, type Prediction, type RestoreInput,
 } from '@dampl/core';
 import { lbfgs } from './modules/lbfgs.js';
 import { analyse, checkState, datasetConfig, featureData, fromSafeTensors } from './modules/feature-method.js';
-import { argmaxRow, l2normalizeRows } from './modules/feature-train.js';
+import { l2normalizeRows } from './modules/feature-train.js';
 
 export const linearProbeSchema = defineSchema({
   C: { type: 'number', default: 0.316, min: 1e-12, doc: "inverse L2 strength, scikit-learn convention, used with search 'none' (openai/CLIP README linear probe: C = 0.316)" },
@@ -58,62 +58,82 @@ export type LinearProbeConfig = ConfigOf<typeof linearProbeSchema>;
 class LinearPredictor {
   constructor(readonly w: Float32Array, readonly b: Float32Array, readonly dim: number, readonly K: number, readonly normalize: boolean, readonly chunk: number) {}
 
-  predict(features: FeatureMatrix): Prediction {
+  async predict(features: FeatureMatrix): Promise<Prediction> {
     checkFeatures(features, 'features to predict', this.dim);
     const x = this.normalize ? l2normalizeRows(features.data, this.dim) : features.data;
     const { K, dim } = this;
     const probs = new Float32Array(features.rows * K);
-    const labels = new Int32Array(features.rows);
     const [w, b] = [tf.tensor2d(this.w, [dim, K]), tf.tensor1d(this.b)];
-    for (let r0 = 0; r0 < features.rows; r0 += this.chunk) {
-      const rows = Math.min(this.chunk, features.rows - r0);
-      const p = tf.tidy(() => tf.softmax(tf.add(tf.matMul(tf.tensor2d(x.subarray(r0 * dim, (r0 + rows) * dim), [rows, dim]), w), b)));
-      probs.set(p.dataSync() as Float32Array, r0 * K);
-      p.dispose();
+    try {
+      for (let r0 = 0; r0 < features.rows; r0 += this.chunk) {
+        const rows = Math.min(this.chunk, features.rows - r0);
+        const p = tf.tidy(() => tf.softmax(tf.add(tf.matMul(tf.tensor2d(x.subarray(r0 * dim, (r0 + rows) * dim), [rows, dim]), w), b)));
+        try {
+          probs.set((await p.data()) as Float32Array, r0 * K);
+        } finally {
+          p.dispose();
+        }
+      }
+    } finally {
+      tf.dispose([w, b]);
     }
-    tf.dispose([w, b]);
-    for (let i = 0; i < features.rows; i++) labels[i] = argmaxRow(probs, i, K);
-    return { probs, labels };
+    return { probs, labels: argmaxRows(probs, K) };
+  }
+}
+
+/** A probe's training set on the device: features X [N, E] and one-hot labels Y [N, K], uploaded once. */
+class ProbeSet {
+  readonly x: tf.Tensor2D;
+  readonly y: tf.Tensor2D;
+  readonly n: number;
+
+  constructor(x: Float32Array, labels: Int32Array, readonly dim: number, readonly K: number) {
+    this.n = labels.length;
+    this.x = tf.tensor2d(x, [this.n, dim]);
+    this.y = tf.tidy(() => tf.oneHot(tf.tensor1d(labels, 'int32'), K).toFloat() as tf.Tensor2D);
+  }
+
+  dispose(): void {
+    tf.dispose([this.x, this.y]);
   }
 }
 
 /**
- * J and its gradient over the given rows, theta = [W (E x K, row-major), b (K)]:
+ * J and its gradient over the given rows of `set` (all by default), theta = [W (E x K, row-major), b (K)]:
  *   dJ/dW = X^T (P - Y) / n + W / (C N),  dJ/db = sum_i (P - Y)_i / n.
+ * Per chunk of rows, theta crosses to the device and [CE, dJ/dW, dJ/db] back in one read.
  */
-function objective(x: Float32Array, y: Int32Array, dim: number, K: number, C: number, chunk: number) {
-  const N = y.length;
-  return (theta: Float64Array, rows?: readonly number[]): { value: number; grad: Float64Array } => {
+function objective(set: ProbeSet, C: number, chunk: number) {
+  const { n: N, dim, K } = set;
+  return async (theta: Float64Array, rows?: readonly number[]): Promise<{ value: number; grad: Float64Array }> => {
     const n = rows ? rows.length : N;
     const grad = new Float64Array(theta.length);
     let ce = 0;
     const w = tf.tensor2d(Float32Array.from(theta.subarray(0, dim * K)), [dim, K]);
     const b = tf.tensor1d(Float32Array.from(theta.subarray(dim * K)));
-    for (let r0 = 0; r0 < n; r0 += chunk) {
-      const m = Math.min(chunk, n - r0);
-      const idx = rows ? rows.slice(r0, r0 + m) : undefined;
-      const xs = new Float32Array(m * dim);
-      const ys = new Int32Array(m);
-      for (let i = 0; i < m; i++) {
-        const r = idx ? idx[i]! : r0 + i;
-        xs.set(x.subarray(r * dim, (r + 1) * dim), i * dim);
-        ys[i] = y[r]!;
+    try {
+      for (let r0 = 0; r0 < n; r0 += chunk) {
+        const m = Math.min(chunk, n - r0);
+        const terms = tf.tidy(() => {
+          const idx = rows ? tf.tensor1d(rows.slice(r0, r0 + m) as number[], 'int32') : undefined;
+          const xt = idx ? tf.gather(set.x, idx) : tf.slice(set.x, [r0, 0], [m, dim]);
+          const onehot = idx ? tf.gather(set.y, idx) : tf.slice(set.y, [r0, 0], [m, K]);
+          const logp = tf.logSoftmax(tf.add(tf.matMul(xt, w), b));
+          const g = tf.sub(tf.exp(logp), onehot); // [m, K]
+          return tf.concat([tf.reshape(tf.neg(tf.sum(tf.mul(onehot, logp))), [1]), tf.reshape(tf.matMul(tf.transpose(xt), g), [-1]), tf.sum(g, 0)]);
+        });
+        let v: Float32Array;
+        try {
+          v = (await terms.data()) as Float32Array;
+        } finally {
+          terms.dispose();
+        }
+        ce += v[0]!;
+        for (let i = 0; i < dim * K + K; i++) grad[i]! += v[1 + i]!;
       }
-      const [loss, gw, gb] = tf.tidy(() => {
-        const xt = tf.tensor2d(xs, [m, dim]);
-        const onehot = tf.oneHot(tf.tensor1d(ys, 'int32'), K).toFloat();
-        const logp = tf.logSoftmax(tf.add(tf.matMul(xt, w), b));
-        const g = tf.sub(tf.exp(logp), onehot); // [m, K]
-        return [tf.neg(tf.sum(tf.mul(onehot, logp))), tf.matMul(tf.transpose(xt), g), tf.sum(g, 0)];
-      });
-      ce += loss.dataSync()[0]!;
-      const gwv = gw.dataSync();
-      const gbv = gb.dataSync();
-      for (let i = 0; i < gwv.length; i++) grad[i]! += gwv[i]!;
-      for (let k = 0; k < K; k++) grad[dim * K + k]! += gbv[k]!;
-      tf.dispose([loss, gw, gb]);
+    } finally {
+      tf.dispose([w, b]);
     }
-    tf.dispose([w, b]);
     let reg = 0;
     for (let i = 0; i < dim * K; i++) {
       reg += theta[i]! ** 2;
@@ -129,10 +149,10 @@ function objective(x: Float32Array, y: Int32Array, dim: number, K: number, C: nu
  * [10^searchMin, 10^searchMax], then quarter decades around the best; each fit warm-starts from the
  * previous one. Returns C, the held-out accuracy and the weights fitted on the training part.
  */
-function searchC(
+async function searchC(
   x: Float32Array, y: Int32Array, dim: number, K: number, cfg: LinearProbeConfig, rng: Rng,
-  fit: (J: ReturnType<typeof objective>, C: number, start: Float64Array) => { x: Float64Array },
-): { C: number; accuracy: number; theta: Float64Array; tried: number; valRows: number } {
+  fit: (J: ReturnType<typeof objective>, C: number, start: Float64Array) => Promise<{ x: Float64Array }>,
+): Promise<{ C: number; accuracy: number; theta: Float64Array; tried: number; valRows: number }> {
   const byClass: number[][] = Array.from({ length: K }, () => []);
   y.forEach((k, i) => byClass[k]!.push(i));
   const train: number[] = [];
@@ -150,8 +170,8 @@ function searchC(
   };
   const tr = pick(train);
   const va = pick(val);
-  const score = (theta: Float64Array) => {
-    const p = new LinearPredictor(Float32Array.from(theta.subarray(0, dim * K)), Float32Array.from(theta.subarray(dim * K)), dim, K, false, cfg.chunk)
+  const score = async (theta: Float64Array) => {
+    const p = await new LinearPredictor(Float32Array.from(theta.subarray(0, dim * K)), Float32Array.from(theta.subarray(dim * K)), dim, K, false, cfg.chunk)
       .predict({ data: va.x, rows: va.y.length, dim });
     let ok = 0;
     let ce = 0;
@@ -163,18 +183,23 @@ function searchC(
   };
   const results = new Map<number, { accuracy: number; ce: number; theta: Float64Array }>();
   let theta: Float64Array = new Float64Array(dim * K + K);
-  const tryAll = (logs: number[]) => {
+  const trainSet = new ProbeSet(tr.x, tr.y, dim, K);
+  const tryAll = async (logs: number[]) => {
     for (const l of logs.filter((v) => !results.has(v)).sort((a, b) => a - b)) {
-      theta = fit(objective(tr.x, tr.y, dim, K, 10 ** l, cfg.chunk), 10 ** l, theta).x;
-      results.set(l, { ...score(theta), theta });
+      theta = (await fit(objective(trainSet, 10 ** l, cfg.chunk), 10 ** l, theta)).x;
+      results.set(l, { ...(await score(theta)), theta });
     }
   };
   const best = () => [...results].sort(([la, a], [lb, b]) => b.accuracy - a.accuracy || a.ce - b.ce || la - lb)[0]!;
   const lo = Math.ceil(cfg.searchMin);
   const hi = Math.max(lo, Math.floor(cfg.searchMax));
-  tryAll(Array.from({ length: hi - lo + 1 }, (_, i) => lo + i));
-  const l0 = best()[0];
-  tryAll([-0.75, -0.5, -0.25, 0.25, 0.5, 0.75].map((d) => l0 + d).filter((l) => l >= cfg.searchMin && l <= cfg.searchMax));
+  try {
+    await tryAll(Array.from({ length: hi - lo + 1 }, (_, i) => lo + i));
+    const l0 = best()[0];
+    await tryAll([-0.75, -0.5, -0.25, 0.25, 0.5, 0.75].map((d) => l0 + d).filter((l) => l >= cfg.searchMin && l <= cfg.searchMax));
+  } finally {
+    trainSet.dispose();
+  }
   const [l, r] = best();
   return { C: 10 ** l, accuracy: r.accuracy, theta: r.theta, tried: results.size, valRows: va.y.length };
 }
@@ -183,7 +208,7 @@ function resultFrom(p: LinearPredictor, config: LinearProbeConfig, history: Epoc
   return {
     predict: (f) => p.predict(f),
     history,
-    state: (): MethodState => ({
+    state: async (): Promise<MethodState> => ({
       method: 'linear-probe',
       config,
       tensors: {
@@ -194,6 +219,74 @@ function resultFrom(p: LinearPredictor, config: LinearProbeConfig, history: Epoc
     }),
     dispose: () => {},
   };
+}
+
+/** Fits the probe on the source set `all` (features `x`, host copy for the validation split). */
+async function fitProbe(input: MethodInput<LinearProbeConfig>, cfg: LinearProbeConfig, x: Float32Array, all: ProbeSet, labels: Int32Array): Promise<MethodResult> {
+  const { dim, K } = all;
+  const log = input.logger?.child('linear-probe');
+  const J = objective(all, cfg.C, cfg.chunk);
+  const theta0 = new Float64Array(dim * K + K);
+  const history: EpochRecord[] = [];
+  const record = async (epoch: number, step: number, lr: number, theta: Float64Array, value: number, extra?: Record<string, number>) => {
+    const p = new LinearPredictor(Float32Array.from(theta.subarray(0, dim * K)), Float32Array.from(theta.subarray(dim * K)), dim, K, cfg.normalize, cfg.chunk);
+    const r: EpochRecord = { epoch, step, lr, losses: { total: value }, ...(await analyse(input, (f) => p.predict(f))), ...(extra ? { extra } : {}) };
+    history.push(r);
+    input.onEpoch?.(r);
+    return p;
+  };
+  let predictor: LinearPredictor;
+  if (cfg.solver === 'lbfgs') {
+    const fit = async (Jc: ReturnType<typeof objective>, C: number, start: Float64Array) => {
+      const res = await lbfgs((t) => {
+        if (input.signal?.aborted) throw new TrainingAborted('linear-probe stopped', 'it trains in one go; run it again');
+        return Jc(t);
+      }, start, { maxIter: cfg.maxIter, gtol: cfg.tol });
+      log?.debug(`C = ${C.toPrecision(3)}: L-BFGS stopped (${res.reason}) after ${res.iterations} iterations, J = ${res.value.toPrecision(6)}`);
+      return res;
+    };
+    let C = cfg.C;
+    let start: Float64Array = theta0;
+    const extra: Record<string, number> = {};
+    if (cfg.search === 'validation') {
+      const chosen = await searchC(x, labels, dim, K, cfg, new Rng(input.seed).fork('validation'), fit);
+      C = chosen.C;
+      start = chosen.theta;
+      Object.assign(extra, { C, valAccuracy: chosen.accuracy, candidates: chosen.tried });
+      log?.info(`C = ${C.toPrecision(3)} chosen on ${chosen.valRows} held-out source features (accuracy ${(100 * chosen.accuracy).toFixed(1)}%, ${chosen.tried} values tried)`);
+    }
+    const res = await fit(objective(all, C, cfg.chunk), C, start);
+    log?.info(`L-BFGS stopped (${res.reason}) after ${res.iterations} iterations, ${res.evaluations} evaluations, J = ${res.value.toPrecision(6)}`);
+    predictor = await record(1, res.iterations, 0, res.x, res.value, { ...extra, C, iterations: res.iterations, evaluations: res.evaluations, converged: res.reason === 'gtol' ? 1 : 0 });
+  } else {
+    const rng = new Rng(input.seed).fork('order');
+    const theta = theta0;
+    const m = new Float64Array(theta.length);
+    const v = new Float64Array(theta.length);
+    const N = all.n;
+    let t = 0;
+    let last: LinearPredictor | undefined;
+    for (let epoch = 1; epoch <= cfg.epochs; epoch++) {
+      const order = rng.permutation(N);
+      let sum = 0;
+      let steps = 0;
+      for (let r0 = 0; r0 < N; r0 += cfg.batchSize, steps++) {
+        if (input.signal?.aborted) throw new TrainingAborted('linear-probe stopped', 'it trains in one go; run it again');
+        const { value, grad } = await J(theta, order.slice(r0, r0 + cfg.batchSize));
+        t++;
+        for (let i = 0; i < theta.length; i++) {
+          m[i] = 0.9 * m[i]! + 0.1 * grad[i]!;
+          v[i] = 0.999 * v[i]! + 0.001 * grad[i]! ** 2;
+          theta[i]! -= (cfg.lr * (m[i]! / (1 - 0.9 ** t))) / (Math.sqrt(v[i]! / (1 - 0.999 ** t)) + 1e-8);
+        }
+        sum += value;
+        input.onStep?.({ epoch, step: t, lr: cfg.lr, losses: { total: value } });
+      }
+      last = await record(epoch, t, cfg.lr, theta, sum / steps);
+    }
+    predictor = last!;
+  }
+  return resultFrom(predictor, cfg, history, { classNames: [...input.classNames], domainNames: [...input.domainNames], seed: input.seed });
 }
 
 export const linearProbe: Method<LinearProbeConfig> = {
@@ -208,70 +301,13 @@ export const linearProbe: Method<LinearProbeConfig> = {
     if (input.resumeFrom) throw new ConfigError('linear-probe cannot resume from a checkpoint', 'it trains in one go; run it again without resumeFrom');
     const data = featureData(input);
     const { dim, numClasses: K } = data;
-    const log = input.logger?.child('linear-probe');
     const x = cfg.normalize ? l2normalizeRows(data.source, dim) : data.source;
-    const J = objective(x, data.sourceLabels, dim, K, cfg.C, cfg.chunk);
-    const theta0 = new Float64Array(dim * K + K);
-    const history: EpochRecord[] = [];
-    const record = (epoch: number, step: number, lr: number, theta: Float64Array, value: number, extra?: Record<string, number>) => {
-      const p = new LinearPredictor(Float32Array.from(theta.subarray(0, dim * K)), Float32Array.from(theta.subarray(dim * K)), dim, K, cfg.normalize, cfg.chunk);
-      const r: EpochRecord = { epoch, step, lr, losses: { total: value }, ...analyse(input, (f) => p.predict(f).labels), ...(extra ? { extra } : {}) };
-      history.push(r);
-      input.onEpoch?.(r);
-      return p;
-    };
-    let predictor: LinearPredictor;
-    if (cfg.solver === 'lbfgs') {
-      const fit = (Jc: ReturnType<typeof objective>, C: number, start: Float64Array) => {
-        const res = lbfgs((t) => {
-          if (input.signal?.aborted) throw new TrainingAborted('linear-probe stopped', 'it trains in one go; run it again');
-          return Jc(t);
-        }, start, { maxIter: cfg.maxIter, gtol: cfg.tol });
-        log?.debug(`C = ${C.toPrecision(3)}: L-BFGS stopped (${res.reason}) after ${res.iterations} iterations, J = ${res.value.toPrecision(6)}`);
-        return res;
-      };
-      let C = cfg.C;
-      let start: Float64Array = theta0;
-      const extra: Record<string, number> = {};
-      if (cfg.search === 'validation') {
-        const chosen = searchC(x, data.sourceLabels, dim, K, cfg, new Rng(input.seed).fork('validation'), fit);
-        C = chosen.C;
-        start = chosen.theta;
-        Object.assign(extra, { C, valAccuracy: chosen.accuracy, candidates: chosen.tried });
-        log?.info(`C = ${C.toPrecision(3)} chosen on ${chosen.valRows} held-out source features (accuracy ${(100 * chosen.accuracy).toFixed(1)}%, ${chosen.tried} values tried)`);
-      }
-      const res = fit(objective(x, data.sourceLabels, dim, K, C, cfg.chunk), C, start);
-      log?.info(`L-BFGS stopped (${res.reason}) after ${res.iterations} iterations, ${res.evaluations} evaluations, J = ${res.value.toPrecision(6)}`);
-      predictor = record(1, res.iterations, 0, res.x, res.value, { ...extra, C, iterations: res.iterations, evaluations: res.evaluations, converged: res.reason === 'gtol' ? 1 : 0 });
-    } else {
-      const rng = new Rng(input.seed).fork('order');
-      const theta = theta0;
-      const m = new Float64Array(theta.length);
-      const v = new Float64Array(theta.length);
-      const N = data.sourceLabels.length;
-      let t = 0;
-      let last: LinearPredictor | undefined;
-      for (let epoch = 1; epoch <= cfg.epochs; epoch++) {
-        const order = rng.permutation(N);
-        let sum = 0;
-        let steps = 0;
-        for (let r0 = 0; r0 < N; r0 += cfg.batchSize, steps++) {
-          if (input.signal?.aborted) throw new TrainingAborted('linear-probe stopped', 'it trains in one go; run it again');
-          const { value, grad } = J(theta, order.slice(r0, r0 + cfg.batchSize));
-          t++;
-          for (let i = 0; i < theta.length; i++) {
-            m[i] = 0.9 * m[i]! + 0.1 * grad[i]!;
-            v[i] = 0.999 * v[i]! + 0.001 * grad[i]! ** 2;
-            theta[i]! -= (cfg.lr * (m[i]! / (1 - 0.9 ** t))) / (Math.sqrt(v[i]! / (1 - 0.999 ** t)) + 1e-8);
-          }
-          sum += value;
-          input.onStep?.({ epoch, step: t, lr: cfg.lr, losses: { total: value } });
-        }
-        last = record(epoch, t, cfg.lr, theta, sum / steps);
-      }
-      predictor = last!;
+    const all = new ProbeSet(x, data.sourceLabels, dim, K);
+    try {
+      return await fitProbe(input, cfg, x, all, data.sourceLabels);
+    } finally {
+      all.dispose();
     }
-    return resultFrom(predictor, cfg, history, { classNames: [...input.classNames], domainNames: [...input.domainNames], seed: input.seed });
   },
 
   async restore(state: MethodState, input: RestoreInput): Promise<MethodResult> {

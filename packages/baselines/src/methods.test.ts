@@ -39,7 +39,7 @@ let toy: ToyProblem;
 beforeAll(async () => {
   await selectBackend('wasm');
   tower = new FakeTextTower();
-  toy = makeToyProblem(tower);
+  toy = await makeToyProblem(tower);
 });
 
 afterAll(() => tower.dispose());
@@ -96,7 +96,7 @@ describe('linear probe', () => {
     expect(extra.C).toBeLessThanOrEqual(1e4);
     expect(extra.candidates).toBeGreaterThanOrEqual(8);
     expect(extra.valAccuracy).toBeGreaterThan(0.9);
-    const src = searched.predict(toy.source).labels;
+    const src = (await searched.predict(toy.source)).labels;
     expect(src.filter((k, i) => k === toy.sourceLabels[i]).length / src.length).toBeGreaterThan(0.9);
   });
 });
@@ -115,7 +115,7 @@ describe('every baseline on the toy problem', () => {
         classNames: toy.classNames, domainNames: toy.domainNames, clip: tower,
         config, seed: 3, onEpoch: (r) => epochs.push(r.epoch),
       });
-      const pred = result.predict(toy.evalTarget.features);
+      const pred = await result.predict(toy.evalTarget.features);
       expectValid(pred, toy.evalTarget.features.rows, K);
       expect(result.history.length).toBeGreaterThan(0);
       expect(epochs).toEqual(result.history.map((r) => r.epoch));
@@ -123,10 +123,10 @@ describe('every baseline on the toy problem', () => {
       expect(last.evalAccuracy).toBeGreaterThanOrEqual(0);
       expect(last.targetAccuracy).toBeGreaterThanOrEqual(0);
 
-      const state = result.state();
+      const state = await result.state();
       expect(state.method).toBe(name);
       const restored = await method.restore!(state, { classNames: toy.classNames, domainNames: toy.domainNames, clip: tower });
-      const again = restored.predict(toy.evalTarget.features);
+      const again = await restored.predict(toy.evalTarget.features);
       expect(Array.from(again.labels)).toEqual(Array.from(pred.labels));
       for (let i = 0; i < pred.probs.length; i += 7) expect(again.probs[i]).toBeCloseTo(pred.probs[i]!, 5);
       restored.dispose();

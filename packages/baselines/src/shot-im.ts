@@ -19,14 +19,14 @@
  * linear classifier of the other feature-space baselines.
  *
  * @example
- *   const { model } = fitShotIm(data, SHOT_IM_DEFAULTS, new Rng(0));
+ *   const { model } = await fitShotIm(data, SHOT_IM_DEFAULTS, new Rng(0));
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '@dampl/runtime';
 import { defineSchema, imLoss, type ConfigOf } from '@dampl/core';
 import { featureMethod } from './modules/feature-method.js';
 import {
-  BatchSampler, Sgd, gatherRows, l2normalizeRows, runEpochs, sgdStep, trainHead,
+  BatchSampler, Sgd, deviceFeatures, gatherRows, runEpochs, sgdStep, trainHead,
   type FeatureData, type TrainHooks,
 } from './modules/feature-train.js';
 
@@ -50,7 +50,7 @@ export const shotImSchema = defineSchema({
 export type ShotImConfig = ConfigOf<typeof shotImSchema>;
 export const SHOT_IM_DEFAULTS: ShotImConfig = Object.fromEntries(Object.entries(shotImSchema).map(([k, v]) => [k, v.default])) as ShotImConfig;
 
-export function fitShotIm(data: FeatureData, cfg: ShotImConfig, rng: Rng, hooks: TrainHooks = {}) {
+export async function fitShotIm(data: FeatureData, cfg: ShotImConfig, rng: Rng, hooks: TrainHooks = {}) {
   const { dim } = data;
   const ns = data.sourceLabels.length;
   const nt = data.target.length / dim;
@@ -60,22 +60,22 @@ export function fitShotIm(data: FeatureData, cfg: ShotImConfig, rng: Rng, hooks:
     batchSize: cfg.batchSize, lr: cfg.lr, lrDecay: cfg.lrDecay, momentum: cfg.momentum, nesterov: cfg.nesterov,
     weightDecay: cfg.weightDecay, bottleneckDim: cfg.bottleneckDim, normalize: cfg.normalize,
   };
-  const src = trainHead(data, {
+  const src = await trainHead(data, {
     ...common, epochs: cfg.sourceEpochs, itersPerEpoch: perSource, lrGamma: cfg.lrGamma / (cfg.sourceEpochs * perSource),
     tradeOff: 0, labelSmoothing: cfg.labelSmoothing,
   }, rng.fork('source'), hooks);
   const { model } = src;
-  const target = cfg.normalize ? l2normalizeRows(data.target, dim) : data.target;
+  const target = deviceFeatures(data.target, dim, cfg.normalize);
   const params = model.neck.params();
   const sgd = new Sgd(cfg.momentum, cfg.weightDecay, cfg.nesterov);
   const batches = new BatchSampler(nt, Math.min(cfg.batchSize, nt), rng.fork('target-order'));
   try {
     const last = src.history.at(-1)!;
-    const adapt = runEpochs({ epochs: cfg.epochs, itersPerEpoch: perTarget, lr: cfg.lr, lrGamma: cfg.lrGamma / (cfg.epochs * perTarget), lrDecay: cfg.lrDecay },
+    const adapt = await runEpochs({ epochs: cfg.epochs, itersPerEpoch: perTarget, lr: cfg.lr, lrGamma: cfg.lrGamma / (cfg.epochs * perTarget), lrDecay: cfg.lrDecay },
       hooks, model, (i, lr) => {
         const ti = batches.next();
         return sgdStep(params, sgd, lr, () => {
-          const { logits } = model.forward(gatherRows(target, dim, ti), true);
+          const { logits } = model.forward(gatherRows(target, ti), true);
           const im = imLoss(tf.softmax(logits), cfg.imEps) as tf.Scalar;
           return { im, total: tf.mul(im, cfg.imWeight) as tf.Scalar };
         }, `at target step ${i + 1}`);
@@ -86,6 +86,7 @@ export function fitShotIm(data: FeatureData, cfg: ShotImConfig, rng: Rng, hooks:
     throw e;
   } finally {
     sgd.dispose();
+    target.dispose();
   }
 }
 

@@ -55,7 +55,7 @@ describe.skipIf(!ref && !process.env.CI)('zero-shot CLIP on the tiny golden mode
       classNames: columns.map((c) => texts[c]!), domainNames: ['a', 'b'], clip,
       config: { templates, evalBatch: 2 }, seed: 0,
     });
-    const p = result.predict(images);
+    const p = await result.predict(images);
     result.dispose();
     return p;
   };

@@ -70,7 +70,7 @@ function resultFrom(name: string, predictor: TextPredictor, text: Float32Array, 
   return {
     predict: (f) => predictor.predict(f),
     history,
-    state: (): MethodState => ({ method: name, config, tensors: { text_features: { dtype: 'F32', shape: [K, E], data: text } }, meta: { ...meta, history } }),
+    state: async (): Promise<MethodState> => ({ method: name, config, tensors: { text_features: { dtype: 'F32', shape: [K, E], data: text } }, meta: { ...meta, history } }),
     dispose: () => predictor.dispose(),
   };
 }
@@ -90,9 +90,9 @@ function zeroShotMethod(name: string, describe: string, schema: typeof zeroShotS
       const t0 = performance.now();
       const z = ensembleTextFeatures(tower, input.classNames, cfg.templates);
       const [K, E] = z.shape;
-      const text = Float32Array.from(z.dataSync() as Float32Array);
+      const text = Float32Array.from((await z.data()) as Float32Array);
       const predictor = new TextPredictor(z, tower.logitScale, cfg.evalBatch);
-      const record: EpochRecord = { epoch: 1, step: 0, lr: 0, losses: {}, ...analyse(input, (f) => predictor.predict(f).labels) };
+      const record: EpochRecord = { epoch: 1, step: 0, lr: 0, losses: {}, ...(await analyse(input, (f) => predictor.predict(f))) };
       input.logger?.child(name).info(`text classifier from ${cfg.templates.length} template(s) x ${K} classes in ${((performance.now() - t0) / 1000).toFixed(1)}s`);
       input.onEpoch?.(record);
       return resultFrom(name, predictor, text, K, E, cfg, [record], {

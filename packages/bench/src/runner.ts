@@ -379,7 +379,7 @@ async function runCell(o: RunOptions, cell: Cell, ds: PreparedDataset, clip: Cli
   let predicted: Int32Array;
   let history;
   try {
-    predicted = result.predict(matrix(test)).labels;
+    predicted = (await result.predict(matrix(test))).labels;
     history = result.history;
   } finally {
     result.dispose();

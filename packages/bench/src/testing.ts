@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { writeSafetensors, type SafeTensor } from '@dampl/runtime';
 import { writeHfTokenizerFiles, EOT_TOKEN, SOT_TOKEN, type ClipConfig } from '@dampl/clip';
 import {
-  defineSchema, l2Normalize, registerMethod, zeroShotTextFeatures,
+  argmaxRows, defineSchema, l2Normalize, registerMethod, zeroShotTextFeatures,
   type FeatureMatrix, type Method, type MethodResult, type Prediction,
 } from '@dampl/core';
 import { encodePng, imageFolderIndex, registerDataset, type Dataset } from '@dampl/data';
@@ -142,23 +142,25 @@ export async function writeTinyImages(root: string, domains: string[], classes: 
 }
 
 class FixedPredictor implements MethodResult {
-  constructor(private readonly classify: (f: FeatureMatrix) => Prediction) {}
+  constructor(private readonly classify: (f: FeatureMatrix) => Promise<Prediction>) {}
   history = [{ epoch: 1, step: 0, lr: 0, losses: {} }];
-  predict(features: FeatureMatrix): Prediction {
+  predict(features: FeatureMatrix): Promise<Prediction> {
     return this.classify(features);
   }
-  state() {
+  async state() {
     return { method: 'test', config: {}, tensors: {}, meta: {} };
   }
   dispose(): void {}
 }
 
-function cosinePredict(centres: tf.Tensor2D, f: FeatureMatrix): Prediction {
-  return tf.tidy(() => {
-    const x = l2Normalize(tf.tensor2d(f.data, [f.rows, f.dim]));
-    const probs = tf.softmax(tf.mul(tf.matMul(x, centres, false, true), 10));
-    return { probs: probs.dataSync() as Float32Array, labels: tf.argMax(probs, 1).dataSync() as unknown as Int32Array };
-  });
+async function cosinePredict(centres: tf.Tensor2D, f: FeatureMatrix): Promise<Prediction> {
+  const p = tf.tidy(() => tf.softmax(tf.mul(tf.matMul(l2Normalize(tf.tensor2d(f.data, [f.rows, f.dim])), centres, false, true), 10)));
+  try {
+    const probs = (await p.data()) as Float32Array;
+    return { probs, labels: argmaxRows(probs, centres.shape[0]) };
+  } finally {
+    p.dispose();
+  }
 }
 
 const emptySchema = defineSchema({});

@@ -79,7 +79,7 @@ async function runBackend(name: BackendName, log: (s: string) => void): Promise<
   }
   const plan = PLANS[name];
   log(`${name}: ${device}; building ViT-B/16 with random weights`);
-  const model: ClipModel = createClip({ config: VIT_B16, weights: randomClipWeights(VIT_B16, 0) });
+  const model: ClipModel = await createClip({ config: VIT_B16, weights: randomClipWeights(VIT_B16, 0) });
   const rows: BenchRow[] = [];
 
   const r = VIT_B16.vision.imageSize;

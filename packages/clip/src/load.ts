@@ -409,7 +409,7 @@ async function build(files: string[], layout: CheckpointLayout, config: ClipConf
     await ckpt.close();
   }
   const weightsHash = await sha256Files(files);
-  return createClip({ config, weights, weightsHash, source, tokenizer });
+  return await createClip({ config, weights, weightsHash, source, tokenizer });
 }
 
 /**

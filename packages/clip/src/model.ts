@@ -47,7 +47,7 @@ class Clip implements ClipModel {
   private tokenizerSource: ClipInit['tokenizer'];
   private tokenizerValue: ClipTokenizer | undefined;
 
-  constructor(init: ClipInit, store: WeightStore) {
+  constructor(init: ClipInit, store: WeightStore, logitScale: number) {
     this.config = init.config;
     this.store = store;
     this.weightsHash = init.weightsHash ?? '';
@@ -57,7 +57,7 @@ class Clip implements ClipModel {
       ? new VisionTransformer(vitConfig(init.config), store)
       : new ModifiedResNet(resnetConfig(init.config), store);
     this.text = new TextTransformer(textConfig(init.config), store);
-    this.logitScale = Math.exp(store.tensor('logit_scale').dataSync()[0]!);
+    this.logitScale = logitScale;
   }
 
   get tokenizer(): ClipTokenizer {
@@ -145,9 +145,9 @@ class Clip implements ClipModel {
 /**
  * Builds a CLIP from canonical tensors. Every tensor the config needs must be there with its
  * shape, and nothing else; otherwise a FormatError names the tensor (and both shapes).
- * On error the tensors are disposed.
+ * On error the tensors are disposed. Asynchronous: the logit scale is read from the device.
  */
-export function createClip(init: ClipInit): ClipModel {
+export async function createClip(init: ClipInit): Promise<ClipModel> {
   const config = validateConfig(init.config);
   const expected = clipWeightShapes(config);
   try {
@@ -171,7 +171,9 @@ export function createClip(init: ClipInit): ClipModel {
   }
   const store = new WeightStore(init.weights, { trainable: init.trainable });
   try {
-    return new Clip({ ...init, config }, store);
+    const scale = (await store.tensor('logit_scale').data())[0]!;
+    if (!Number.isFinite(scale)) throw new FormatError(`logit_scale is ${scale}`, 'the checkpoint is damaged; download it again');
+    return new Clip({ ...init, config }, store, Math.exp(scale));
   } catch (e) {
     store.dispose();
     throw e;

@@ -30,9 +30,9 @@ afterAll(async () => { await rm(dir, { recursive: true, force: true }); });
 const maxDiff = (a: tf.Tensor, b: tf.Tensor) => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!);
 
 describe('trainable CLIP and the Hugging Face writer', () => {
-  it('a trainable model computes what the frozen one does, and trains every weight', () => {
-    const frozen = createClip({ config, weights: randomClipWeights(config, 3, 0.2) });
-    const trainable = createClip({ config, weights: randomClipWeights(config, 3, 0.2), trainable: true });
+  it('a trainable model computes what the frozen one does, and trains every weight', async () => {
+    const frozen = await createClip({ config, weights: randomClipWeights(config, 3, 0.2) });
+    const trainable = await createClip({ config, weights: randomClipWeights(config, 3, 0.2), trainable: true });
     const x = tf.randomNormal([4, 3, 16, 16], 0, 1, 'float32', 1) as tf.Tensor4D;
     const tok = tf.tensor2d([[vocab.vocab.length - 2, 5, 6, vocab.vocab.length - 1], [vocab.vocab.length - 2, 7, vocab.vocab.length - 1, 0]], [2, 4], 'int32');
     expect(maxDiff(trainable.encodeImage(x), frozen.encodeImage(x))).toBeLessThan(1e-5);
@@ -57,7 +57,7 @@ describe('trainable CLIP and the Hugging Face writer', () => {
   });
 
   it('saves in Hugging Face layout and loads back to the same outputs', async () => {
-    const model = createClip({ config, weights: randomClipWeights(config, 7, 0.2), trainable: true });
+    const model = await createClip({ config, weights: randomClipWeights(config, 7, 0.2), trainable: true });
     await saveClipHf(dir, model, { vocab, provenance: { test: true } });
     const back = await loadClip(dir);
     const x = tf.randomNormal([2, 3, 16, 16], 0, 1, 'float32', 2) as tf.Tensor4D;

@@ -7,7 +7,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { atomicWriteFile, DamplError, writeSafetensors, type SafeTensor } from '@dampl/runtime';
+import { atomicWriteFile, DamplError, readFloat32, writeSafetensors, type SafeTensor } from '@dampl/runtime';
 import type { ClipConfig, ClipModel } from './types.js';
 import { hfRule } from './weights/hf.js';
 import { CLIP_MEAN, CLIP_STD } from './preprocess.js';
@@ -50,18 +50,30 @@ export function hfConfigJson(c: ClipConfig, extra: Record<string, unknown> = {})
   };
 }
 
-/** Canonical tensors -> Hugging Face tensors (F32), by the loader's table in reverse. */
-export function toHfTensors(canonical: Map<string, tf.Tensor>): Map<string, SafeTensor> {
-  const out = new Map<string, SafeTensor>();
-  const put = (name: string, t: tf.Tensor) => out.set(name, { dtype: 'F32', shape: [...t.shape], data: t.dataSync() as Float32Array });
-  for (const [name, t] of canonical) {
-    const rule = hfRule(name);
-    if (!rule) throw new DamplError(`no Hugging Face name for '${name}'`, 'only ViT CLIPs have a Hugging Face layout');
-    if (rule.op === 'copy') put(rule.from[0]!, t);
-    else if (rule.op === 'transpose') tf.tidy(() => { put(rule.from[0]!, tf.transpose(t)); });
-    else tf.tidy(() => { tf.split(t, rule.from.length, 0).forEach((part, i) => put(rule.from[i]!, part)); });
+/** Canonical tensors -> Hugging Face tensors (F32), by the loader's table in reverse; read from the device. */
+export async function toHfTensors(canonical: Map<string, tf.Tensor>): Promise<Map<string, SafeTensor>> {
+  const names: string[] = [];
+  const parts: tf.Tensor[] = [];
+  const owned: tf.Tensor[] = [];
+  try {
+    for (const [name, t] of canonical) {
+      const rule = hfRule(name);
+      if (!rule) throw new DamplError(`no Hugging Face name for '${name}'`, 'only ViT CLIPs have a Hugging Face layout');
+      if (rule.op === 'copy') {
+        names.push(rule.from[0]!);
+        parts.push(t);
+      } else {
+        const made = rule.op === 'transpose' ? [tf.transpose(t)] : tf.split(t, rule.from.length, 0);
+        owned.push(...made);
+        made.forEach((m, i) => { names.push(rule.from[i]!); parts.push(m); });
+      }
+    }
+    // one read per tensor, side by side (joining them first would hold a second copy of the model)
+    const values = await Promise.all(parts.map(async (p) => (await readFloat32([p]))[0]!));
+    return new Map(names.map((n, i) => [n, { dtype: 'F32', shape: [...parts[i]!.shape], data: values[i]! }]));
+  } finally {
+    tf.dispose(owned);
   }
-  return out;
 }
 
 export interface SaveHfOptions {
@@ -74,7 +86,7 @@ export interface SaveHfOptions {
 export async function saveClipHf(dir: string, model: ClipModel, opts: SaveHfOptions = {}): Promise<void> {
   await mkdir(dir, { recursive: true });
   const weights = model.weights();
-  const tensors = toHfTensors(weights);
+  const tensors = await toHfTensors(weights);
   const json = (o: unknown) => JSON.stringify(o, null, 2) + '\n';
   await writeSafetensors(path.join(dir, 'model.safetensors'), tensors, { format: 'pt' });
   await atomicWriteFile(path.join(dir, 'config.json'), json(hfConfigJson(model.config, opts.provenance ? { dampl: opts.provenance } : {})));

@@ -19,7 +19,7 @@ for (const backend of ['wasm', 'cpu'] as const) {
     let model: ClipModel;
     beforeAll(async () => {
       await selectBackend(backend);
-      model = createClip({ config, weights: randomClipWeights(config, 7, 0.1) });
+      model = await createClip({ config, weights: randomClipWeights(config, 7, 0.1) });
     });
     afterAll(() => model?.dispose());
 

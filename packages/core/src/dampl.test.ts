@@ -17,7 +17,7 @@ let small: ToyProblem;
 beforeAll(async () => {
   await selectBackend('wasm');
   tower = new FakeTextTower({ seed: 1 });
-  small = makeToyProblem(tower, { seed: 3 });
+  small = await makeToyProblem(tower, { seed: 3 });
 });
 afterAll(() => tower.dispose());
 
@@ -33,7 +33,7 @@ const input = (toy: ToyProblem, over: Partial<LabelledMethodInput<DamplConfig>> 
 
 const tempDir = () => mkdtemp(path.join(tmpdir(), 'dampl-core-'));
 const bytes = (t: tf.Tensor) => Buffer.from((t.dataSync() as Float32Array).buffer.slice(0));
-const stateBytes = (r: MethodResult) => Object.fromEntries(Object.entries(r.state().tensors).map(([k, t]) => [k, Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength)]));
+const stateBytes = async (r: MethodResult) => Object.fromEntries(Object.entries((await r.state()).tensors).map(([k, t]) => [k, Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength)]));
 const accuracy = (pred: Int32Array, labels: Int32Array) => pred.reduce((s, p, i) => s + (p === labels[i] ? 1 : 0), 0) / labels.length;
 
 describe('DAMPL training', () => {
@@ -41,8 +41,8 @@ describe('DAMPL training', () => {
     const before = new Map([...tower.weights()].map(([k, t]) => [k, bytes(t)]));
     const r = await fitMethod(dampl, input(small, { config: config({ epochs: 2 }) }));
     for (const [k, t] of tower.weights()) expect(bytes(t).equals(before.get(k)!), k).toBe(true);
-    const init = new PromptLearner(tower, small.classNames, small.domainNames, r.state().config as DamplConfig, new Rng(11).fork('init'));
-    const learned = r.state().tensors;
+    const init = new PromptLearner(tower, small.classNames, small.domainNames, (await r.state()).config as DamplConfig, new Rng(11).fork('init'));
+    const learned = (await r.state()).tensors;
     for (const [k, v] of init.params()) {
       expect(learned[k]!.shape).toEqual(v.shape);
       expect(Buffer.from((learned[k]!.data as Float32Array).buffer).equals(bytes(v))).toBe(false);
@@ -67,7 +67,7 @@ describe('DAMPL training', () => {
   it('records history; target labels only score it and never change training', async () => {
     const plain = await fitMethod(dampl, input(small));
     const scored = await fitMethod(dampl, input(small, { targetLabelsForAnalysis: small.targetLabels, evalTarget: small.evalTarget }));
-    expect(stateBytes(scored)).toEqual(stateBytes(plain));
+    expect(await stateBytes(scored)).toEqual(await stateBytes(plain));
     expect(plain.history.map((h) => h.losses)).toEqual(scored.history.map((h) => h.losses));
     expect(plain.history[0]!.pseudoAccuracy).toBeUndefined();
     expect(plain.history[0]!.evalAccuracy).toBeUndefined();
@@ -91,13 +91,13 @@ describe('DAMPL training', () => {
   it('round-trips a checkpoint: restored prompts predict exactly the same probabilities', async () => {
     const dir = await tempDir();
     const r = await fitMethod(dampl, input(small, { config: config({ epochs: 2 }), checkpoint: { dir } }));
-    const want = r.predict(small.evalTarget.features);
+    const want = await r.predict(small.evalTarget.features);
     const saved = path.join(dir, 'saved');
-    await saveMethodState(saved, r.state());
+    await saveMethodState(saved, await r.state());
     for (const from of [saved, dir]) {
       const state = await loadMethodState(from);
       const restored = await dampl.restore!(state, { classNames: small.classNames, domainNames: small.domainNames, clip: tower });
-      const got = restored.predict(small.evalTarget.features);
+      const got = await restored.predict(small.evalTarget.features);
       expect(Buffer.from(got.probs.buffer).equals(Buffer.from(want.probs.buffer))).toBe(true);
       expect(got.labels).toEqual(want.labels);
       expect(restored.history).toEqual(r.history);
@@ -161,9 +161,9 @@ describe('DAMPL training', () => {
   });
 
   it('beats zero-shot CLIP on a shifted target domain', async () => {
-    const toy = makeToyProblem(tower, { shift: 0.3, mix: 0, noiseTarget: 0.1, perClassSource: 60, perClassTarget: 60, seed: 7 });
+    const toy = await makeToyProblem(tower, { shift: 0.3, mix: 0, noiseTarget: 0.1, perClassSource: 60, perClassTarget: 60, seed: 7 });
     const r = await fitMethod(dampl, input(toy, { config: config(), seed: 1, evalTarget: toy.evalTarget }));
-    const acc = accuracy(r.predict(toy.evalTarget.features).labels, toy.evalTarget.labels);
+    const acc = accuracy((await r.predict(toy.evalTarget.features)).labels, toy.evalTarget.labels);
     expect(toy.zeroShotAccuracy).toBeLessThan(0.8);
     expect(acc).toBeGreaterThan(toy.zeroShotAccuracy + 0.05);
     expect(r.history.at(-1)!.evalAccuracy).toBe(acc);

@@ -19,12 +19,12 @@
  * Hyper-parameters: see `damplSchema` (defaults: DAPL's released configuration) and defaults.ts.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, DamplError, Rng, type SafeTensor } from '@dampl/runtime';
+import { ConfigError, DamplError, Rng, readFloat32, type SafeTensor } from '@dampl/runtime';
 import { defineSchema, hashConfig, resolveConfig, validateConfig, type ConfigOf } from './config.js';
 import { datasetDefaults } from './defaults.js';
 import { cosineLogits, crossEntropy, imLoss, l2Normalize, maskedCrossEntropy } from './losses.js';
 import {
-  checkFeatures, type EpochRecord, type FeatureMatrix, type Method, type MethodInput, type MethodResult,
+  argmaxRows, checkFeatures, type EpochRecord, type FeatureMatrix, type Method, type MethodInput, type MethodResult,
   type MethodState, type Prediction, type RestoreInput,
 } from './methods.js';
 import { PromptLearner, zeroShotTextFeatures } from './prompt.js';
@@ -81,24 +81,24 @@ export type DamplConfig = ConfigOf<typeof damplSchema>;
 export class TextPredictor {
   constructor(private readonly text: tf.Tensor2D, private readonly scale: number, private readonly chunk = 4096) {}
 
-  predict(features: FeatureMatrix): Prediction {
+  /** Features cross to the device and probabilities back once per chunk of `chunk` rows. */
+  async predict(features: FeatureMatrix): Promise<Prediction> {
     checkFeatures(features, 'features to predict', this.text.shape[1]);
     const K = this.text.shape[0];
     const probs = new Float32Array(features.rows * K);
-    const labels = new Int32Array(features.rows);
     for (let r0 = 0; r0 < features.rows; r0 += this.chunk) {
       const r1 = Math.min(features.rows, r0 + this.chunk);
       const p = tf.tidy(() => {
         const x = l2Normalize(tf.tensor2d(features.data.subarray(r0 * features.dim, r1 * features.dim), [r1 - r0, features.dim]));
         return tf.softmax(cosineLogits(x, this.text, this.scale));
       });
-      const a = tf.tidy(() => tf.argMax(p, 1).toInt());
-      probs.set(p.dataSync() as Float32Array, r0 * K);
-      labels.set(a.dataSync() as Int32Array, r0);
-      p.dispose();
-      a.dispose();
+      try {
+        probs.set((await p.data()) as Float32Array, r0 * K);
+      } finally {
+        p.dispose();
+      }
     }
-    return { probs, labels };
+    return { probs, labels: argmaxRows(probs, K) };
   }
 
   dispose(): void {
@@ -142,10 +142,10 @@ class DamplModel implements TrainModel {
     return this.learner.textFeatures([1]);
   }
 
-  beforeEpoch(epoch: number): Partial<EpochRecord> {
+  async beforeEpoch(epoch: number): Promise<Partial<EpochRecord>> {
     const text = this.labeler.needsTargetText ? this.targetText() : undefined;
     try {
-      this.pseudo = this.labeler.compute(epoch, this.cfg.epochs, text);
+      this.pseudo = await this.labeler.compute(epoch, this.cfg.epochs, text);
     } finally {
       text?.dispose();
     }
@@ -179,20 +179,20 @@ class DamplModel implements TrainModel {
     return { total, terms: { src, tgt, im } };
   }
 
-  afterEpoch(): Partial<EpochRecord> {
+  async afterEpoch(): Promise<Partial<EpochRecord>> {
     const out: Partial<EpochRecord> = {};
     if (!this.input.targetAnalysis && !this.input.evalTarget) return out;
     const predictor = new TextPredictor(this.targetText(), this.tower.logitScale, this.cfg.evalBatch);
     try {
-      if (this.input.targetAnalysis) out.targetAccuracy = this.input.targetAnalysis.accuracy(predictor.predict(this.input.target).labels);
-      if (this.input.evalTarget) out.evalAccuracy = this.input.evalTarget.analysis.accuracy(predictor.predict(this.input.evalTarget.features).labels);
+      if (this.input.targetAnalysis) out.targetAccuracy = this.input.targetAnalysis.accuracy((await predictor.predict(this.input.target)).labels);
+      if (this.input.evalTarget) out.evalAccuracy = this.input.evalTarget.analysis.accuracy((await predictor.predict(this.input.evalTarget.features)).labels);
     } finally {
       predictor.dispose();
     }
     return out;
   }
 
-  state(history: EpochRecord[]): MethodState {
+  state(history: EpochRecord[]): Promise<MethodState> {
     return damplState(this.learner, this.cfg, this.input, this.tower, history);
   }
 
@@ -205,9 +205,11 @@ class DamplModel implements TrainModel {
   }
 }
 
-function damplState(learner: PromptLearner, config: DamplConfig, input: Pick<MethodInput<DamplConfig>, 'classNames' | 'domainNames' | 'seed'>, tower: TextTower, history: EpochRecord[]): MethodState {
+async function damplState(learner: PromptLearner, config: DamplConfig, input: Pick<MethodInput<DamplConfig>, 'classNames' | 'domainNames' | 'seed'>, tower: TextTower, history: EpochRecord[]): Promise<MethodState> {
+  const params = [...learner.params()];
+  const values = await readFloat32(params.map(([, v]) => v));
   const tensors: Record<string, SafeTensor> = {};
-  for (const [name, v] of learner.params()) tensors[name] = { dtype: 'F32', shape: [...v.shape], data: Float32Array.from(v.dataSync() as Float32Array) };
+  params.forEach(([name, v], i) => { tensors[name] = { dtype: 'F32', shape: [...v.shape], data: values[i]! }; });
   return {
     method: 'dampl',
     config,
@@ -223,14 +225,15 @@ function damplState(learner: PromptLearner, config: DamplConfig, input: Pick<Met
   };
 }
 
-function resultFrom(learner: PromptLearner, cfg: DamplConfig, tower: TextTower, history: EpochRecord[],
-  input: Pick<MethodInput<DamplConfig>, 'classNames' | 'domainNames' | 'seed'>): MethodResult {
+/** The predictor and state of a learner, read before the caller disposes it. */
+async function resultFrom(learner: PromptLearner, cfg: DamplConfig, tower: TextTower, history: EpochRecord[],
+  input: Pick<MethodInput<DamplConfig>, 'classNames' | 'domainNames' | 'seed'>): Promise<MethodResult> {
   const predictor = new TextPredictor(learner.textFeatures([1]), tower.logitScale, cfg.evalBatch);
-  const state = damplState(learner, cfg, input, tower, history);
+  const state = await damplState(learner, cfg, input, tower, history);
   return {
     predict: (features) => predictor.predict(features),
     history,
-    state: () => state,
+    state: async () => state,
     dispose: () => predictor.dispose(),
   };
 }
@@ -269,7 +272,7 @@ export const dampl: Method<DamplConfig> = {
         checkpoint: input.checkpoint,
         resumeFrom: input.resumeFrom,
       });
-      return resultFrom(model.learner, cfg, tower, history, input);
+      return await resultFrom(model.learner, cfg, tower, history, input);
     } finally {
       model.dispose();
     }
@@ -288,7 +291,7 @@ export const dampl: Method<DamplConfig> = {
     const learner = new PromptLearner(tower, input.classNames, input.domainNames, cfg, new Rng(meta.seed ?? 0).fork('init'));
     try {
       learner.load(new Map(Object.entries(state.tensors).map(([k, t]) => [k, t.data as Float32Array])));
-      return resultFrom(learner, cfg, tower, meta.history ?? [], { classNames: input.classNames, domainNames: input.domainNames, seed: meta.seed ?? 0 });
+      return await resultFrom(learner, cfg, tower, meta.history ?? [], { classNames: input.classNames, domainNames: input.domainNames, seed: meta.seed ?? 0 });
     } finally {
       learner.dispose();
     }

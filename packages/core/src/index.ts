@@ -6,7 +6,7 @@ export {
   type FieldSpec, type ConfigSchema, type ConfigOf, type ConfigLayer, type NamedConfig,
 } from './config.js';
 export {
-  registerMethod, getMethod, listMethods, resolveMethodConfig, fitMethod, makeTargetAnalysis, checkFeatures,
+  registerMethod, getMethod, listMethods, resolveMethodConfig, fitMethod, makeTargetAnalysis, checkFeatures, argmaxRows,
   type Method, type MethodOf, type MethodInput, type RestoreInput, type LabelledMethodInput, type MethodResult, type MethodState,
   type FeatureMatrix, type Prediction, type EpochRecord, type StepRecord, type TargetAnalysis,
 } from './methods.js';

@@ -26,9 +26,9 @@ describe('method registry and config resolution', () => {
       async fit(input) {
         const K = input.classNames.length;
         return {
-          predict: (f) => ({ probs: new Float32Array(f.rows * K).map((_, i) => (i % K === 0 ? 1 : 0)), labels: new Int32Array(f.rows) }),
+          predict: async (f) => ({ probs: new Float32Array(f.rows * K).map((_, i) => (i % K === 0 ? 1 : 0)), labels: new Int32Array(f.rows) }),
           history: [],
-          state: () => ({ method: 'identity-test', config: input.config, tensors: {}, meta: {} }),
+          state: async () => ({ method: 'identity-test', config: input.config, tensors: {}, meta: {} }),
           dispose: () => {},
         };
       },
@@ -41,7 +41,7 @@ describe('method registry and config resolution', () => {
       target: { data: new Float32Array(4), rows: 2, dim: 2 }, classNames: ['a', 'b'], domainNames: ['x', 'y'],
       config: m.defaults('any'), seed: 0,
     });
-    expect([...r.predict({ data: new Float32Array(2), rows: 1, dim: 2 }).probs]).toEqual([1, 0]);
+    expect([...(await r.predict({ data: new Float32Array(2), rows: 1, dim: 2 })).probs]).toEqual([1, 0]);
   });
 
   it('resolves in the order method < dataset < named < file < key=value', async () => {

@@ -118,6 +118,18 @@ export interface Prediction {
   labels: Int32Array;
 }
 
+/** argmax of each row of row-major [N, K] probabilities (the first of equal maxima), [N]. */
+export function argmaxRows(probs: Float32Array, K: number): Int32Array {
+  const n = probs.length / K;
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    let best = 0;
+    for (let k = 1; k < K; k++) if (probs[i * K + k]! > probs[i * K + best]!) best = k;
+    out[i] = best;
+  }
+  return out;
+}
+
 /** A method's learned state: tensors plus JSON-able facts, written to a checkpoint by `saveMethodState`. */
 export interface MethodState {
   method: string;
@@ -126,11 +138,15 @@ export interface MethodState {
   meta: Record<string, unknown>;
 }
 
+/**
+ * A trained method. Its predictions and state are read from the compute device, which for the
+ * webgpu backend can only be done asynchronously: both return promises.
+ */
 export interface MethodResult {
   /** Target-domain predictions for features [N, E]. */
-  predict(features: FeatureMatrix): Prediction;
+  predict(features: FeatureMatrix): Promise<Prediction>;
   history: EpochRecord[];
-  state(): MethodState;
+  state(): Promise<MethodState>;
   /** Frees the tensors the predictor holds. */
   dispose(): void;
 }

@@ -70,11 +70,11 @@ describe('optimizers', () => {
     p.dispose();
   });
 
-  it('restores its slots exactly', () => {
+  it('restores its slots exactly', async () => {
     for (const optimizer of ['sgd', 'adam'] as const) {
       const a = run({ ...dapl, optimizer }, 3);
       const b = run({ ...dapl, optimizer }, 0, [...a.p.dataSync()]);
-      b.opt.load(new Map([...a.opt.slots()].map(([k, t]) => [k, t.data as Float32Array])), a.opt.steps);
+      b.opt.load(new Map([...(await a.opt.slots())].map(([k, t]) => [k, t.data as Float32Array])), a.opt.steps);
       for (const o of [a, b]) {
         const g = c();
         o.opt.apply(o.params, new Map([['p', g]]), 0.1);

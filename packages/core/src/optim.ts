@@ -5,7 +5,7 @@
  * exactly, and the learning rate can change every step.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, type SafeTensor } from '@dampl/runtime';
+import { ConfigError, readFloat32, type SafeTensor } from '@dampl/runtime';
 
 export interface OptimConfig {
   optimizer: 'sgd' | 'adam';
@@ -59,7 +59,7 @@ export interface Optimizer {
   /** Applies one update to `params` from `grads` (same keys) at learning rate `lr`; a parameter without a gradient is left alone, as torch does. */
   apply(params: ReadonlyMap<string, tf.Variable>, grads: ReadonlyMap<string, tf.Tensor>, lr: number): void;
   /** Slot tensors by checkpoint name, e.g. 'ctx.momentum_buffer'. */
-  slots(): Map<string, SafeTensor>;
+  slots(): Promise<Map<string, SafeTensor>>;
   load(slots: ReadonlyMap<string, Float32Array>, steps: number): void;
   dispose(): void;
 }
@@ -86,10 +86,10 @@ abstract class SlotOptimizer implements Optimizer {
     return this.slotVars.get(`${param}.${name}`)!;
   }
 
-  slots(): Map<string, SafeTensor> {
-    const out = new Map<string, SafeTensor>();
-    for (const [name, v] of this.slotVars) out.set(name, { dtype: 'F32', shape: [...v.shape], data: Float32Array.from(v.dataSync() as Float32Array) });
-    return out;
+  async slots(): Promise<Map<string, SafeTensor>> {
+    const vars = [...this.slotVars];
+    const values = await readFloat32(vars.map(([, v]) => v));
+    return new Map(vars.map(([name, v], i) => [name, { dtype: 'F32', shape: [...v.shape], data: values[i]! }]));
   }
 
   load(slots: ReadonlyMap<string, Float32Array>, steps: number): void {

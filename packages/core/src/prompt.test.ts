@@ -153,7 +153,7 @@ describe('PromptLearner on a CLIP text tower, shared first tokens computed once'
         vision: { kind: 'vit', imageSize: 16, patchSize: 8, width: 32, layers: 1, heads: 2 },
         text: { contextLength: 40, vocabSize: tokenizer.vocabSize, width: 32, heads: 4, layers: 2 },
       };
-      const clip = createClip({ config, weights: randomClipWeights(config, 5, 0.1), tokenizer });
+      const clip = await createClip({ config, weights: randomClipWeights(config, 5, 0.1), tokenizer });
       // the same tower without encodeTextShared: prompts always joined
       const joined: TextTower = {
         config: clip.config, logitScale: clip.logitScale, weightsHash: clip.weightsHash, tokenizer: clip.tokenizer,

@@ -113,14 +113,18 @@ export class PromptLearner {
     const domShape = opts.domainCsc ? [this.D, this.K, N, W] : [this.D, N, W];
     const ctxInit = rng.normalArray(ctxShape.reduce((a, b) => a * b, 1), 0, opts.initStd);
     const domInit = rng.normalArray(domShape.reduce((a, b) => a * b, 1), 0, opts.initStd);
-    if (words.length) {
-      const t = tf.tidy(() => this.tower.embedTokens(tf.tensor2d(words, [1, words.length], 'int32')));
-      const emb = t.dataSync() as Float32Array;
-      t.dispose();
-      const groups = opts.csc ? this.K : 1;
-      for (let g = 0; g < groups; g++) ctxInit.set(emb, (g * M + M - words.length) * W);
-    }
-    this.ctx = tf.tidy(() => tf.variable(tf.tensor(ctxInit, ctxShape), true));
+    this.ctx = tf.tidy(() => {
+      let init = tf.tensor(ctxInit, ctxShape);
+      if (words.length) {
+        // the words' embeddings fill the last n slots of every context set, on the device
+        const n = words.length;
+        const emb = tf.reshape(this.tower.embedTokens(tf.tensor2d(words, [1, n], 'int32')), [1, n, W]); // [1, n, W]
+        const sets = tf.reshape(init, [opts.csc ? this.K : 1, M, W]);
+        const kept = tf.slice(sets, [0, 0, 0], [-1, M - n, W]);
+        init = tf.reshape(tf.concat([kept, tf.tile(emb, [sets.shape[0], 1, 1])], 1), ctxShape);
+      }
+      return tf.variable(init, true);
+    });
     this.domainCtx = tf.tidy(() => tf.variable(tf.tensor(domInit, domShape), true));
   }
 

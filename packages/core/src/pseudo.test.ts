@@ -27,10 +27,10 @@ describe('curriculum weight', () => {
 });
 
 describe('pseudo-labels', () => {
-  it("'none' keeps zero-shot labels whose softmax(s cos / T) confidence reaches tau", () => {
+  it("'none' keeps zero-shot labels whose softmax(s cos / T) confidence reaches tau", async () => {
     const [xs, zs] = [x(), z()];
     const pl = new PseudoLabeler(xs, zs, 10, opts);
-    const r = pl.compute(0, 3);
+    const r = await pl.compute(0, 3);
     expect([...r.labels]).toEqual([0, 0, 1, 1, 1, 1, 1]);
     const conf = angles.map((a) => {
       const [c0, c1] = [Math.cos((a * Math.PI) / 180), Math.sin((a * Math.PI) / 180)];
@@ -44,7 +44,7 @@ describe('pseudo-labels', () => {
     tf.dispose([xs, zs]);
   });
 
-  it('text-seeded prototypes move to the clusters and relabel the sample zero-shot gets wrong', () => {
+  it('text-seeded prototypes move to the clusters and relabel the sample zero-shot gets wrong', async () => {
     const [xs, zs] = [x(), z()];
     const base = tf.tidy(() => tf.softmax(tf.mul<tf.Tensor2D>(tf.matMul(xs, zs, false, true), 10)));
     const protos = textSeededPrototypes(xs, zs, base, 1);
@@ -59,21 +59,21 @@ describe('pseudo-labels', () => {
     const want = [mean([0, 1]), mean([2, 3, 4, 5, 6])];
     for (let k = 0; k < 2; k++) for (let e = 0; e < 2; e++) expect(p[k]![e]).toBeCloseTo(want[k]![e]!, 5);
     const pl = new PseudoLabeler(xs, zs, 10, { ...opts, correction: 'prototype' });
-    expect([...pl.compute(0, 3).labels]).toEqual(truth);
+    expect([...(await pl.compute(0, 3)).labels]).toEqual(truth);
     pl.dispose();
     tf.dispose([xs, zs, base, protos]);
   });
 
-  it("'curriculum' blends the target prompts' distribution in with weight lambda_e", () => {
+  it("'curriculum' blends the target prompts' distribution in with weight lambda_e", async () => {
     const [xs, zs] = [x(), z()];
     const wt = tf.tensor2d([deg(40), deg(95)]); // learned target prompts
     const pl = new PseudoLabeler(xs, zs, 10, { ...opts, correction: 'curriculum' });
     expect(pl.needsTargetText).toBe(true);
-    expect(() => pl.compute(0, 3)).toThrow(/needs the target prompt features/);
-    const first = pl.compute(0, 3, wt);
+    await expect(pl.compute(0, 3)).rejects.toThrow(/needs the target prompt features/);
+    const first = await pl.compute(0, 3, wt);
     expect(first.lambda).toBe(0);
     expect([...first.labels]).toEqual([0, 0, 1, 1, 1, 1, 1]);
-    const last = pl.compute(2, 3, wt);
+    const last = await pl.compute(2, 3, wt);
     expect(last.lambda).toBe(0.5);
     const pz = pl.probs(zs).arraySync();
     const pt = pl.probs(wt).arraySync();
@@ -87,13 +87,13 @@ describe('pseudo-labels', () => {
     tf.dispose([xs, zs, wt]);
   });
 
-  it("'curriculum+prototype' anchors the curriculum on the prototype distribution", () => {
+  it("'curriculum+prototype' anchors the curriculum on the prototype distribution", async () => {
     const [xs, zs] = [x(), z()];
     const wt = tf.tensor2d([deg(0), deg(90)]);
     const pl = new PseudoLabeler(xs, zs, 10, { ...opts, correction: 'curriculum+prototype' });
-    expect([...pl.compute(0, 3, wt).labels]).toEqual(truth);
+    expect([...(await pl.compute(0, 3, wt)).labels]).toEqual(truth);
     const before = tf.memory().numTensors;
-    pl.compute(1, 3, wt);
+    await pl.compute(1, 3, wt);
     expect(tf.memory().numTensors).toBe(before);
     pl.dispose();
     tf.dispose([xs, zs, wt]);

@@ -130,11 +130,6 @@ export class PseudoLabeler {
     return tf.tidy(() => softmaxT(cosineLogits(this.x, text, this.scale), this.opts.temperature));
   }
 
-  /** The zero-shot distribution p_zs [Nt, K] as numbers. */
-  zeroShotProbs(): Float32Array {
-    return this.pZs.dataSync() as Float32Array;
-  }
-
   /** Whether `compute` needs the current target prompt features. */
   get needsTargetText(): boolean {
     return this.opts.correction === 'curriculum' || this.opts.correction === 'curriculum+prototype';
@@ -156,27 +151,34 @@ export class PseudoLabeler {
    * Pseudo-labels for 0-based epoch `epoch` of `epochs`. `targetText` [K, E]: the current
    * target-domain prompt features, required by the curriculum corrections.
    */
-  compute(epoch: number, epochs: number, targetText?: tf.Tensor2D): PseudoLabels {
+  async compute(epoch: number, epochs: number, targetText?: tf.Tensor2D): Promise<PseudoLabels> {
     if (!this.needsTargetText) {
-      this.cached ??= this.fromDistribution(this.anchor());
+      this.cached ??= await this.fromDistribution(this.anchor());
       return this.cached;
     }
     if (!targetText) throw new Error(`correction '${this.opts.correction}' needs the target prompt features`);
     const lambda = curriculumLambda(epoch, epochs, this.opts);
     const anchor = this.anchor();
     const q = tf.tidy(() => tf.add(tf.mul(this.probs(targetText), lambda), tf.mul(anchor, 1 - lambda)) as tf.Tensor2D);
-    const out = this.fromDistribution(q);
-    q.dispose();
-    out.lambda = lambda;
-    return out;
+    try {
+      return { ...(await this.fromDistribution(q)), lambda };
+    } finally {
+      q.dispose();
+    }
   }
 
-  private fromDistribution(q: tf.Tensor2D): PseudoLabels {
-    const [labelsT, confT] = tf.tidy(() => [tf.argMax(q, 1).toInt(), tf.max(q, 1)]);
-    const labels = labelsT!.dataSync() as Int32Array;
-    const confidence = confT!.dataSync() as Float32Array;
-    labelsT!.dispose();
-    confT!.dispose();
+  /** Labels and confidences of q [Nt, K], read from the device together. */
+  private async fromDistribution(q: tf.Tensor2D): Promise<PseudoLabels> {
+    const both = tf.tidy(() => tf.stack([tf.cast(tf.argMax(q, 1), 'float32'), tf.max(q, 1)])); // [2, Nt]
+    let values: Float32Array;
+    try {
+      values = (await both.data()) as Float32Array;
+    } finally {
+      both.dispose();
+    }
+    const n = q.shape[0];
+    const labels = Int32Array.from(values.subarray(0, n));
+    const confidence = values.slice(n);
     const keep = new Uint8Array(labels.length);
     let kept = 0;
     for (let i = 0; i < keep.length; i++) if (confidence[i]! >= this.opts.tau) { keep[i] = 1; kept++; }

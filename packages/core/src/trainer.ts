@@ -51,8 +51,8 @@ export interface TrainModel {
   loss(batch: Batch, epoch: number): { total: tf.Scalar; terms: Record<string, tf.Scalar> };
   /** After each epoch (0-based): evaluation numbers for the record. */
   afterEpoch?(epoch: number): Partial<EpochRecord> | Promise<Partial<EpochRecord>>;
-  /** The learned state, for checkpoints. */
-  state(history: EpochRecord[]): MethodState;
+  /** The learned state, for checkpoints (read from the device). */
+  state(history: EpochRecord[]): Promise<MethodState>;
 }
 
 export interface TrainOptions {
@@ -184,8 +184,13 @@ export async function train(model: TrainModel, opts: TrainOptions): Promise<Epoc
           kept.terms = tf.keep(tf.stack([...Object.values(terms), total]));
           return total;
         }, paramList);
-        const values = kept.terms!.dataSync();
-        kept.terms!.dispose();
+        // the step's one read from the device: its loss terms, for the NaN guard and the log
+        let values: Float32Array;
+        try {
+          values = (await kept.terms!.data()) as Float32Array;
+        } finally {
+          kept.terms!.dispose();
+        }
         value.dispose();
         const losses = Object.fromEntries(names.map((k, i) => [k, values[i]!]));
         step++;
@@ -228,7 +233,7 @@ export async function train(model: TrainModel, opts: TrainOptions): Promise<Epoc
           optimizer: { name: optimizer.name, steps: optimizer.steps },
           history,
         };
-        lastCheckpoint = await writeCheckpoint(ck.dir, { method: model.state(history), optimizer: optimizer.slots(), trainer }, ck.keep ?? 1);
+        lastCheckpoint = await writeCheckpoint(ck.dir, { method: await model.state(history), optimizer: await optimizer.slots(), trainer }, ck.keep ?? 1);
       }
       opts.onEpoch?.(record);
     }

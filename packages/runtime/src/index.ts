@@ -17,4 +17,4 @@ export { Rng } from './rng.js';
 export { createLogger, silentLogger, progress, type Logger, type LogLevel, type Progress, type ProgressOptions } from './log.js';
 export { sharedReferenceDir, atomicWriteFile, workspaceRoot } from './fs.js';
 export { gitCommit, machineRecord, type MachineRecord } from './provenance.js';
-export { stopGradient, matMul, product } from './ops.js';
+export { stopGradient, matMul, product, readFloat32 } from './ops.js';

@@ -13,6 +13,30 @@ if (!process.env.VITEST) register('./tfjs-esm-hook.mjs', import.meta.url);
 await import('@tensorflow/tfjs-core/dist/register_all_gradients.js');
 await import('@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops.js');
 
+/**
+ * Reads tensors to the host in one device-to-host transfer: flattened and joined on the device
+ * (cast to float32), split here into copies the caller owns. Model code reads tensors only this
+ * way or through `await t.data()`: the webgpu backend has no synchronous read in Node.
+ */
+export async function readFloat32(tensors: readonly tf.Tensor[]): Promise<Float32Array[]> {
+  if (!tensors.length) return [];
+  const one = tensors.length === 1 && tensors[0]!.dtype === 'float32';
+  const joined = one ? tensors[0]! : tf.tidy(() => tf.concat(tensors.map((t) => tf.reshape(t.dtype === 'float32' ? t : tf.cast(t, 'float32'), [-1]))));
+  let data: Float32Array;
+  try {
+    data = (await joined.data()) as Float32Array;
+  } finally {
+    if (!one) joined.dispose();
+  }
+  const out: Float32Array[] = [];
+  let at = 0;
+  for (const t of tensors) {
+    out.push(data.slice(at, at + t.size));
+    at += t.size;
+  }
+  return out;
+}
+
 /** Identity forward, zero gradient backward (tfjs has no stop_gradient op). */
 export function stopGradient<T extends tf.Tensor>(x: T): T {
   const f = tf.customGrad(((input: tf.Tensor) => ({ value: tf.clone(input), gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy) })) as Parameters<typeof tf.customGrad>[0]);

@@ -81,18 +81,18 @@ describe('nx g @dampl/baselines:method', () => {
       await import(pathToFileURL(path.join(dir, 'src', 'index.ts')).href);
       expect(listMethods().map((m) => m.name)).toEqual(expect.arrayContaining(['dann', 'dan', 'zero-shot', 'nearest-demo']));
       const method = getMethod('nearest-demo');
-      const toy = makeToyProblem(tower);
+      const toy = await makeToyProblem(tower);
       const config = await resolveMethodConfig(method, { dataset: 'synth', overrides: ['temperature=0.05'] });
       const result = await fitMethod(method, {
         source: toy.source, sourceLabels: toy.sourceLabels, target: toy.target, targetLabelsForAnalysis: toy.targetLabels,
         evalTarget: toy.evalTarget, classNames: toy.classNames, domainNames: toy.domainNames, clip: tower, config, seed: 1,
       });
       const K = toy.classNames.length;
-      const p = result.predict(toy.evalTarget.features);
+      const p = await result.predict(toy.evalTarget.features);
       for (let i = 0; i < p.labels.length; i++) expect(p.probs.subarray(i * K, (i + 1) * K).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
       expect(result.history[0]!.evalAccuracy).toBeGreaterThan(1 / K);
-      const restored = await method.restore!(result.state(), { classNames: toy.classNames, domainNames: toy.domainNames });
-      expect(Array.from(restored.predict(toy.evalTarget.features).labels)).toEqual(Array.from(p.labels));
+      const restored = await method.restore!(await result.state(), { classNames: toy.classNames, domainNames: toy.domainNames });
+      expect(Array.from((await restored.predict(toy.evalTarget.features)).labels)).toEqual(Array.from(p.labels));
       restored.dispose();
       result.dispose();
     });

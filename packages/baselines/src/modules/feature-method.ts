@@ -4,11 +4,12 @@
  * predictor, its state and `restore`. Feature-space methods ignore `clip`, `classNames` (except
  * for their number) and `domainNames`.
  */
-import { ConfigError, DamplError, Rng, type SafeTensor } from '@dampl/runtime';
+import type * as tf from '@tensorflow/tfjs-core';
+import { ConfigError, DamplError, Rng, readFloat32, type SafeTensor } from '@dampl/runtime';
 import {
   checkFeatures, resolveConfig, validateConfig,
   type ConfigOf, type ConfigSchema, type EpochRecord, type FeatureMatrix, type Method, type MethodInput,
-  type MethodResult, type MethodState, type RestoreInput,
+  type MethodResult, type MethodState, type Prediction, type RestoreInput,
 } from '@dampl/core';
 import {
   FeatureClassifier, type FeatureData, type FeatureEpoch, type FeatureTrainConfig, type TrainHooks,
@@ -61,15 +62,19 @@ export function datasetConfig<S extends ConfigSchema>(name: string, schema: S, p
 }
 
 /** The analysis numbers of an epoch record from a predictor. */
-export function analyse(input: Pick<MethodInput<unknown>, 'target' | 'targetAnalysis' | 'evalTarget'>, predict: (f: FeatureMatrix) => Int32Array): Partial<EpochRecord> {
+export async function analyse(input: Pick<MethodInput<unknown>, 'target' | 'targetAnalysis' | 'evalTarget'>, predict: (f: FeatureMatrix) => Promise<Prediction>): Promise<Partial<EpochRecord>> {
   const out: Partial<EpochRecord> = {};
-  if (input.targetAnalysis) out.targetAccuracy = input.targetAnalysis.accuracy(predict(input.target));
-  if (input.evalTarget) out.evalAccuracy = input.evalTarget.analysis.accuracy(predict(input.evalTarget.features));
+  if (input.targetAnalysis) out.targetAccuracy = input.targetAnalysis.accuracy((await predict(input.target)).labels);
+  if (input.evalTarget) out.evalAccuracy = input.evalTarget.analysis.accuracy((await predict(input.evalTarget.features)).labels);
   return out;
 }
 
-export const toSafeTensors = (m: ReadonlyMap<string, { shape: number[]; dataSync(): unknown }>): Record<string, SafeTensor> =>
-  Object.fromEntries([...m].map(([k, t]) => [k, { dtype: 'F32', shape: [...t.shape], data: Float32Array.from(t.dataSync() as Float32Array) } satisfies SafeTensor]));
+/** Named tensors read from the device in one transfer, as safetensors entries. */
+export async function toSafeTensors(m: ReadonlyMap<string, tf.Tensor>): Promise<Record<string, SafeTensor>> {
+  const entries = [...m];
+  const values = await readFloat32(entries.map(([, t]) => t));
+  return Object.fromEntries(entries.map(([k, t], i) => [k, { dtype: 'F32', shape: [...t.shape], data: values[i]! } satisfies SafeTensor]));
+}
 
 export const fromSafeTensors = (tensors: Record<string, SafeTensor>): Map<string, Float32Array> =>
   new Map(Object.entries(tensors).map(([k, t]) => [k, t.data instanceof Float32Array ? t.data : Float32Array.from(t.data as ArrayLike<number>)]));
@@ -91,14 +96,14 @@ export interface FeatureMethodSpec<S extends ConfigSchema> {
   schema: S;
   /** Values over the schema defaults, by dataset name ('office-home', 'mini-domainnet', 'visda-2017', 'synth'). */
   datasetDefaults: Readonly<Record<string, Readonly<Partial<ConfigOf<S>>>>>;
-  train(data: FeatureData, cfg: ConfigOf<S>, rng: Rng, hooks: TrainHooks): { model: FeatureClassifier; history: FeatureEpoch[] };
+  train(data: FeatureData, cfg: ConfigOf<S>, rng: Rng, hooks: TrainHooks): Promise<{ model: FeatureClassifier; history: FeatureEpoch[] }>;
 }
 
 function resultFrom(name: string, model: FeatureClassifier, config: unknown, history: EpochRecord[], meta: Record<string, unknown>): MethodResult {
   return {
     predict: (features) => model.predict(features),
     history,
-    state: () => ({ method: name, config, tensors: toSafeTensors(model.state()), meta: { ...meta, dim: model.dim, numClasses: model.numClasses, history } }),
+    state: async () => ({ method: name, config, tensors: await toSafeTensors(model.state()), meta: { ...meta, dim: model.dim, numClasses: model.numClasses, history } }),
     dispose: () => model.dispose(),
   };
 }
@@ -121,12 +126,12 @@ export function featureMethod<S extends ConfigSchema>(spec: FeatureMethodSpec<S>
       const data = featureData(input);
       const log = input.logger?.child(name);
       const history: EpochRecord[] = [];
-      const { model } = spec.train(data, cfg, new Rng(input.seed), {
+      const { model } = await spec.train(data, cfg, new Rng(input.seed), {
         log,
         signal: input.signal,
         onStep: input.onStep,
-        onEpoch: (r, m) => {
-          const record: EpochRecord = { ...r, ...analyse(input, (f) => m.predict(f).labels) };
+        onEpoch: async (r, m) => {
+          const record: EpochRecord = { ...r, ...(await analyse(input, (f) => m.predict(f))) };
           history.push(record);
           log?.info(`epoch ${r.epoch} step ${r.step} lr ${r.lr.toExponential(3)} ` +
             Object.entries(r.losses).map(([k, v]) => `${k}=${v.toPrecision(5)}`).join(' ') +

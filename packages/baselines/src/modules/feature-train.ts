@@ -18,7 +18,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { DamplError, silentLogger, type Logger, type Rng } from '@dampl/runtime';
-import { NonFiniteLossError, TrainingAborted, checkFeatures, type FeatureMatrix, type Prediction } from '@dampl/core';
+import { NonFiniteLossError, TrainingAborted, argmaxRows, checkFeatures, type FeatureMatrix, type Prediction } from '@dampl/core';
 import { BatchNorm1d, Linear, ReLU, Sequential, loadLayer, type Layer } from './nn.js';
 
 export interface FeatureData {
@@ -88,7 +88,7 @@ export interface TrainHooks {
   signal?: AbortSignal;
   onStep?(r: { epoch: number; step: number; lr: number; losses: Record<string, number> }): void;
   /** After each epoch, with the model as it is then (e.g. to score it). */
-  onEpoch?(r: FeatureEpoch, model: FeatureClassifier): void;
+  onEpoch?(r: FeatureEpoch, model: FeatureClassifier): void | Promise<void>;
 }
 
 export function l2normalizeRows(x: Float32Array, dim: number): Float32Array {
@@ -122,20 +122,22 @@ export class FeatureClassifier {
     return { f, logits: this.head.apply(f) };
   }
 
-  predict(features: FeatureMatrix, chunk = 4096): Prediction {
+  /** Class probabilities in eval mode; features cross to the device and back once per chunk. */
+  async predict(features: FeatureMatrix, chunk = 4096): Promise<Prediction> {
     checkFeatures(features, 'features to predict', this.dim);
     const x = this.normalize ? l2normalizeRows(features.data, this.dim) : features.data;
     const K = this.numClasses;
     const probs = new Float32Array(features.rows * K);
-    const labels = new Int32Array(features.rows);
     for (let r0 = 0; r0 < features.rows; r0 += chunk) {
       const rows = Math.min(chunk, features.rows - r0);
       const p = tf.tidy(() => tf.softmax(this.forward(tf.tensor2d(x.subarray(r0 * this.dim, (r0 + rows) * this.dim), [rows, this.dim]), false).logits));
-      probs.set(p.dataSync() as Float32Array, r0 * K);
-      p.dispose();
+      try {
+        probs.set((await p.data()) as Float32Array, r0 * K);
+      } finally {
+        p.dispose();
+      }
     }
-    for (let i = 0; i < features.rows; i++) labels[i] = argmaxRow(probs, i, K);
-    return { probs, labels };
+    return { probs, labels: argmaxRows(probs, K) };
   }
 
   /** Every state tensor by name (PyTorch-style keys), for checkpoints. */
@@ -151,12 +153,6 @@ export class FeatureClassifier {
   dispose(): void {
     for (const t of this.state().values()) t.dispose();
   }
-}
-
-export function argmaxRow(probs: Float32Array, row: number, K: number): number {
-  let best = 0;
-  for (let k = 1; k < K; k++) if (probs[row * K + k]! > probs[row * K + best]!) best = k;
-  return best;
 }
 
 /** Draws batches without replacement, reshuffling after each pass (a seeded endless loader). */
@@ -179,10 +175,9 @@ export class BatchSampler {
   }
 }
 
-export function gatherRows(x: Float32Array, dim: number, idx: readonly number[]): tf.Tensor2D {
-  const out = new Float32Array(idx.length * dim);
-  idx.forEach((r, i) => out.set(x.subarray(r * dim, (r + 1) * dim), i * dim));
-  return tf.tensor2d(out, [idx.length, dim]);
+/** Rows `idx` of a device-resident matrix [N, E] -> [B, E]; only the indices cross to the device. */
+export function gatherRows(x: tf.Tensor2D, idx: readonly number[]): tf.Tensor2D {
+  return tf.tidy(() => tf.gather(x, tf.tensor1d(idx as number[], 'int32')));
 }
 
 /**
@@ -222,10 +217,10 @@ export function inverseDecayLr(c: Pick<FeatureTrainConfig, 'lr' | 'lrGamma' | 'l
 
 /**
  * One optimisation step over `params`: differentiates `lossFn` (which returns its named terms,
- * 'total' among them), applies SGD, returns the terms' values. Throws NonFiniteLossError before
- * touching the parameters when a term is not finite.
+ * 'total' among them), applies SGD, returns the terms' values (the step's one read from the
+ * device). Throws NonFiniteLossError before touching the parameters when a term is not finite.
  */
-export function sgdStep(params: tf.Variable[], sgd: Sgd, lr: number, lossFn: () => Record<string, tf.Scalar>, where: string): Record<string, number> {
+export async function sgdStep(params: tf.Variable[], sgd: Sgd, lr: number, lossFn: () => Record<string, tf.Scalar>, where: string): Promise<Record<string, number>> {
   let names: string[] = [];
   const kept: { terms?: tf.Tensor } = {};
   const { value, grads } = tf.variableGrads(() => {
@@ -234,9 +229,16 @@ export function sgdStep(params: tf.Variable[], sgd: Sgd, lr: number, lossFn: () 
     kept.terms = tf.keep(tf.stack(Object.values(terms)));
     return terms.total!;
   }, params);
-  const values = kept.terms!.dataSync();
-  kept.terms!.dispose();
   value.dispose();
+  let values: Float32Array;
+  try {
+    values = (await kept.terms!.data()) as Float32Array;
+  } catch (e) {
+    tf.dispose(grads);
+    throw e;
+  } finally {
+    kept.terms!.dispose();
+  }
   const losses = Object.fromEntries(names.map((k, i) => [k, values[i]!]));
   if (!Object.values(losses).every(Number.isFinite)) {
     tf.dispose(grads);
@@ -252,13 +254,13 @@ export function sgdStep(params: tf.Variable[], sgd: Sgd, lr: number, lossFn: () 
  * schedule at i), collecting epoch means, with abort and hooks. `offset` shifts the epoch and step
  * numbers reported (for a second stage of training), not the schedule.
  */
-export function runEpochs(
+export async function runEpochs(
   cfg: Pick<FeatureTrainConfig, 'epochs' | 'itersPerEpoch' | 'lr' | 'lrGamma' | 'lrDecay'>,
   hooks: TrainHooks,
   model: FeatureClassifier,
-  step: (i: number, lr: number) => Record<string, number>,
+  step: (i: number, lr: number) => Promise<Record<string, number>>,
   offset: { epoch: number; step: number } = { epoch: 0, step: 0 },
-): FeatureEpoch[] {
+): Promise<FeatureEpoch[]> {
   const log = hooks.log ?? silentLogger;
   const history: FeatureEpoch[] = [];
   let i = 0;
@@ -269,7 +271,7 @@ export function runEpochs(
     for (let b = 0; b < cfg.itersPerEpoch; b++, i++) {
       if (hooks.signal?.aborted) throw new TrainingAborted(`training stopped at epoch ${epoch}, step ${offset.step + i}`, 'feature-space methods train in one go; start the run again');
       const lr = inverseDecayLr(cfg, i);
-      const losses = step(i, lr);
+      const losses = await step(i, lr);
       for (const [k, v] of Object.entries(losses)) sums[k] = (sums[k] ?? 0) + v;
       hooks.onStep?.({ epoch, step: offset.step + i + 1, lr, losses });
     }
@@ -281,36 +283,43 @@ export function runEpochs(
     };
     history.push(record);
     log.debug(`epoch ${epoch} step ${record.step} lr ${firstLr.toExponential(2)} ${Object.entries(record.losses).map(([k, v]) => `${k}=${v.toPrecision(4)}`).join(' ')}`);
-    hooks.onEpoch?.(record, model);
+    await hooks.onEpoch?.(record, model);
   }
   return history;
+}
+
+/** Features [N, E] on the device, L2-normalised first when `normalize`: uploaded once per run. */
+export function deviceFeatures(x: Float32Array, dim: number, normalize: boolean): tf.Tensor2D {
+  return tf.tensor2d(normalize ? l2normalizeRows(x, dim) : x, [x.length / dim, dim]);
 }
 
 /**
  * Trains bottleneck + classifier (and the alignment's layers) on `data`; returns the classifier
  * and the per-epoch history. Seeded: initialisation from rng.fork('init'), batch orders from
- * rng.fork('source-order') and rng.fork('target-order').
+ * rng.fork('source-order') and rng.fork('target-order'). The features and labels are uploaded
+ * to the device once; each step sends its batch indices and reads back its losses.
  */
-export function trainHead(data: FeatureData, cfg: FeatureTrainConfig, rng: Rng, hooks: TrainHooks = {}, alignment?: Alignment):
-{ model: FeatureClassifier; history: FeatureEpoch[] } {
+export async function trainHead(data: FeatureData, cfg: FeatureTrainConfig, rng: Rng, hooks: TrainHooks = {}, alignment?: Alignment):
+Promise<{ model: FeatureClassifier; history: FeatureEpoch[] }> {
   const { dim, numClasses } = data;
-  const source = cfg.normalize ? l2normalizeRows(data.source, dim) : data.source;
-  const target = cfg.normalize ? l2normalizeRows(data.target, dim) : data.target;
   const model = new FeatureClassifier(dim, numClasses, cfg.bottleneckDim, cfg.normalize, rng.fork('init'));
   const params = [...model.params(), ...(alignment?.layers.flatMap((l) => l.params()) ?? [])];
   const sgd = new Sgd(cfg.momentum, cfg.weightDecay, cfg.nesterov);
   const srcBatches = new BatchSampler(data.sourceLabels.length, cfg.batchSize, rng.fork('source-order'));
-  const tgtBatches = new BatchSampler(target.length / dim, cfg.batchSize, rng.fork('target-order'));
+  const tgtBatches = new BatchSampler(data.target.length / dim, cfg.batchSize, rng.fork('target-order'));
   const total = cfg.epochs * cfg.itersPerEpoch;
+  const source = deviceFeatures(data.source, dim, cfg.normalize);
+  const target = alignment ? deviceFeatures(data.target, dim, cfg.normalize) : undefined;
+  const labels = tf.tidy(() => tf.oneHot(tf.tensor1d(data.sourceLabels, 'int32'), numClasses).toFloat() as tf.Tensor2D); // [Ns, K]
   try {
-    const history = runEpochs(cfg, hooks, model, (i, lr) => {
+    const history = await runEpochs(cfg, hooks, model, (i, lr) => {
       const si = srcBatches.next();
       const ti = alignment ? tgtBatches.next() : [];
       return sgdStep(params, sgd, lr, (): Record<string, tf.Scalar> => {
-        const xs = gatherRows(source, dim, si);
-        const ys = tf.oneHot(tf.tensor1d(si.map((r) => data.sourceLabels[r]!), 'int32'), numClasses).toFloat();
+        const xs = gatherRows(source, si);
+        const ys = gatherRows(labels, si);
         const B = si.length;
-        const { f, logits } = model.forward(alignment ? tf.concat([xs, gatherRows(target, dim, ti)], 0) : xs, true);
+        const { f, logits } = model.forward(target ? tf.concat([xs, gatherRows(target, ti)], 0) : xs, true);
         const logitsS = tf.slice(logits, [0, 0], [B, -1]);
         const cls = tf.losses.softmaxCrossEntropy(ys, logitsS, undefined, cfg.labelSmoothing ?? 0) as tf.Scalar;
         if (!alignment) return { cls, total: cls };
@@ -329,5 +338,6 @@ export function trainHead(data: FeatureData, cfg: FeatureTrainConfig, rng: Rng, 
     throw e;
   } finally {
     sgd.dispose();
+    tf.dispose([source, labels, ...(target ? [target] : [])]);
   }
 }

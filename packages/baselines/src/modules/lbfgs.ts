@@ -5,10 +5,11 @@
  * LogisticRegression sets to its tol), after `maxIter` iterations, or when the objective stops
  * decreasing (relative change <= ftol).
  *
- * Vectors are Float64Array; `f` returns the value and the gradient at x.
+ * Vectors are Float64Array; `f` returns the value and the gradient at x, or a promise of them
+ * (an objective evaluated on the compute device).
  *
  * @example
- *   const { x } = lbfgs((x) => ({ value: (x[0]! - 3) ** 2, grad: Float64Array.of(2 * (x[0]! - 3)) }), new Float64Array(1));
+ *   const { x } = await lbfgs((x) => ({ value: (x[0]! - 3) ** 2, grad: Float64Array.of(2 * (x[0]! - 3)) }), new Float64Array(1));
  */
 export interface LbfgsOptions {
   maxIter?: number;
@@ -40,11 +41,13 @@ const maxAbs = (a: Float64Array) => {
   return m;
 };
 
-export function lbfgs(f: (x: Float64Array) => { value: number; grad: Float64Array }, x0: Float64Array, o: LbfgsOptions = {}): LbfgsResult {
+export type LbfgsObjective = (x: Float64Array) => { value: number; grad: Float64Array } | Promise<{ value: number; grad: Float64Array }>;
+
+export async function lbfgs(f: LbfgsObjective, x0: Float64Array, o: LbfgsOptions = {}): Promise<LbfgsResult> {
   const { maxIter = 1000, memory = 10, gtol = 1e-5, ftol = 64 * Number.EPSILON, maxLineSearch = 50 } = o;
   const n = x0.length;
   let x: Float64Array = Float64Array.from(x0);
-  let { value, grad }: { value: number; grad: Float64Array } = f(x);
+  let { value, grad }: { value: number; grad: Float64Array } = await f(x);
   let evaluations = 1;
   const S: Float64Array[] = [];
   const Y: Float64Array[] = [];
@@ -77,7 +80,7 @@ export function lbfgs(f: (x: Float64Array) => { value: number; grad: Float64Arra
     for (let ls = 0; ls < maxLineSearch; ls++, step /= 2) {
       const xn = new Float64Array(n);
       for (let i = 0; i < n; i++) xn[i] = x[i]! + step * d[i]!;
-      const r = f(xn);
+      const r = await f(xn);
       evaluations++;
       if (Number.isFinite(r.value) && r.value <= value + 1e-4 * step * slope) {
         accepted = { x: xn, ...r };

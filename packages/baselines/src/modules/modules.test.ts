@@ -95,17 +95,17 @@ describe('layers', () => {
 });
 
 describe('L-BFGS', () => {
-  it('minimises the Rosenbrock function and a convex quadratic', () => {
+  it('minimises the Rosenbrock function and a convex quadratic', async () => {
     const rosen = (x: Float64Array) => {
       const [a, b] = [x[0]!, x[1]!];
       return { value: (1 - a) ** 2 + 100 * (b - a * a) ** 2, grad: Float64Array.of(-2 * (1 - a) - 400 * a * (b - a * a), 200 * (b - a * a)) };
     };
-    const r = lbfgs(rosen, Float64Array.of(-1.2, 1), { gtol: 1e-8, maxIter: 500 });
+    const r = await lbfgs(rosen, Float64Array.of(-1.2, 1), { gtol: 1e-8, maxIter: 500 });
     expect(r.x[0]).toBeCloseTo(1, 5);
     expect(r.x[1]).toBeCloseTo(1, 5);
     // 0.5 x^T A x - b^T x with A = diag(1..20): x* = b / diag
     const n = 20;
-    const q = lbfgs((x) => {
+    const q = await lbfgs((x) => {
       let value = 0;
       const grad = new Float64Array(n);
       for (let i = 0; i < n; i++) {

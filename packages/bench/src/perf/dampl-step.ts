@@ -42,17 +42,12 @@ export function shapeTokenizer(): BpeTokenizer {
   return new BpeTokenizer(trainBpe([...words, ...words, 'a photo of a.', 'a photo of a.', 'art clipart product real world.', 'art clipart product real world.'], { minCount: 2 }), 'class-name bpe');
 }
 
-export function shapeModel(contextLength: number, tokenizer = shapeTokenizer()): ClipModel {
+export async function shapeModel(contextLength: number, tokenizer = shapeTokenizer()): Promise<ClipModel> {
   const config = VIT_B16(contextLength);
-  return createClip({ config, weights: randomClipWeights(config, 0), tokenizer });
+  return await createClip({ config, weights: randomClipWeights(config, 0), tokenizer });
 }
 
-const features = (rows: number, seed: number) => {
-  const t = tf.randomNormal([rows, 512], 0, 1, 'float32', seed);
-  const data = t.dataSync() as Float32Array;
-  t.dispose();
-  return { rows, dim: 512, data: Float32Array.from(data) };
-};
+const features = (rows: number, seed: number) => ({ rows, dim: 512, data: new Rng(seed).normalArray(rows * 512) });
 
 /**
  * EOT position of each of the step's prompts (domain-major), the prompt length after the cut, and

@@ -58,7 +58,7 @@ async function runProject(name: BackendName, steps: number, log: (s: string) => 
   const step: Record<number, number> = {};
   let layout = '';
   for (const L of CONTEXT_LENGTHS) {
-    const model = shapeModel(L);
+    const model = await shapeModel(L);
     try {
       log(`${name}: DAMPL step, context ${L} ...`);
       const r = await timeDamplStep(model, steps);
@@ -69,7 +69,7 @@ async function runProject(name: BackendName, steps: number, log: (s: string) => 
       model.dispose();
     }
   }
-  const model = shapeModel(77);
+  const model = await shapeModel(77);
   try {
     log(`${name}: ViT-B/16 image features ...`);
     const r = await timeExtraction(model, 3);
@@ -80,8 +80,8 @@ async function runProject(name: BackendName, steps: number, log: (s: string) => 
   }
 }
 
-function runTorch(python: string, steps: number, threads: number, log: (s: string) => void): { steps: Record<string, number[]>; images: number[]; torch: string; threads: number } | { error: string } {
-  const model = shapeModel(77);
+async function runTorch(python: string, steps: number, threads: number, log: (s: string) => void): Promise<{ steps: Record<string, number[]>; images: number[]; torch: string; threads: number } | { error: string }> {
+  const model = await shapeModel(77);
   const layout = promptLayout(model);
   model.dispose();
   const v = VIT_B16().vision as { imageSize: number; patchSize: number; width: number; layers: number; heads: number };
@@ -123,7 +123,7 @@ export async function runStepBench(opts: { backends?: BackendName[]; steps?: num
     project.push({ name: b, device: `${r.report.device}${r.report.native ? ` + ${blasName(r.report.native)}` : ''}`, step: r.step, image: r.image, layout: r.layout });
   }
   const found = findTorchPython(opts.python);
-  const torch = found.python ? runTorch(found.python, steps, threads, log) : { error: found.reason! };
+  const torch = found.python ? await runTorch(found.python, steps, threads, log) : { error: found.reason! };
   if ('error' in torch) log(`pytorch: ${torch.error}`);
   const torchStep = (L: number) => ('error' in torch ? null : mean(torch.steps[String(L)]!));
   const torchImage = 'error' in torch ? null : mean(torch.images) / IMAGE_BATCH;

@@ -45,13 +45,13 @@ export interface ToyProblem {
   zeroShotAccuracy: number;
 }
 
-export function makeToyProblem(tower: TextTower, o: ToyOptions = {}): ToyProblem {
+export async function makeToyProblem(tower: TextTower, o: ToyOptions = {}): Promise<ToyProblem> {
   const classNames = o.classNames ?? ['apple', 'bicycle', 'castle', 'dolphin', 'envelope'];
   const domainNames = o.domainNames ?? ['photo', 'sketch'];
   const K = classNames.length;
   const E = tower.config.embedDim;
   const zt = zeroShotTextFeatures(tower, classNames, ['a photo of a {class}.']);
-  const z = zt.dataSync() as Float32Array;
+  const z = (await zt.data()) as Float32Array;
   zt.dispose();
   const m = new Float32Array(E);
   for (let k = 0; k < K; k++) for (let e = 0; e < E; e++) m[e]! += z[k * E + e]! / K;

@@ -32,11 +32,11 @@ describe('crossValidatedLinearProbe', () => {
     return { x, y };
   }
 
-  it('separates well-separated classes and stays near chance on noise', () => {
+  it('separates well-separated classes and stays near chance on noise', async () => {
     const sep = points(true);
-    expect(crossValidatedLinearProbe(sep.x, sep.y, 12)).toBeGreaterThan(0.95);
+    expect(await crossValidatedLinearProbe(sep.x, sep.y, 12)).toBeGreaterThan(0.95);
     const noise = points(false);
-    expect(crossValidatedLinearProbe(noise.x, noise.y, 12)).toBeLessThan(0.25);
+    expect(await crossValidatedLinearProbe(noise.x, noise.y, 12)).toBeLessThan(0.25);
   });
 });
 

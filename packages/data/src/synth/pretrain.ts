@@ -192,7 +192,7 @@ async function adaptImagesOf(model: ClipModel, world: string | AdaptImages): Pro
 }
 
 /** Image features [N, E] of CLIP-preprocessed pixels, in batches of 128. */
-function imageFeatures(model: ClipModel, pixels: Float32Array, size: number, normalise: boolean): Float32Array {
+async function imageFeatures(model: ClipModel, pixels: Float32Array, size: number, normalise: boolean): Promise<Float32Array> {
   const per = 3 * size * size;
   const n = pixels.length / per;
   const e = model.config.embedDim;
@@ -203,8 +203,11 @@ function imageFeatures(model: ClipModel, pixels: Float32Array, size: number, nor
       const x = model.encodeImage(tf.tensor4d(pixels.subarray(i * per, (i + m) * per), [m, 3, size, size]));
       return normalise ? tf.div(x, tf.norm(x, 'euclidean', 1, true)) : x;
     });
-    out.set(f.dataSync(), i * e);
-    f.dispose();
+    try {
+      out.set((await f.data()) as Float32Array, i * e);
+    } finally {
+      f.dispose();
+    }
   }
   return out;
 }
@@ -227,9 +230,9 @@ export async function zeroShotByDomain(model: ClipModel, world: string | AdaptIm
   const out: Record<string, number> = {};
   for (const d of data.domains) {
     const n = d.labels.length;
-    const feats = imageFeatures(model, d.pixels, data.size, false);
+    const feats = await imageFeatures(model, d.pixels, data.size, false);
     const pred = tf.tidy(() => tf.argMax(tf.matMul(tf.tensor2d(feats, [n, model.config.embedDim]), text, false, true), 1));
-    const p = pred.dataSync();
+    const p = await pred.data();
     pred.dispose();
     let correct = 0;
     for (let j = 0; j < n; j++) if (p[j] === d.labels[j]) correct++;
@@ -254,7 +257,7 @@ export interface LinearProbeOptions {
  * and integer `labels`: the fraction of images whose held-out prediction is right. Each fold fits
  * weights and biases from zero by full-batch Adam; deterministic.
  */
-export function crossValidatedLinearProbe(features: Float32Array, labels: readonly number[], classes: number, opts: LinearProbeOptions = {}): number {
+export async function crossValidatedLinearProbe(features: Float32Array, labels: readonly number[], classes: number, opts: LinearProbeOptions = {}): Promise<number> {
   const { folds = 5, steps = 300, lr = 0.05, weightDecay = 1e-3 } = opts;
   const n = labels.length;
   const d = features.length / n;
@@ -289,7 +292,7 @@ export function crossValidatedLinearProbe(features: Float32Array, labels: readon
       });
     }
     const pred = tf.tidy(() => tf.argMax(tf.add(matMul(tf.tensor2d(test.x, [test.idx.length, d]), w), b), 1));
-    const p = pred.dataSync();
+    const p = await pred.data();
     test.idx.forEach((i, r) => { if (p[r] === labels[i]) correct++; });
     tf.dispose([pred, x, y, w, b]);
     opt.dispose();
@@ -307,7 +310,7 @@ export async function linearProbeByDomain(model: ClipModel, world: string | Adap
   const data = await adaptImagesOf(model, world);
   const out: Record<string, number> = {};
   for (const d of data.domains) {
-    out[d.name] = crossValidatedLinearProbe(imageFeatures(model, d.pixels, data.size, true), d.labels, SYNTH_CLASSES.length, opts);
+    out[d.name] = await crossValidatedLinearProbe(await imageFeatures(model, d.pixels, data.size, true), d.labels, SYNTH_CLASSES.length, opts);
   }
   return out;
 }
@@ -378,7 +381,7 @@ export async function pretrainSynthClip(cfg: SynthPretrainConfig, world: string,
     prev.dispose();
     note(`continuing from ${initFrom}`);
   }
-  const model = createClip({ config, weights, trainable: true, tokenizer });
+  const model = await createClip({ config, weights, trainable: true, tokenizer });
   const vars = clipVariables(model);
   const scale = vars.get('logit_scale')!;
   const optimizer = tf.train.adam(cfg.lr, 0.9, 0.98, 1e-6);
@@ -416,20 +419,21 @@ export async function pretrainSynthClip(cfg: SynthPretrainConfig, world: string,
       t.set(ids.subarray(row * len, (row + 1) * len), i * len);
       textIds.push(captionId[row]!);
     });
-    const loss = tf.tidy(() => {
+    // the step's one read: its loss and the logit scale after the update
+    const read = tf.tidy(() => {
       const xs = tf.tensor4d(x, [batch.length, 3, size, size]);
       const ts = tf.tensor2d(t, [batch.length, len], 'int32');
       const { value, grads } = tf.variableGrads(() => clipContrastiveLoss(model.encodeImage(xs), model.encodeText(ts), scale, textIds), [...vars.values()]);
       optimizer.applyGradients(grads as unknown as Parameters<typeof optimizer.applyGradients>[0]);
-      return value;
+      return tf.stack([value, tf.reshape(scale, [])]);
     });
-    const l = loss.dataSync()[0]!;
-    loss.dispose();
+    const [l, logScale] = (await read.data()) as Float32Array;
+    read.dispose();
     if (!Number.isFinite(l)) throw new Error(`pretraining loss is ${l} at step ${step}; lower --lr (now ${cfg.lr})`);
     emaLoss = Number.isNaN(emaLoss) ? l : 0.95 * emaLoss + 0.05 * l;
     if (step % 10 === 0 || step === 1) {
       const sps = step / ((performance.now() - tTrain) / 1000);
-      note(`step ${step}/${cfg.steps} loss ${l.toFixed(4)} (ema ${emaLoss.toFixed(4)}) logit_scale ${Math.exp(scale.dataSync()[0]!).toFixed(2)} ${sps.toFixed(2)} step/s`);
+      note(`step ${step}/${cfg.steps} loss ${l.toFixed(4)} (ema ${emaLoss.toFixed(4)}) logit_scale ${Math.exp(logScale!).toFixed(2)} ${sps.toFixed(2)} step/s`);
     }
     if (cfg.evalEvery && step % cfg.evalEvery === 0 && step < cfg.steps) {
       note(`zero-shot at step ${step}: ${fmt(await zeroShotByDomain(model, adapt, tokenizer))}`);
