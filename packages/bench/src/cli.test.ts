@@ -1,9 +1,21 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it, vi } from 'vitest';
 import { main } from './cli.js';
-import { doctor } from './commands/doctor.js';
+import { doctor, doctorLines } from './commands/doctor.js';
+
+const DAMPL = fileURLToPath(new URL('../bin/dampl.js', import.meta.url));
+const LAVAPIPE = {
+  vendor: 'mesa', architecture: 'software', device: 'llvmpipe-llvm-15-0-6-256-bits-', description: 'llvmpipe: Mesa 25.0.7-2~bpo12+1 (LLVM 15.0.6) 0.0.1', isFallbackAdapter: true,
+};
+const DAWN_LINES = [
+  'Warning: maxDynamicUniformBuffersPerPipelineLayout artificially reduced from 1000000 to 16 to fit dynamic offset allocation limit.',
+  'Warning: maxDynamicStorageBuffersPerPipelineLayout artificially reduced from 1000000 to 16 to fit dynamic offset allocation limit.',
+];
+const notInstalled = async (pkg: string) => { throw Object.assign(new Error(`Cannot find package '${pkg}'`), { code: 'ERR_MODULE_NOT_FOUND' }); };
 
 function capture() {
   const out: string[] = [];
@@ -22,6 +34,35 @@ describe('dampl command line', () => {
     const chosen = 'name' in r.chosen ? r.chosen.name : undefined;
     expect(r.backends.find((b) => b.name === chosen)?.ok).toBe(true);
   });
+
+  it('doctor, with only lavapipe as a webgpu adapter, chooses a CPU backend and names lavapipe as skipped', async () => {
+    const r = await doctor('auto', { importPackage: notInstalled, webgpuProbe: () => ({ adapter: LAVAPIPE, messages: DAWN_LINES }) });
+    expect('name' in r.chosen && r.chosen.name).toBe('wasm');
+    const lines = doctorLines(r);
+    const webgpu = lines.find((l) => /^ {2}webgpu/.test(l))!;
+    expect(webgpu).toMatch(/^ {2}webgpu +skip +webgpu \(mesa software llvmpipe.*skipped by auto, the software adapter lavapipe/);
+    // Dawn's two messages, as one line under the row
+    expect(lines[lines.indexOf(webgpu) + 1]).toMatch(/^ +Dawn: 2 messages: maxDynamicUniformBuffers.*; maxDynamicStorageBuffers/);
+    expect(lines.find((l) => l.startsWith('chosen'))).toMatch(/wasm: .*not webgpu: .*software adapter lavapipe/);
+    // forced, webgpu is reported from the probe and not started in this process
+    const forced = await doctor('webgpu', { importPackage: notInstalled, webgpuProbe: () => ({ adapter: LAVAPIPE, messages: DAWN_LINES }) });
+    expect('name' in forced.chosen && forced.chosen.name).toBe('webgpu');
+  });
+
+  it("prints no Dawn or Vulkan-loader message from a command that does not use webgpu", () => {
+    for (const args of [['doctor'], ['bench', 'run', '--dry-run', '--methods', 'zero-shot', '--tasks', 'ph-cl', '--results', os.tmpdir()]]) {
+      // the command as a user runs it: outside vitest (whose module loader the CLI does not need)
+      const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VITEST')));
+      const r = spawnSync(process.execPath, [DAMPL, ...args], { encoding: 'utf8', env: { ...env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? os.tmpdir() } });
+      expect(r.status, r.stderr).toBe(0);
+      const lines = `${r.stdout}\n${r.stderr}`.split('\n');
+      expect(lines.filter((l) => /^Warning: |^\s+at operator\(\)/.test(l))).toEqual([]);
+      // doctor summarises them in its one 'Dawn:' line; other commands say nothing of them
+      const dawn = lines.filter((l) => /Couldn't load Vulkan|artificially reduced from|Dawn:/.test(l));
+      if (args[0] === 'doctor') expect(dawn.length === 1 && /^ +Dawn: /.test(dawn[0]!)).toBe(true);
+      else expect(dawn).toEqual([]);
+    }
+  }, 60_000);
 
   it('doctor --json prints a parsable report; a forced absent backend is reported, not fatal', async () => {
     const c = capture();

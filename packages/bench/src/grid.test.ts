@@ -5,7 +5,7 @@ import { centroidMethod, registerTestMethods } from './testing.js';
 registerTestMethods();
 
 const grid = (methods = ['test-centroid', 'test-zero-shot'], seeds = [1, 2, 3]) =>
-  buildGrid({ suite: 'synth', model: 'packages/data/assets/synth-clip', datasets: ['synth'], methods: methodSpecs(methods), seeds });
+  buildGrid({ suite: 'synth', model: 'packages/data/assets/synth-clip', backend: 'wasm/cpu', datasets: ['synth'], methods: methodSpecs(methods), seeds });
 
 describe('the grid', () => {
   it('has one cell per method, task and seed, ordered seed, task, method', async () => {
@@ -17,21 +17,24 @@ describe('the grid', () => {
     expect(new Set(g.map((c) => c.key)).size).toBe(g.length);
   });
 
-  it('keys a cell by method, config hash, model, dataset, task and seed', async () => {
+  it('keys a cell by method, config hash, model, backend family, dataset, task and seed', async () => {
     const c = (await grid(['test-centroid'], [1]))[0]!;
     // pinned: a change of the key's derivation makes every recorded cell run again
     expect(c.configHash).toBe('44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a');
-    expect(c.key).toBe('33567ccbb96656982b234434');
+    expect(c.key).toBe('fccb0edb43077d088440ab7a');
     expect(cellKey(c)).toBe(c.key);
     expect(cellKey({ ...c, seed: 2 })).not.toBe(c.key);
     expect(cellKey({ ...c, configHash: 'x' })).not.toBe(c.key);
     expect(cellKey({ ...c, model: 'other' })).not.toBe(c.key);
+    // a webgpu run does not resume into cells computed on wasm or cpu
+    expect(cellKey({ ...c, backend: 'webgpu' })).not.toBe(c.key);
+    expect(cellKey({ ...c, backend: 'tensorflow' })).not.toBe(c.key);
   });
 
   it('filters tasks by any spelling and rejects tasks no dataset has', async () => {
-    const g = await buildGrid({ suite: 's', model: 'm', datasets: ['synth'], methods: methodSpecs(['test-centroid']), seeds: [1], tasks: ['photo->sketch', 'cl-pa'] });
+    const g = await buildGrid({ suite: 's', model: 'm', backend: 'wasm/cpu', datasets: ['synth'], methods: methodSpecs(['test-centroid']), seeds: [1], tasks: ['photo->sketch', 'cl-pa'] });
     expect(g.map((c) => c.task)).toEqual(['ph-sk', 'cl-pa']);
-    await expect(buildGrid({ suite: 's', model: 'm', datasets: ['synth'], methods: methodSpecs(['test-centroid']), seeds: [1], tasks: ['A-C'] }))
+    await expect(buildGrid({ suite: 's', model: 'm', backend: 'wasm/cpu', datasets: ['synth'], methods: methodSpecs(['test-centroid']), seeds: [1], tasks: ['A-C'] }))
       .rejects.toThrow(/no dataset of this run has the task\(s\) A-C/);
   });
 

@@ -1,10 +1,11 @@
 /**
- * The grid of a bench run: one cell per (method, config, model, dataset, task, seed), its stable
- * key (the name of the cell's run record), the filters of the command line and the split of the
- * grid into shards.
+ * The grid of a bench run: one cell per (method, config, model, backend family, dataset, task,
+ * seed), its stable key (the name of the cell's run record), the filters of the command line and
+ * the split of the grid into shards. The backend family is part of a cell's identity because
+ * backends round differently: a run on webgpu does not take a cell computed on wasm as done.
  */
 import { createHash } from 'node:crypto';
-import { ConfigError } from '@dampl/runtime';
+import { ConfigError, type BackendFamily } from '@dampl/runtime';
 import { getMethod, getNamedConfig, hashConfig, listMethods, resolveMethodConfig, stableStringify } from '@dampl/core';
 import { findTask, getDataset, type Task } from '@dampl/data';
 
@@ -16,12 +17,14 @@ export interface Cell {
   method: string;
   /** Model as given, workspace-relative when it is a path inside the workspace. */
   model: string;
+  /** The family of the backend that computes it (tensorflow, webgpu, wasm/cpu). */
+  backend: BackendFamily;
   dataset: string;
   task: string;
   seed: number;
   config: unknown;
   configHash: string;
-  /** Stable identity of the cell: hex digest of (method, config hash, model, dataset, task, seed). */
+  /** Stable identity of the cell: hex digest of (method, config hash, model, backend family, dataset, task, seed). */
   key: string;
 }
 
@@ -50,8 +53,8 @@ export function methodSpecs(names?: readonly string[]): MethodSpec[] {
   return all;
 }
 
-export function cellKey(c: Pick<Cell, 'method' | 'configHash' | 'model' | 'dataset' | 'task' | 'seed'>): string {
-  const id = { method: c.method, configHash: c.configHash, model: c.model, dataset: c.dataset, task: c.task, seed: c.seed };
+export function cellKey(c: Pick<Cell, 'method' | 'configHash' | 'model' | 'backend' | 'dataset' | 'task' | 'seed'>): string {
+  const id = { method: c.method, configHash: c.configHash, model: c.model, backend: c.backend, dataset: c.dataset, task: c.task, seed: c.seed };
   return createHash('sha256').update(stableStringify(id)).digest('hex').slice(0, 24);
 }
 
@@ -75,6 +78,7 @@ export function selectTasks(dataset: string, filter?: readonly string[]): Task[]
 export interface GridInput {
   suite: string;
   model: string;
+  backend: BackendFamily;
   datasets: readonly string[];
   methods: readonly MethodSpec[];
   tasks?: readonly string[];
@@ -100,7 +104,7 @@ export async function buildGrid(g: GridInput): Promise<Cell[]> {
       for (const task of tasks) {
         for (const m of g.methods) {
           const { config, configHash } = configs.get(m.label)!;
-          const base = { suite: g.suite, method: m.label, model: g.model, dataset, task: task.name, seed, config, configHash };
+          const base = { suite: g.suite, method: m.label, model: g.model, backend: g.backend, dataset, task: task.name, seed, config, configHash };
           cells.push({ ...base, key: cellKey(base) });
         }
       }

@@ -9,7 +9,7 @@ import { mkdir, readFile, readdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { FormatError, atomicWriteFile, gitCommit, workspaceRoot, type Logger } from '@dampl/runtime';
+import { FormatError, atomicWriteFile, backendFamily, gitCommit, workspaceRoot, type BackendFamily, type BackendName, type Logger } from '@dampl/runtime';
 import type { EpochRecord } from '@dampl/core';
 import type { MetricName } from '@dampl/data';
 
@@ -23,6 +23,8 @@ export interface Provenance {
   /** describeBackend's line: the backend, what it runs on, and why others were not used. */
   backend: string;
   backendName: string;
+  /** The family the cell's key names (tensorflow, webgpu, wasm/cpu). */
+  backendFamily: BackendFamily;
   device: { cpu: string; cpus: number; memoryGiB: number; accelerator: string };
   /** `git rev-parse HEAD`, with `-dirty` when tracked files differ from it. */
   commit: string;
@@ -99,11 +101,12 @@ export function recordPredictions(r: RunRecord): { predicted: Int32Array; labels
 }
 
 /** What every record of a run shares; `date` is filled per cell. */
-export function provenance(backend: { line: string; name: string; device: string }): Omit<Provenance, 'date'> {
+export function provenance(backend: { line: string; name: BackendName; device: string }): Omit<Provenance, 'date'> {
   const cpus = os.cpus();
   return {
     backend: backend.line,
     backendName: backend.name,
+    backendFamily: backendFamily(backend.name),
     device: {
       cpu: cpus[0]?.model.trim() ?? 'unknown', cpus: cpus.length, memoryGiB: Math.round(os.totalmem() / 2 ** 30),
       accelerator: backend.device,

@@ -108,7 +108,7 @@ describe('dampl bench run on a tiny dataset with a random CLIP', () => {
 
   it('--dry-run lists the grid with each cell\'s status and estimates from earlier records', async () => {
     const printed: string[] = [];
-    const r = await runSuite(options(full, { dryRun: true, seeds: [1, 2, 3], print: (l) => printed.push(l), backend: undefined }));
+    const r = await runSuite(options(full, { dryRun: true, seeds: [1, 2, 3], print: (l) => printed.push(l), backend: undefined, family: 'wasm/cpu' }));
     expect(fits()).toBe(0);
     expect(r.grid).toHaveLength(12);
     expect(printed.filter((l) => /^ {2}done /.test(l))).toHaveLength(8);

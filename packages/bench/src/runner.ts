@@ -14,7 +14,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  ConfigError, DamplError, atomicWriteFile, describeBackend, type BackendReport, type Logger,
+  ConfigError, DamplError, atomicWriteFile, backendFamily, describeBackend, type BackendFamily, type BackendReport, type Logger,
 } from '@dampl/runtime';
 import { fitMethod, getMethod, type FeatureMatrix } from '@dampl/core';
 import { evaluate, generateSynthWorld, getDataset, type DatasetIndex } from '@dampl/data';
@@ -51,8 +51,10 @@ export interface RunOptions {
   rerun?: boolean;
   /** Stop at the first failing cell instead of going on with the others. */
   failFast?: boolean;
-  /** The backend in use (not needed for a dry run). */
+  /** The backend in use (a dry run may give only its family). */
   backend?: BackendReport;
+  /** The backend family cells are keyed by when no backend is given (dry runs). */
+  family?: BackendFamily;
   /** Images per encoder call. */
   batchSize?: number;
   /**
@@ -154,7 +156,9 @@ export async function runSuite(o: RunOptions): Promise<SuiteReport> {
 
   const methods = methodSpecs(o.methods);
   const seeds = o.seeds?.length ? [...new Set(o.seeds)] : o.suite.seeds;
-  const grid = await buildGrid({ suite: o.suite.name, model: mKey, datasets: present.map((d) => d.dataset), methods, tasks: o.tasks, seeds });
+  const family = o.backend ? backendFamily(o.backend.name) : o.family;
+  if (!family) throw new DamplError('runSuite needs the active backend (selectBackend), or for a dry run its family');
+  const grid = await buildGrid({ suite: o.suite.name, model: mKey, backend: family, datasets: present.map((d) => d.dataset), methods, tasks: o.tasks, seeds });
   const mine = grid.filter((c) => inShard(c, o.shard));
   // claims left by workers of a killed `--jobs` run
   if (!o.claimDir && !o.prepareOnly && !o.dryRun) await rm(path.join(outDir, RUNS_DIR, CLAIMS_DIR), { recursive: true, force: true });

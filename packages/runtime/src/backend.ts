@@ -4,13 +4,19 @@
  *
  *   tensorflow  native libtensorflow from `@tensorflow/tfjs-node-gpu` or `@tensorflow/tfjs-node`
  *               (optional dependencies: their install downloads a binary that is not reachable
- *               everywhere)
- *   webgpu      `@tensorflow/tfjs-backend-webgpu` on Dawn from the `webgpu` package, when Dawn
- *               finds an adapter (Vulkan, Metal or D3D12)
- *   wasm        `@tensorflow/tfjs-backend-wasm` (XNNPACK, SIMD)
+ *               everywhere; the GPU build links CUDA 11.2 and cuDNN 8.1)
+ *   webgpu      `@tensorflow/tfjs-backend-webgpu` on Dawn from the `webgpu` package, over the GPU
+ *               vendor's Vulkan, Metal or D3D12 driver (see webgpu.ts)
+ *   wasm        `@tensorflow/tfjs-backend-wasm` (XNNPACK, SIMD), its matrix products and CLIP's
+ *               frozen blocks on the native kernels where they load (native.ts)
  *   cpu         `@tensorflow/tfjs-backend-cpu` (plain JavaScript, slowest)
  *
- * `auto` takes the first that loads in that order and reports why each faster one was passed over.
+ * `auto` takes the first that loads in that order, with webgpu only on a hardware adapter (a
+ * software one runs on the CPU, slower than wasm), and reports why each faster one was passed
+ * over. A named backend that cannot be used is an error naming it and what it needs.
+ *
+ * Results computed on different backends differ in float32 rounding; `backendFamily` names the
+ * groups whose results a resumed grid may mix (wasm and cpu share the native kernels).
  */
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -18,38 +24,76 @@ import * as tf from '@tensorflow/tfjs-core';
 import { BackendUnavailableError } from './errors.js';
 import { shareWasmIdentity } from './wasm-kernels.js';
 import { disableNativeMatMul, enableNativeMatMul, nativeBlasError, type NativeBlasInfo } from './native.js';
+import {
+  activateWebgpu, describeAdapter, probeWebgpuAdapter, softwareAdapter, summariseDawnMessages,
+  type AdapterInfo, type WebgpuProbe,
+} from './webgpu.js';
 
 export const BACKENDS = ['tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKENDS)[number];
 export type BackendChoice = BackendName | 'auto';
 
+/** Backends whose results a grid may mix: wasm and cpu run the same native kernels. */
+export type BackendFamily = 'tensorflow' | 'webgpu' | 'wasm/cpu';
+
+export function backendFamily(name: BackendName): BackendFamily {
+  return name === 'wasm' || name === 'cpu' ? 'wasm/cpu' : name;
+}
+
 export interface BackendReport {
   /** The backend now active in tfjs. */
   name: BackendName;
+  family: BackendFamily;
   /** Why each backend tried before it was not used. */
   skipped: { name: BackendName; reason: string }[];
-  /** What it runs on, e.g. "wasm (SIMD, 1 thread)" or a GPU adapter's description. */
+  /** What it runs on, e.g. "wasm (XNNPACK, 1 thread)" or a GPU adapter's description. */
   device: string;
+  /** The webgpu adapter. */
+  adapter?: AdapterInfo;
   /** The BLAS library that runs its matrix products (wasm and cpu, see native.ts), if any. */
   native?: NativeBlasInfo;
   /** Why a wasm or cpu backend runs its own matrix products. */
   nativeSkipped?: string;
 }
 
+/** Loads a package by name (tests stub it). */
+export type PackageImporter = (pkg: string) => Promise<unknown>;
+
 export interface SelectOptions {
   /** Route wasm/cpu matrix products through the native BLAS when it loads (default true; DAMPL_NATIVE=0 also turns it off). */
   native?: boolean;
+  /** How the tfjs-node packages are loaded (default: import). */
+  importPackage?: PackageImporter;
+  /** Dawn's adapter as the child-process probe finds it (default: probeWebgpuAdapter). */
+  webgpuProbe?: () => WebgpuProbe;
 }
 
 const require = createRequire(import.meta.url);
 
-type Probe = () => Promise<string>;
+const TF_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'] as const;
 
-async function probeTensorflow(): Promise<string> {
+/** What each tfjs-node package needs beyond itself. */
+const TF_NEEDS: Record<(typeof TF_PACKAGES)[number], string> = {
+  '@tensorflow/tfjs-node-gpu': 'tfjs-node-gpu 4.22 links CUDA 11.2 and cuDNN 8.1 (libcudart.so.11.0, libcudnn.so.8); on a host with CUDA 12 or 13 use the webgpu backend',
+  '@tensorflow/tfjs-node': 'its install script downloads libtensorflow (run npm rebuild @tensorflow/tfjs-node where that download is reachable)',
+};
+
+/** Why a tfjs-node package did not load, and what it needs: one line. */
+export function explainTensorflowFailure(pkg: (typeof TF_PACKAGES)[number], e: unknown): string {
+  const err = e as { code?: string; message?: string };
+  const text = String(err?.message ?? e);
+  if ((err?.code === 'ERR_MODULE_NOT_FOUND' || err?.code === 'MODULE_NOT_FOUND') && !/tfjs_binding\.node/.test(text)) return `${pkg} is not installed`;
+  if (/tfjs_binding\.node/.test(text)) return `${pkg} is installed without its native binding (${TF_NEEDS[pkg]})`;
+  const lib = /(lib[\w+-]+(?:\.[\w+-]+)*\.so(?:\.[\d.]+)?)/.exec(text)?.[1];
+  if (lib) return `${pkg} is installed but its binding did not load: ${lib} is missing (${TF_NEEDS[pkg]})`;
+  return `${pkg} did not load: ${firstLine(e)} (${TF_NEEDS[pkg]})`;
+}
+
+async function probeTensorflow(importPackage: PackageImporter): Promise<string> {
   const errors: string[] = [];
-  for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
+  for (const pkg of TF_PACKAGES) {
     try {
-      await import(pkg);
+      await importPackage(pkg);
       if (!tf.findBackend('tensorflow')) {
         errors.push(`${pkg} loaded but registered its backend with another copy of tfjs-core (align the @tensorflow/* versions)`);
         continue;
@@ -60,32 +104,26 @@ async function probeTensorflow(): Promise<string> {
       }
       return pkg.endsWith('gpu') ? 'libtensorflow (CUDA build)' : 'libtensorflow (CPU build)';
     } catch (e) {
-      errors.push((e as { code?: string }).code === 'ERR_MODULE_NOT_FOUND' ? `${pkg} is not installed` : `${pkg}: ${firstLine(e)}`);
+      errors.push(explainTensorflowFailure(pkg, e));
     }
   }
   throw new Error(errors.join('; '));
 }
 
-async function probeWebgpu(): Promise<string> {
-  let webgpu: { create: (flags: string[]) => GPU; globals: Record<string, unknown> };
-  try {
-    webgpu = (await import('webgpu')) as unknown as typeof webgpu;
-  } catch (e) {
-    throw new Error(`the optional 'webgpu' package (Dawn) did not load: ${firstLine(e)}`);
-  }
-  const g = globalThis as { navigator?: { gpu?: GPU } };
-  if (!g.navigator?.gpu) {
-    Object.assign(globalThis, webgpu.globals);
-    const gpu = webgpu.create([]);
-    if (!g.navigator) Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
-    else Object.defineProperty(g.navigator, 'gpu', { value: gpu, configurable: true });
-  }
-  const adapter = await g.navigator!.gpu!.requestAdapter({ powerPreference: 'high-performance' });
-  if (!adapter) throw new Error('Dawn found no GPU adapter (no Vulkan/Metal/D3D12 device or driver)');
-  await import('@tensorflow/tfjs-backend-webgpu');
-  if (!(await tf.setBackend('webgpu'))) throw new Error('the tfjs webgpu backend failed to initialise on the adapter');
-  const info = (adapter as { info?: { vendor?: string; architecture?: string; description?: string } }).info;
-  return `webgpu (${[info?.vendor, info?.architecture, info?.description].filter(Boolean).join(' ') || 'adapter'})`;
+/** webgpu for `auto`: only on a hardware adapter, found first in a child process. */
+async function probeWebgpuAuto(o: SelectOptions): Promise<{ device: string; adapter: AdapterInfo }> {
+  const found = (o.webgpuProbe ?? probeWebgpuAdapter)();
+  if (!found.adapter) throw new Error(found.error ?? 'Dawn found no GPU adapter');
+  const software = softwareAdapter(found.adapter);
+  if (software) throw new Error(`${describeAdapter(found.adapter)} is ${software}; --backend webgpu uses it anyway`);
+  return activate();
+}
+
+/** webgpu as asked for: whatever adapter Dawn gives, software ones included. */
+async function activate(): Promise<{ device: string; adapter: AdapterInfo }> {
+  const adapter = await activateWebgpu();
+  const software = softwareAdapter(adapter);
+  return { device: `webgpu (${describeAdapter(adapter)}${software ? ', software: runs on the CPU' : ''})`, adapter };
 }
 
 async function probeWasm(): Promise<string> {
@@ -103,16 +141,9 @@ async function probeCpu(): Promise<string> {
   return 'cpu (JavaScript)';
 }
 
-const PROBES: Record<BackendName, Probe> = {
-  tensorflow: probeTensorflow,
-  webgpu: probeWebgpu,
-  wasm: probeWasm,
-  cpu: probeCpu,
-};
-
 const HOW_TO_GET: Record<BackendName, string> = {
-  tensorflow: 'install @tensorflow/tfjs-node-gpu (CUDA) or @tensorflow/tfjs-node where its libtensorflow download is reachable',
-  webgpu: 'needs a GPU with a Vulkan (Linux), Metal (macOS) or D3D12 (Windows) driver and the optional webgpu package',
+  tensorflow: 'install @tensorflow/tfjs-node-gpu (CUDA 11.2 and cuDNN 8.1) or @tensorflow/tfjs-node where its libtensorflow download is reachable',
+  webgpu: 'needs a GPU with a Vulkan (Linux: the vendor\'s driver and libvulkan1), Metal (macOS) or D3D12 (Windows) driver, and the optional webgpu package',
   wasm: 'reinstall dependencies (npm ci): @tensorflow/tfjs-backend-wasm is a regular dependency',
   cpu: 'reinstall dependencies (npm ci)',
 };
@@ -121,30 +152,45 @@ function firstLine(e: unknown): string {
   return String((e as Error)?.message ?? e).split('\n')[0]!;
 }
 
+/** Activates `name`; for webgpu under `auto`, only on a hardware adapter. */
+async function tryBackend(name: BackendName, auto: boolean, o: SelectOptions): Promise<Pick<BackendReport, 'device' | 'adapter'>> {
+  switch (name) {
+    case 'tensorflow': return { device: await probeTensorflow(o.importPackage ?? ((p) => import(p))) };
+    case 'webgpu': return auto ? probeWebgpuAuto(o) : activate();
+    case 'wasm': return { device: await probeWasm() };
+    case 'cpu': return { device: await probeCpu() };
+  }
+}
+
 let active: BackendReport | undefined;
 let activeChoice: BackendChoice | undefined;
 let activeWantNative: boolean | undefined;
 
 /**
- * Activates a backend. `auto` tries tensorflow, webgpu, wasm, cpu in that order; a named backend
- * that cannot be used throws BackendUnavailableError naming it and how to get it.
+ * Activates a backend. `auto` tries tensorflow, webgpu (hardware adapters only), wasm, cpu in that
+ * order; a named backend that cannot be used throws BackendUnavailableError naming it and how to
+ * get it.
  */
 export async function selectBackend(choice: BackendChoice = 'auto', options: SelectOptions = {}): Promise<BackendReport> {
   const wantNative = options.native ?? true;
   if (choice !== 'auto' && !BACKENDS.includes(choice)) {
     throw new BackendUnavailableError(`unknown backend '${String(choice)}'`, `choose one of: auto, ${BACKENDS.join(', ')}`);
   }
-  if (active && (choice === activeChoice || choice === active.name) && tf.getBackend() === active.name && wantNative === activeWantNative) return active;
+  const stubbed = options.importPackage !== undefined || options.webgpuProbe !== undefined;
+  if (!stubbed && active && (choice === activeChoice || choice === active.name) && tf.getBackend() === active.name && wantNative === activeWantNative) return active;
   const order: readonly BackendName[] = choice === 'auto' ? BACKENDS : [choice];
   const skipped: BackendReport['skipped'] = [];
   for (const name of order) {
     try {
-      const device = await PROBES[name]();
+      const found = await tryBackend(name, choice === 'auto', options);
       await tf.ready();
-      active = { name, skipped, device, ...nativeFor(name, wantNative) };
-      activeChoice = choice;
-      activeWantNative = wantNative;
-      return active;
+      const report: BackendReport = { name, family: backendFamily(name), skipped, ...found, ...nativeFor(name, wantNative) };
+      if (!stubbed) {
+        active = report;
+        activeChoice = choice;
+        activeWantNative = wantNative;
+      }
+      return report;
     } catch (e) {
       skipped.push({ name, reason: firstLine(e) });
     }
@@ -166,24 +212,47 @@ function nativeFor(name: BackendName, want: boolean): Pick<BackendReport, 'nativ
   return native ? { native } : { nativeSkipped: nativeBlasError() ?? 'unavailable' };
 }
 
-/** Tries every backend without keeping any active choice; for `dampl doctor`. */
-export async function probeBackends(): Promise<{ name: BackendName; ok: boolean; detail: string }[]> {
-  const before = active;
-  const out: { name: BackendName; ok: boolean; detail: string }[] = [];
+/** One backend as `dampl doctor` shows it. */
+export interface BackendProbe {
+  name: BackendName;
+  /** It loads (webgpu: Dawn has an adapter). */
+  ok: boolean;
+  detail: string;
+  /** Why `auto` passes it over although it loads (a software webgpu adapter). */
+  autoSkips?: string;
+  /** webgpu: Dawn's and the Vulkan loader's messages, summarised in one line. */
+  messages?: string;
+}
+
+/**
+ * Every backend without activating webgpu here (its adapter comes from the child-process probe,
+ * so Dawn prints nothing), for `dampl doctor`; the previously active backend is restored.
+ */
+export async function probeBackends(options: SelectOptions = {}): Promise<BackendProbe[]> {
+  const before = tf.getBackend();
+  const out: BackendProbe[] = [];
   for (const name of BACKENDS) {
+    if (name === 'webgpu') {
+      const found = (options.webgpuProbe ?? probeWebgpuAdapter)();
+      const messages = summariseDawnMessages(found.messages);
+      if (!found.adapter) out.push({ name, ok: false, detail: `${found.error} (${HOW_TO_GET.webgpu})`, messages });
+      else out.push({ name, ok: true, detail: `webgpu (${describeAdapter(found.adapter)})`, autoSkips: softwareAdapter(found.adapter), messages });
+      continue;
+    }
     try {
-      out.push({ name, ok: true, detail: await PROBES[name]() });
+      out.push({ name, ok: true, detail: (await tryBackend(name, true, options)).device });
     } catch (e) {
       out.push({ name, ok: false, detail: `${firstLine(e)} (${HOW_TO_GET[name]})` });
     }
   }
-  if (before) await tf.setBackend(before.name);
+  if (before && tf.findBackend(before)) await tf.setBackend(before);
   return out;
 }
 
-/** The backend report of the last selectBackend call, if any. */
-export function activeBackend(): BackendReport | undefined {
-  return active;
+/** The backend `choice` resolves to among probed ones, as selectBackend would choose it. */
+export function plannedBackend(rows: readonly BackendProbe[], choice: BackendChoice): BackendProbe | undefined {
+  if (choice !== 'auto') return rows.find((r) => r.name === choice && r.ok);
+  return rows.find((r) => r.ok && !r.autoSkips);
 }
 
 /** Formats a report in one line: "wasm (XNNPACK, 1 thread); not tensorflow: ...; not webgpu: ...". */

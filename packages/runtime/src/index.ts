@@ -1,9 +1,10 @@
 import './ops.js';
 export { DamplError, FormatError, BackendUnavailableError, ConfigError } from './errors.js';
 export {
-  BACKENDS, selectBackend, probeBackends, activeBackend, describeBackend, blasName,
-  type BackendName, type BackendChoice, type BackendReport, type SelectOptions,
+  BACKENDS, selectBackend, probeBackends, plannedBackend, describeBackend, blasName, backendFamily, explainTensorflowFailure,
+  type BackendName, type BackendChoice, type BackendFamily, type BackendReport, type BackendProbe, type SelectOptions, type PackageImporter,
 } from './backend.js';
+export { probeWebgpuAdapter, softwareAdapter, summariseDawnMessages, describeAdapter, type AdapterInfo, type WebgpuProbe } from './webgpu.js';
 export {
   enableNativeMatMul, disableNativeMatMul, nativeMatMulActive, nativeOpsActive, nativeOp, type NativeOp, loadNativeBlas, nativeBlasError, openblasCoretype,
   NATIVE_ADDON_PATH, type NativeBlasInfo,

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Argv, CommandModule } from 'yargs';
-import { ConfigError, DamplError, createLogger, selectBackend, workspaceRoot } from '@dampl/runtime';
+import { ConfigError, DamplError, backendFamily, createLogger, selectBackend, workspaceRoot, type BackendName } from '@dampl/runtime';
 import { RUNS_DIR } from '../records.js';
 import { DEFAULT_FEATURE_CACHE } from './features.js';
 import { loggerFor, useBackend, type GlobalOptions } from './common.js';
@@ -130,7 +130,11 @@ const runCommand: CommandModule<GlobalOptions, RunArgs> = {
     if (argv.model && suites.length > 1) throw new ConfigError('--model sets the model of one suite', 'use --suite synth or --suite real with --model');
     const roots = parseRoots(argv.root);
     const shard = argv.shard ? parseShard(argv.shard) : undefined;
-    const backend = argv['dry-run'] ? undefined : argv.worker ? await selectBackend(argv.backend) : await useBackend(argv, log);
+    // a dry run keys its cells by the family of the backend that would run them; a named backend
+    // is not loaded for it (a grid for a GPU can be listed on a machine without one)
+    const backend = argv['dry-run'] && argv.backend !== 'auto' ? undefined
+      : argv.worker ? await selectBackend(argv.backend) : await useBackend(argv, log);
+    const family = backend ? backendFamily(backend.name) : backendFamily(argv.backend as BackendName);
     const jobs = argv.worker || argv['dry-run'] ? 1 : argv.jobs === 'auto'
       ? (backend && (backend.name === 'wasm' || backend.name === 'cpu') ? os.availableParallelism() : 1)
       : Number(argv.jobs);
@@ -153,7 +157,7 @@ const runCommand: CommandModule<GlobalOptions, RunArgs> = {
         const opts = {
           suite, resultsDir, cacheDir: path.resolve(argv.cache),
           methods: argv.methods, datasets: f.datasets, tasks: argv.tasks, seeds: argv.seeds, model: argv.model, roots: f.roots,
-          shard, dryRun: argv['dry-run'], rerun: argv.rerun, failFast: argv['fail-fast'], backend, batchSize: argv['batch-size'],
+          shard, dryRun: argv['dry-run'], rerun: argv.rerun, failFast: argv['fail-fast'], backend, family, batchSize: argv['batch-size'],
           log, signal: controller.signal,
         };
         let r;
