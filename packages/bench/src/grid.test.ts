@@ -31,6 +31,19 @@ describe('the grid', () => {
     expect(cellKey({ ...c, backend: 'tensorflow' })).not.toBe(c.key);
   });
 
+  it('takes config overrides per method: validated, part of the config hash and the key', async () => {
+    const base = (await grid(['dampl'], [1]))[0]!;
+    const over = await buildGrid({ suite: 'synth', model: 'packages/data/assets/synth-clip', backend: 'wasm/cpu', datasets: ['synth'], methods: methodSpecs(['dampl']), seeds: [1], overrides: { dampl: { epochs: 3 } } });
+    expect((over[0]!.config as { epochs: number }).epochs).toBe(3);
+    expect(over[0]!.configHash).not.toBe(base.configHash);
+    expect(over[0]!.key).not.toBe(base.key);
+    const bad = (overrides: Record<string, Record<string, unknown>>) =>
+      buildGrid({ suite: 's', model: 'm', backend: 'wasm/cpu', datasets: ['synth'], methods: methodSpecs(['dampl']), seeds: [1], overrides });
+    await expect(bad({ dampl: { epoch: 3 } })).rejects.toThrow(/epoch/);
+    await expect(bad({ dampl: { epochs: 0 } })).rejects.toThrow(/epochs/);
+    await expect(bad({ dampel: { epochs: 3 } })).rejects.toThrow(/did you mean 'dampl'/);
+  });
+
   it('filters tasks by any spelling and rejects tasks no dataset has', async () => {
     const g = await buildGrid({ suite: 's', model: 'm', backend: 'wasm/cpu', datasets: ['synth'], methods: methodSpecs(['test-centroid']), seeds: [1], tasks: ['photo->sketch', 'cl-pa'] });
     expect(g.map((c) => c.task)).toEqual(['ph-sk', 'cl-pa']);

@@ -83,6 +83,8 @@ export interface GridInput {
   methods: readonly MethodSpec[];
   tasks?: readonly string[];
   seeds: readonly number[];
+  /** Config values over each method's resolved config, by registered method name; validated by its schema. */
+  overrides?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
 }
 
 /**
@@ -92,12 +94,13 @@ export interface GridInput {
 export async function buildGrid(g: GridInput): Promise<Cell[]> {
   const cells: Cell[] = [];
   let matched = 0;
+  for (const name of Object.keys(g.overrides ?? {})) getMethod(name); // a misspelt method is an error, with a suggestion
   for (const dataset of g.datasets) {
     const tasks = selectTasks(dataset, g.tasks);
     matched += tasks.length;
     const configs = new Map<string, { config: unknown; configHash: string }>();
     for (const m of g.methods) {
-      const config = await resolveMethodConfig(getMethod(m.name), { dataset, named: m.named });
+      const config = await resolveMethodConfig(getMethod(m.name), { dataset, named: m.named, overrides: g.overrides?.[m.name] });
       configs.set(m.label, { config, configHash: hashConfig(config) });
     }
     for (const seed of g.seeds) {

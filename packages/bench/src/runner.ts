@@ -42,6 +42,8 @@ export interface RunOptions {
   datasets?: string[];
   tasks?: string[];
   seeds?: number[];
+  /** Config values over each method's config, by registered method name (they change its config hash). */
+  overrides?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
   model?: string;
   /** Dataset name -> data root, over the suite's. */
   roots?: Record<string, string>;
@@ -158,7 +160,7 @@ export async function runSuite(o: RunOptions): Promise<SuiteReport> {
   const seeds = o.seeds?.length ? [...new Set(o.seeds)] : o.suite.seeds;
   const family = o.backend ? backendFamily(o.backend.name) : o.family;
   if (!family) throw new DamplError('runSuite needs the active backend (selectBackend), or for a dry run its family');
-  const grid = await buildGrid({ suite: o.suite.name, model: mKey, backend: family, datasets: present.map((d) => d.dataset), methods, tasks: o.tasks, seeds });
+  const grid = await buildGrid({ suite: o.suite.name, model: mKey, backend: family, datasets: present.map((d) => d.dataset), methods, tasks: o.tasks, seeds, overrides: o.overrides });
   const mine = grid.filter((c) => inShard(c, o.shard));
   // claims left by workers of a killed `--jobs` run
   if (!o.claimDir && !o.prepareOnly && !o.dryRun) await rm(path.join(outDir, RUNS_DIR, CLAIMS_DIR), { recursive: true, force: true });

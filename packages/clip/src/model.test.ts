@@ -1,6 +1,8 @@
 /**
  * The port against OpenAI's own CLIP: the reference vectors in shared/reference/clip (made with
- * openai/CLIP's clip/model.py) reproduced within |a-b| <= 1e-4 + 1e-3*|b| on every backend.
+ * openai/CLIP's clip/model.py) reproduced within |a-b| <= 1e-4 + 1e-3*|b| on every backend:
+ * wasm and cpu in the default test run, webgpu in `nx run clip:test:webgpu`
+ * (DAMPL_TEST_BACKEND=webgpu). Values are read with `await t.data()`, as on the GPU route.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -14,7 +16,7 @@ import type { ClipModel, ClipTokenizer } from './types.js';
 
 const ref = sharedReferenceDir();
 const clipDir = ref ? path.join(ref, 'clip') : '';
-const BACKENDS = ['wasm', 'cpu'] as const;
+const BACKENDS = process.env.DAMPL_TEST_BACKEND === 'webgpu' ? ['webgpu'] as const : ['wasm', 'cpu'] as const;
 
 const MODELS = [
   { name: 'vit-tiny (OpenAI layout)', set: 'vit-tiny', path: 'vit-tiny/openai.safetensors' },
@@ -38,11 +40,12 @@ function input(g: Golden, name: string): tf.Tensor {
   return t.dtype === 'I32' ? tf.tensor(toInt32(t), t.shape, 'int32') : tf.tensor(toFloat32(t), t.shape, 'float32');
 }
 
-/** Max |a-b| and the largest excess over the tolerance (<= 0 means within). */
-function compare(actual: tf.Tensor, g: Golden, name: string): { maxAbs: number; excess: number } {
+/** Max |a-b| and the largest excess over the tolerance (<= 0 means within); disposes `actual`. */
+async function compare(actual: tf.Tensor, g: Golden, name: string): Promise<{ maxAbs: number; excess: number }> {
   const want = g.tensors.get(name)!;
   expect(actual.shape).toEqual(want.shape);
-  const a = actual.dataSync();
+  const a = await actual.data();
+  actual.dispose();
   const b = toFloat32(want);
   const { abs, rel } = g.json.tolerance;
   let maxAbs = 0;
@@ -74,8 +77,8 @@ describe.skipIf(!ref && !process.env.CI)('CLIP against OpenAI reference vectors'
           let model: ClipModel;
           let g: Golden;
           const errors: Record<string, number> = {};
-          const check = (actual: tf.Tensor, name: string): void => {
-            const { maxAbs, excess } = compare(actual, g, name);
+          const check = async (actual: tf.Tensor, name: string): Promise<void> => {
+            const { maxAbs, excess } = await compare(actual, g, name);
             errors[name] = maxAbs;
             expect(excess, `${name}: max |a-b| ${maxAbs}`).toBeLessThanOrEqual(0);
           };
@@ -91,37 +94,39 @@ describe.skipIf(!ref && !process.env.CI)('CLIP against OpenAI reference vectors'
             report.push(`  ${backend.padEnd(4)} ${spec.name.padEnd(30)} ${Object.entries(errors).map(([k, v]) => `${k} ${v.toExponential(2)}`).join(', ')}`);
           });
 
-          it('image_features = encode_image(images)', () => {
-            tf.tidy(() => check(model.encodeImage(input(g, 'images') as tf.Tensor4D), 'image_features'));
+          it('image_features = encode_image(images)', async () => {
+            await check(tf.tidy(() => model.encodeImage(input(g, 'images') as tf.Tensor4D)), 'image_features');
           });
 
-          it('text_features = encode_text(tokens)', () => {
-            tf.tidy(() => check(model.encodeText(input(g, 'tokens') as tf.Tensor2D), 'text_features'));
+          it('text_features = encode_text(tokens)', async () => {
+            await check(tf.tidy(() => model.encodeText(input(g, 'tokens') as tf.Tensor2D)), 'text_features');
           });
 
-          it('logits_per_image = exp(logit_scale) * norm(image) @ norm(text)^T', () => {
-            tf.tidy(() => {
+          it('logits_per_image = exp(logit_scale) * norm(image) @ norm(text)^T', async () => {
+            await check(tf.tidy(() => {
               const normalise = (x: tf.Tensor2D) => tf.div(x, tf.norm(x, 'euclidean', -1, true)) as tf.Tensor2D;
               const img = normalise(model.encodeImage(input(g, 'images') as tf.Tensor4D));
               const txt = normalise(model.encodeText(input(g, 'tokens') as tf.Tensor2D));
-              check(tf.mul(tf.matMul(img, tf.transpose(txt)), model.logitScale), 'logits_per_image');
-            });
+              return tf.mul(tf.matMul(img, tf.transpose(txt)), model.logitScale);
+            }), 'logits_per_image');
           });
 
-          it('prompt_text_features from prompt_embeddings, EOT at argmax(prompt_tokens)', () => {
-            tf.tidy(() => {
+          it('prompt_text_features from prompt_embeddings, EOT at argmax(prompt_tokens)', async () => {
+            await check(tf.tidy(() => {
               const eot = tf.cast(tf.argMax(input(g, 'prompt_tokens'), 1), 'int32') as tf.Tensor1D;
-              check(model.encodeTextFromEmbeddings(input(g, 'prompt_embeddings') as tf.Tensor3D, eot), 'prompt_text_features');
-            });
+              return model.encodeTextFromEmbeddings(input(g, 'prompt_embeddings') as tf.Tensor3D, eot);
+            }), 'prompt_text_features');
           });
 
-          it('grad_prompt_embeddings = d sum(prompt_text_features * probe) / d prompt_embeddings', () => {
-            tf.tidy(() => {
-              const eot = Array.from(tf.argMax(input(g, 'prompt_tokens'), 1).dataSync());
+          it('grad_prompt_embeddings = d sum(prompt_text_features * probe) / d prompt_embeddings', async () => {
+            const argmax = tf.tidy(() => tf.argMax(input(g, 'prompt_tokens'), 1));
+            const eot = Array.from(await argmax.data());
+            argmax.dispose();
+            await check(tf.tidy(() => {
               const probe = input(g, 'probe');
               const f = (e: tf.Tensor) => tf.sum(tf.mul(model.encodeTextFromEmbeddings(e as tf.Tensor3D, eot), probe));
-              check(tf.grad(f)(input(g, 'prompt_embeddings')), 'grad_prompt_embeddings');
-            });
+              return tf.grad(f)(input(g, 'prompt_embeddings'));
+            }), 'grad_prompt_embeddings');
           });
 
           it('leaks no tensors and keeps its weights as plain tensors', () => {

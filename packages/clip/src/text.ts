@@ -83,10 +83,7 @@ export class TextTransformer {
       const pos = l === this.config.contextLength ? this.pos : tf.slice(this.pos, [0, 0], [l, w]); // [L, W]
       let x = tf.add(embeddings, pos) as tf.Tensor3D; // [P, L, W]
       x = transformer(x, this.blocks, causalMask(l));
-      // The EOT row of each prompt, by a one-hot weighted sum (exact: one term is nonzero).
-      // (int32 then cast: the wasm backend's OneHot writes int bits into float32 outputs.)
-      const pick = tf.reshape(tf.cast(tf.oneHot(eot, l), 'float32'), [p, l, 1]); // [P, L, 1]
-      const rows = tf.sum(tf.mul(x, pick), 1) as tf.Tensor2D; // [P, W]
+      const rows = pickRows(x, tf.reshape(tf.cast(tf.oneHot(eot, l), 'float32'), [p, l, 1]) as tf.Tensor3D); // [P, W]
       return tf.matMul(layerNorm(rows, this.lnFinal), this.proj); // [P, E]
     });
   }
@@ -110,8 +107,8 @@ export class TextTransformer {
       const xb = tf.reshape(tf.add(branches, tf.slice(this.pos, [lp, 0], [lb, w])), [p * lb, w]);
       const x = rowsTransformer(tf.concat([xp, xb], 0) as tf.Tensor2D, this.blocks, { groups: g, prefix: lp, branches: b, branch: lb, branchMajor, causal: true });
       const rows = tf.reshape(tf.slice(x, [g * lp, 0], [p * lb, w]), [p, lb, w]);
-      const pick = tf.reshape(tf.cast(tf.oneHot(tf.tensor1d(eot.map((e) => e - lp), 'int32'), lb), 'float32'), [p, lb, 1]);
-      return tf.matMul(layerNorm(tf.sum(tf.mul(rows, pick), 1) as tf.Tensor2D, this.lnFinal), this.proj);
+      const pick = tf.reshape(tf.cast(tf.oneHot(tf.tensor1d(eot.map((e) => e - lp), 'int32'), lb), 'float32'), [p, lb, 1]) as tf.Tensor3D;
+      return tf.matMul(layerNorm(pickRows(rows as tf.Tensor3D, pick), this.lnFinal), this.proj);
     });
   }
 
@@ -122,4 +119,22 @@ export class TextTransformer {
       return this.forwardEmbeddings(this.embed(tokens), eot);
     });
   }
+}
+
+/**
+ * The EOT row of each prompt: rows_p = sum_l x[p, l] * pick[p, l] for x [P, L, W] and a one-hot
+ * pick [P, L, 1] (exact: one term is nonzero; int32 one-hot then cast, because the wasm backend's
+ * OneHot writes int bits into float32 outputs). Its gradient dx[p, l] = dy[p] * pick[p, l] is made
+ * on the device: tf.sum's own gradient would upload a host-made tensor of ones of x's shape every
+ * step (10 MB for ViT-B/16's 130 prompts).
+ */
+function pickRows(x: tf.Tensor3D, pick: tf.Tensor3D): tf.Tensor2D {
+  const f = tf.customGrad(((xi: tf.Tensor3D, save: (t: tf.Tensor[]) => void) => {
+    save([pick]);
+    return {
+      value: tf.sum(tf.mul(xi, pick), 1),
+      gradFunc: (dy: tf.Tensor2D, [saved]: tf.Tensor[]) => tf.mul(tf.expandDims(dy, 1), saved!),
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return (f as unknown as (x: tf.Tensor3D) => tf.Tensor2D)(x);
 }
