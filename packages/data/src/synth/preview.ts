@@ -1,12 +1,9 @@
 /**
  * Contact sheet of the synthetic world: one row per class, `perDomain` columns per domain.
  *
- *   npx tsx packages/data/src/synth/preview.ts /tmp/synth-preview.png [--seed 0] [--per-domain 2] [--size 64] [--zoom 2]
+ *   npx tsx packages/data/src/synth/preview-main.ts /tmp/synth-preview.png [--seed 0] [--per-domain 2] [--size 64] [--zoom 2]
  */
-import { writeFile } from 'node:fs/promises';
-import { pathToFileURL } from 'node:url';
 import { Rng } from '@dampl/runtime';
-import { encodePng } from './png.js';
 import { SYNTH_CLASSES, renderSynthImage } from './render.js';
 import { SYNTH_DOMAINS } from './styles.js';
 
@@ -55,28 +52,4 @@ export function contactSheet(opts: ContactSheetOptions = {}): { rgb: Uint8Array;
     });
   });
   return { rgb, width, height };
-}
-
-async function main(argv: string[]): Promise<void> {
-  const out = argv[0];
-  if (!out || out.startsWith('--')) {
-    process.stderr.write('usage: preview.ts OUT.png [--seed N] [--per-domain N] [--size N] [--zoom N]\n');
-    process.exit(2);
-  }
-  const flag = (name: string, dflt: number): number => {
-    const i = argv.indexOf(name);
-    return i >= 0 ? Number(argv[i + 1]) : dflt;
-  };
-  const sheet = contactSheet({
-    seed: flag('--seed', 0),
-    perDomain: flag('--per-domain', 2),
-    size: flag('--size', 64),
-    zoom: flag('--zoom', 2),
-  });
-  await writeFile(out, encodePng(sheet.rgb, sheet.width, sheet.height));
-  process.stderr.write(`wrote ${out} (${sheet.width}x${sheet.height})\n`);
-}
-
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  await main(process.argv.slice(2));
 }
