@@ -8,9 +8,13 @@ that the two are timed side by side on one machine.
 
 SPEC (written by the TypeScript side): threads, steps, image_iterations, image_batch,
 context_lengths, classes, domains, n_ctx, n_dctx, batch_source, batch_target, eot (position of
-EOT in each prompt, domain-major), width, layers, heads, embed_dim, vision {...}.
-Weights are random (seeded): speed does not depend on their values.
+EOT in each prompt, domain-major), width, layers, heads, embed_dim, vision {...}; for the GPU kit
+(packages/bench/src/perf/gpu.ts) also device ("cpu", "cuda" or "auto"), precisions ("fp32",
+"bf16", "fp16": the last two under torch.autocast, fp16 with a GradScaler) and image_batches.
+Weights are random (seeded): speed does not depend on their values. On CUDA every timing ends
+with torch.cuda.synchronize().
 """
+import contextlib
 import json
 import sys
 import time
@@ -87,61 +91,90 @@ def im_loss(p, eps=1e-5):
     return ent + (m * torch.log(m + eps)).sum()
 
 
-def time_step(spec, L):
+DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def autocast(device, precision):
+    """fp32 as it is; bf16 and fp16 under torch.autocast (mixed precision, as AMP runs)."""
+    if precision == "fp32":
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype=DTYPES[precision])
+
+
+def synchronize(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def time_step(spec, L, device=torch.device("cpu"), precision="fp32"):
     K, D, M, N, W = spec["classes"], spec["domains"], spec["n_ctx"], spec["n_dctx"], spec["width"]
     P = D * K
     tower = TextTower(L, W, spec["layers"], spec["heads"], spec["embed_dim"])
     for p in tower.parameters():
         p.requires_grad_(False)
-    eot = torch.tensor(spec["eot"])
-    prefix = torch.randn(P, 1, W) * 0.02  # token embeddings of SOS, class words, '.', EOT, padding
-    suffix = torch.randn(P, L - 1 - M - N, W) * 0.02
-    ctx = nn.Parameter(torch.randn(K, M, W) * 0.02)  # CSC
-    dctx = nn.Parameter(torch.randn(D, N, W) * 0.02)
+    for b in tower.blocks:
+        b.mask = b.mask.to(device)
+    tower = tower.to(device)
+    eot = torch.tensor(spec["eot"], device=device)
+    prefix = torch.randn(P, 1, W, device=device) * 0.02  # token embeddings of SOS, class words, '.', EOT, padding
+    suffix = torch.randn(P, L - 1 - M - N, W, device=device) * 0.02
+    ctx = nn.Parameter(torch.randn(K, M, W, device=device) * 0.02)  # CSC
+    dctx = nn.Parameter(torch.randn(D, N, W, device=device) * 0.02)
     opt = torch.optim.SGD([ctx, dctx], lr=3e-3, momentum=0.9, weight_decay=5e-4)
+    scaler = torch.cuda.amp.GradScaler() if precision == "fp16" else None
     bs, bt, E = spec["batch_source"], spec["batch_target"], spec["embed_dim"]
-    xs = F.normalize(torch.randn(bs, E), dim=1)
-    ys = torch.arange(bs) % K
-    xt = F.normalize(torch.randn(bt, E), dim=1)
+    xs = F.normalize(torch.randn(bs, E, device=device), dim=1)
+    ys = torch.arange(bs, device=device) % K
+    xt = F.normalize(torch.randn(bt, E, device=device), dim=1)
 
     def step():
-        prompts = torch.cat([
-            prefix,
-            ctx.unsqueeze(0).expand(D, -1, -1, -1).reshape(P, M, W),
-            dctx.unsqueeze(1).expand(-1, K, -1, -1).reshape(P, N, W),
-            suffix,
-        ], 1)
-        w = F.normalize(tower(prompts, eot), dim=1)
-        logits_s = 100.0 * xs @ w[:K].t()
-        logits_t = 100.0 * xt @ w[K:].t()
-        prob = logits_t.softmax(1)
-        conf, yhat = prob.detach().max(1)
-        keep = (conf >= 0.5).float()
-        tgt = (F.cross_entropy(logits_t, yhat, reduction="none") * keep).sum() / keep.sum().clamp(min=1)
-        loss = F.cross_entropy(logits_s, ys) + tgt + im_loss(prob)
+        with autocast(device, precision):
+            prompts = torch.cat([
+                prefix,
+                ctx.unsqueeze(0).expand(D, -1, -1, -1).reshape(P, M, W),
+                dctx.unsqueeze(1).expand(-1, K, -1, -1).reshape(P, N, W),
+                suffix,
+            ], 1)
+            w = F.normalize(tower(prompts, eot), dim=1)
+            logits_s = 100.0 * xs @ w[:K].t()
+            logits_t = 100.0 * xt @ w[K:].t()
+            prob = logits_t.softmax(1)
+            conf, yhat = prob.detach().max(1)
+            keep = (conf >= 0.5).float()
+            tgt = (F.cross_entropy(logits_t, yhat, reduction="none") * keep).sum() / keep.sum().clamp(min=1)
+            loss = F.cross_entropy(logits_s, ys) + tgt + im_loss(prob)
         opt.zero_grad()
-        loss.backward()
-        opt.step()
+        if scaler:
+            scaler.scale(loss).backward()
+            scaler.step(opt)
+            scaler.update()
+        else:
+            loss.backward()
+            opt.step()
 
     step()  # warm-up
+    synchronize(device)
     times = []
     for _ in range(spec["steps"]):
         t = time.perf_counter()
         step()
+        synchronize(device)
         times.append(time.perf_counter() - t)
     return times
 
 
-def time_images(spec):
+def time_images(spec, batch=None, device=torch.device("cpu"), precision="fp32"):
     v = spec["vision"]
-    tower = VisionTower(v["image_size"], v["patch_size"], v["width"], v["layers"], v["heads"], spec["embed_dim"]).eval()
-    x = torch.randn(spec["image_batch"], 3, v["image_size"], v["image_size"])
-    with torch.no_grad():
+    tower = VisionTower(v["image_size"], v["patch_size"], v["width"], v["layers"], v["heads"], spec["embed_dim"]).eval().to(device)
+    x = torch.randn(batch or spec["image_batch"], 3, v["image_size"], v["image_size"], device=device)
+    with torch.no_grad(), autocast(device, precision):
         tower(x)  # warm-up
+        synchronize(device)
         times = []
         for _ in range(spec["image_iterations"]):
             t = time.perf_counter()
             tower(x)
+            synchronize(device)
             times.append(time.perf_counter() - t)
     return times
 
@@ -150,15 +183,30 @@ def main():
     spec = json.load(open(sys.argv[1]))
     torch.manual_seed(0)
     torch.set_num_threads(spec["threads"])
+    want = spec.get("device", "cpu")
+    device = torch.device("cuda" if want == "cuda" or (want == "auto" and torch.cuda.is_available()) else "cpu")
     out = {
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
         "blas": next((l.strip() for l in torch.__config__.show().splitlines() if "BLAS_INFO" in l), ""),
+        "device": str(device),
+        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
+        "cuda": torch.version.cuda,
         "steps": {},
     }
-    for L in spec["context_lengths"]:
-        out["steps"][str(L)] = time_step(spec, L)
-    out["images"] = time_images(spec)
+    if "precisions" not in spec:  # the CPU perf suite: fp32, one image batch
+        for L in spec["context_lengths"]:
+            out["steps"][str(L)] = time_step(spec, L)
+        out["images"] = time_images(spec)
+    else:
+        out["runs"] = []
+        for precision in spec["precisions"]:
+            if precision != "fp32" and device.type != "cuda":
+                continue  # autocast timings are for the GPU
+            for L in spec["context_lengths"]:
+                out["runs"].append({"kind": "step", "precision": precision, "length": L, "times": time_step(spec, L, device, precision)})
+            for b in spec.get("image_batches", [spec["image_batch"]]):
+                out["runs"].append({"kind": "images", "precision": precision, "batch": b, "times": time_images(spec, b, device, precision)})
     json.dump(out, sys.stdout)
 
 

@@ -1,7 +1,7 @@
 export type { ClipConfig, ClipModel, ClipTokenizer, TextConfig, TokenBatch, VisionConfig } from './types.js';
 export {
   loadTokenizer, writeHfTokenizerFiles, BpeTokenizer, HfTokenizer, cleanText, htmlUnescape, buildTokenBatch,
-  readBpeVocab, hfTokenizerJson, SOT_TOKEN, EOT_TOKEN, CONTEXT_LENGTH, BPE_VOCAB_FILE, type BpeVocab,
+  readBpeVocab, hfTokenizerJson, SOT_TOKEN, EOT_TOKEN, CONTEXT_LENGTH, BPE_VOCAB_FILE, CLIP_BPE_VOCAB, type BpeVocab,
 } from './tokenizer.js';
 export {
   CLIP_MEAN, CLIP_STD, DEFAULT_AUGMENT, clipPreprocess, parsePreprocessorConfig, readPreprocessorConfig, preprocessDescriptor,

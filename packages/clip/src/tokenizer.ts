@@ -17,7 +17,7 @@ import { existsSync, statSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { FormatError, DamplError, atomicWriteFile } from '@dampl/runtime';
+import { FormatError, DamplError, atomicWriteFile, workspaceRoot } from '@dampl/runtime';
 import type { ClipTokenizer, TokenBatch } from './types.js';
 
 export const SOT_TOKEN = '<|startoftext|>';
@@ -26,6 +26,8 @@ export const CONTEXT_LENGTH = 77;
 /** Merges used by CLIP: lines 1..48894 of the merges file (line 0 is a version header). */
 export const CLIP_MERGES = 49152 - 256 - 2;
 export const BPE_VOCAB_FILE = 'bpe_simple_vocab_16e6.txt.gz';
+/** CLIP's BPE vocabulary as committed in packages/clip/assets (openai/CLIP, MIT: LICENSE-openai-CLIP beside it). */
+export const CLIP_BPE_VOCAB = path.join(workspaceRoot, 'packages', 'clip', 'assets', BPE_VOCAB_FILE);
 
 /**
  * GPT-2's reversible byte -> character table: printable Latin-1 bytes map to themselves, the

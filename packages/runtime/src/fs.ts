@@ -3,8 +3,13 @@ import { rename, writeFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The workspace root (the folder holding nx.json), found from this file. */
-export const workspaceRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+/**
+ * The workspace root (the folder holding nx.json), found from this file; `DAMPL_ROOT` names it for
+ * code run from a bundle (the GPU kit), whose files are not where the sources were.
+ */
+export const workspaceRoot = process.env.DAMPL_ROOT
+  ? path.resolve(process.env.DAMPL_ROOT)
+  : path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
 /**
  * The `shared/reference` folder beside the checkout (reference vectors used by tests), or

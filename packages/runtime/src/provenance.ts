@@ -3,7 +3,9 @@
  * suites' result files (results/perf/*.json) and the bench's run records.
  */
 import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { workspaceRoot } from './fs.js';
 
@@ -15,13 +17,20 @@ function git(args: string[]): string | undefined {
   }
 }
 
+/** Where a bundle of the code (the GPU kit) records the commit it was built from. */
+export const COMMIT_FILE = 'COMMIT';
+
 /**
  * The checked-out commit, `-dirty` when tracked files other than results and Markdown (what the
- * bench and perf runs themselves write) are modified; 'unknown' outside git.
+ * bench and perf runs themselves write) are modified; outside git, the commit a bundle was built
+ * from (its COMMIT file), else 'unknown'.
  */
 export function gitCommit(): string {
   const head = git(['rev-parse', 'HEAD']);
-  if (!head) return 'unknown';
+  if (!head) {
+    const f = path.join(workspaceRoot, COMMIT_FILE);
+    return existsSync(f) ? readFileSync(f, 'utf8').trim() : 'unknown';
+  }
   const status = git(['status', '--porcelain', '--untracked-files=no', '--', '.', ':(exclude)results', ':(exclude)*.md']);
   return status ? `${head}-dirty` : head;
 }

@@ -2,6 +2,7 @@
  * `dampl bench run | merge | perf`: the benchmark grid (`nx run bench:all`), joining shards'
  * results, and the performance suites (`nx run bench:perf`).
  */
+import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -74,7 +75,9 @@ async function suiteFilters(suite: Suite, all: Suite[], datasets: string[] | und
   return { datasets: mine, roots: myRoots, runs: !datasets?.length || !!mine?.length };
 }
 
-const DAMPL_BIN = fileURLToPath(new URL('../../bin/dampl.js', import.meta.url));
+/** The script a worker process runs: bin/dampl.js, or the bundle this code is part of (the GPU kit). */
+const SOURCE_BIN = fileURLToPath(new URL('../../bin/dampl.js', import.meta.url));
+const DAMPL_BIN = existsSync(SOURCE_BIN) ? SOURCE_BIN : process.argv[1]!;
 
 /** The arguments that make a worker process run the same grid as its parent. */
 function workerArgs(a: RunArgs, suite: Suite, f: { datasets?: string[]; roots: Record<string, string> }, backend: string): string[] {
@@ -228,13 +231,43 @@ const perfCommand: CommandModule<GlobalOptions, PerfArgs> = {
   },
 };
 
+interface GpuArgs extends GlobalOptions {
+  step: 'measure' | 'report';
+  out: string;
+  quick: boolean;
+}
+
+const gpuCommand: CommandModule<GlobalOptions, GpuArgs> = {
+  command: 'gpu <step>',
+  describe: 'the GPU kit\'s measurements on webgpu (measure: a random ViT-B/16, its image tower, the DAMPL step) and their report beside PyTorch (report)',
+  builder: (y) => y
+    .positional('step', { choices: ['measure', 'report'] as const, demandOption: true, describe: 'measure: write webgpu.json and torch-spec.json; report: write gpu.json and gpu.md' })
+    .option('out', { type: 'string', default: path.join(workspaceRoot, 'results', 'perf'), describe: 'folder of the kit\'s files' })
+    .option('quick', { type: 'boolean', default: false, describe: 'smoke shapes for a software adapter: a test of the kit, not a measurement' }) as never,
+  handler: async (argv) => {
+    const log = loggerFor(argv);
+    const dir = path.resolve(argv.out);
+    if (argv.step === 'measure') {
+      await registerMethods();
+      const { measureGpu } = await import('../perf/gpu.js');
+      await measureGpu({ out: dir, quick: argv.quick, log });
+      process.stdout.write(`wrote ${displayPath(path.join(dir, 'webgpu.json'))} and torch-spec.json\n`);
+    } else {
+      const { gpuReport } = await import('../perf/gpu-report.js');
+      await gpuReport(dir);
+      process.stdout.write(`wrote ${displayPath(path.join(dir, 'gpu.json'))} and gpu.md\n`);
+    }
+  },
+};
+
 export const benchCommand: CommandModule<GlobalOptions, GlobalOptions> = {
   command: 'bench <command>',
-  describe: 'the benchmark grid and its tables (run, merge) and the performance suites (perf)',
+  describe: 'the benchmark grid and its tables (run, merge), the performance suites (perf) and the GPU kit\'s measurements (gpu)',
   builder: (y: Argv<GlobalOptions>) => y
     .command(runCommand)
     .command(mergeCommand)
     .command(perfCommand)
-    .demandCommand(1, 'name a bench command: run, merge or perf') as never,
+    .command(gpuCommand)
+    .demandCommand(1, 'name a bench command: run, merge, perf or gpu') as never,
   handler: () => {},
 };

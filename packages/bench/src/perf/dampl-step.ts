@@ -47,7 +47,7 @@ export async function shapeModel(contextLength: number, tokenizer = shapeTokeniz
   return await createClip({ config, weights: randomClipWeights(config, 0), tokenizer });
 }
 
-const features = (rows: number, seed: number) => ({ rows, dim: 512, data: new Rng(seed).normalArray(rows * 512) });
+const features = (rows: number, seed: number, dim: number) => ({ rows, dim, data: new Rng(seed).normalArray(rows * dim) });
 
 /**
  * EOT position of each of the step's prompts (domain-major), the prompt length after the cut, and
@@ -78,7 +78,7 @@ export async function timeDamplStep(model: ClipModel, steps: number, extra: Part
   const bench = new Bench({ name: 'dampl step', iterations: 1, time: 0, warmup: false, throws: true });
   bench.add('dampl.fit', async () => {
     const r = await dampl.fit({
-      source: features(rows, 1), sourceLabels: labels, target: features(rows, 2),
+      source: features(rows, 1, model.config.embedDim), sourceLabels: labels, target: features(rows, 2, model.config.embedDim),
       classNames: [...OFFICE_HOME_CLASSES], domainNames: ['Art', 'Clipart'], clip: model, config, seed: 1,
       onStep: () => {
         const now = performance.now();
