@@ -1,17 +1,17 @@
 /**
- * Zero-shot CLIP against OpenAI's own CLIP on the tiny golden model (shared/reference/clip/vit-tiny):
+ * Zero-shot CLIP against OpenAI's own CLIP on the tiny golden model (packages/clip/reference/vit-tiny):
  * its image features are the "target features" and some of its golden texts the class names, so
  * the zero-shot predictions must be the argmax of the golden `logits_per_image` over those texts.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readSafetensors, selectBackend, sharedReferenceDir, toFloat32 } from '@dampl/runtime';
+import { readSafetensors, selectBackend, toFloat32 } from '@dampl/runtime';
 import { loadClip, type ClipModel } from '@dampl/clip';
+import { clipReferenceDir } from '@dampl/clip/testing';
 import { fitMethod, type FeatureMatrix } from '@dampl/core';
 import { CLIP_IMAGENET_TEMPLATES, zeroShot, zeroShotEnsemble } from './zero-shot.js';
 
-const ref = sharedReferenceDir();
 
 describe('templates', () => {
   it("holds CLIP's 80 ImageNet templates, each with one {class}", () => {
@@ -24,8 +24,8 @@ describe('templates', () => {
   });
 });
 
-describe.skipIf(!ref && !process.env.CI)('zero-shot CLIP on the tiny golden model (vit-tiny)', () => {
-  const dir = path.join(ref ?? '', 'clip');
+describe('zero-shot CLIP on the tiny golden model (vit-tiny)', () => {
+  let dir: string;
   let clip: ClipModel;
   let images: FeatureMatrix;
   let logits: Float32Array; // [N, T] golden logits_per_image
@@ -34,6 +34,7 @@ describe.skipIf(!ref && !process.env.CI)('zero-shot CLIP on the tiny golden mode
 
   beforeAll(async () => {
     await selectBackend('wasm');
+    dir = await clipReferenceDir();
     clip = await loadClip(path.join(dir, 'vit-tiny', 'hf'), { tokenizer: path.join(dir, 'bpe_simple_vocab_16e6.txt.gz') });
     const { tensors } = await readSafetensors(path.join(dir, 'vit-tiny', 'golden.safetensors'));
     const f = tensors.get('image_features')!;

@@ -1,8 +1,5 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { sharedReferenceDir } from '@dampl/runtime';
-import { anchorsFor, backboneName, loadAnchors, parseAnchors, publishedNamesFor } from './anchors.js';
+import { anchorsFor, backboneName, loadAnchors, publishedNamesFor } from './anchors.js';
 import { perfMarkdown } from './perf.js';
 
 describe('published figures', () => {
@@ -36,11 +33,6 @@ describe('published figures', () => {
     expect(backboneName('/models/tiny', { ...b16, vision: { ...b16.vision, width: 64, layers: 1 } })).toBeUndefined();
   });
 
-  const ref = sharedReferenceDir();
-  it.skipIf(!ref && !process.env.CI)('holds the figures of shared/reference/anchors.json', () => {
-    const original = parseAnchors(JSON.parse(readFileSync(path.join(ref!, 'anchors.json'), 'utf8')));
-    expect(loadAnchors().rows).toEqual(original.rows);
-  });
 });
 
 describe('results/perf/README.md', () => {

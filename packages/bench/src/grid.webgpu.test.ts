@@ -1,6 +1,6 @@
 /**
  * The GPU route, on whatever webgpu adapter Dawn finds (on CI: Mesa's lavapipe, a Vulkan driver
- * on the CPU): `nx run bench:test:webgpu` (DAMPL_TEST_BACKEND=webgpu).
+ * on the CPU): `nx run bench:test:webgpu` (DAMPL_TEST=webgpu).
  *
  * 1. Every registered method on two synthetic tasks, run on webgpu into an empty results folder
  *    (features extracted on webgpu too), beside the same grid and seed on wasm: each method's

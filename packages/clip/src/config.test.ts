@@ -1,13 +1,14 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, FormatError, SafetensorsFile, sharedReferenceDir } from '@dampl/runtime';
+import { ConfigError, FormatError, SafetensorsFile } from '@dampl/runtime';
 import {
   configFromHf, configFromMetadata, configFromOpenAIKwargs, headsFromMetadata, inferConfigFromShapes,
   normalizeConfig, toOpenAIKwargs, type OpenAIClipKwargs,
 } from './config.js';
 import { clipWeightShapes } from './model.js';
 import type { ClipConfig } from './types.js';
+import { clipReferenceDir } from './testing/reference.js';
 
 const VIT_B16: ClipConfig = {
   embedDim: 512,
@@ -102,10 +103,9 @@ describe('Hugging Face config.json', () => {
   });
 });
 
-const ref = sharedReferenceDir();
+const dir = await clipReferenceDir();
 
-describe.skipIf(!ref && !process.env.CI)('the reference checkpoints', () => {
-  const dir = path.join(ref ?? '', 'clip');
+describe('the reference checkpoints', () => {
   const golden = (set: string) => JSON.parse(readFileSync(path.join(dir, set, 'golden.json'), 'utf8')) as { clip_kwargs: OpenAIClipKwargs };
 
   it.each(['vit-tiny', 'rn-tiny'])('%s: shapes plus its 4 text heads give golden.json clip_kwargs', async (set) => {

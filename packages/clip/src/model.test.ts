@@ -2,21 +2,21 @@
  * The port against OpenAI's own CLIP: the reference vectors in shared/reference/clip (made with
  * openai/CLIP's clip/model.py) reproduced within |a-b| <= 1e-4 + 1e-3*|b| on every backend:
  * wasm and cpu in the default test run, webgpu in `nx run clip:test:webgpu`
- * (DAMPL_TEST_BACKEND=webgpu). Values are read with `await t.data()`, as on the GPU route.
+ * (DAMPL_TEST=webgpu). Values are read with `await t.data()`, as on the GPU route.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  DamplError, readSafetensors, selectBackend, sharedReferenceDir, toFloat32, toInt32, type SafeTensor,
+  DamplError, readSafetensors, selectBackend, toFloat32, toInt32, type SafeTensor,
 } from '@dampl/runtime';
 import { loadClip } from './load.js';
+import { clipReferenceDir } from './testing/reference.js';
 import type { ClipModel, ClipTokenizer } from './types.js';
 
-const ref = sharedReferenceDir();
-const clipDir = ref ? path.join(ref, 'clip') : '';
-const BACKENDS = process.env.DAMPL_TEST_BACKEND === 'webgpu' ? ['webgpu'] as const : ['wasm', 'cpu'] as const;
+const clipDir = await clipReferenceDir();
+const BACKENDS = process.env.DAMPL_TEST === 'webgpu' ? ['webgpu'] as const : ['wasm', 'cpu'] as const;
 
 const MODELS = [
   { name: 'vit-tiny (OpenAI layout)', set: 'vit-tiny', path: 'vit-tiny/openai.safetensors' },
@@ -61,7 +61,7 @@ async function compare(actual: tf.Tensor, g: Golden, name: string): Promise<{ ma
 
 const report: string[] = [];
 
-describe.skipIf(!ref && !process.env.CI)('CLIP against OpenAI reference vectors', () => {
+describe('CLIP against OpenAI reference vectors', () => {
   afterAll(() => {
     if (report.length) console.log(['max |a-b| per golden:', ...report].join('\n'));
   });
@@ -145,7 +145,7 @@ describe.skipIf(!ref && !process.env.CI)('CLIP against OpenAI reference vectors'
   }
 });
 
-describe.skipIf(!ref && !process.env.CI)('the loaded model', () => {
+describe('the loaded model', () => {
   let model: ClipModel;
   beforeAll(async () => {
     await selectBackend('cpu');

@@ -1,10 +1,11 @@
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DamplError, disableNativeMatMul, enableNativeMatMul, readSafetensors, selectBackend, sharedReferenceDir, toFloat32, toInt32 } from '@dampl/runtime';
+import { DamplError, disableNativeMatMul, enableNativeMatMul, readSafetensors, selectBackend, toFloat32, toInt32 } from '@dampl/runtime';
 import { createClip, randomClipWeights } from './model.js';
 import { loadClip } from './load.js';
 import type { ClipConfig, ClipModel } from './types.js';
+import { clipReferenceDir } from './testing/reference.js';
 
 const config: ClipConfig = {
   embedDim: 16,
@@ -136,12 +137,10 @@ for (const backend of ['wasm', 'cpu'] as const) {
   });
 }
 
-const ref = sharedReferenceDir();
-
-describe.skipIf(!ref && !process.env.CI)('prompt path on the reference prompts, cut after the last EOT', () => {
+describe('prompt path on the reference prompts, cut after the last EOT', () => {
   it('matches the full-length features within 1e-5 and the reference within its tolerance', async () => {
     await selectBackend('wasm');
-    const dir = path.join(ref ?? '', 'clip', 'vit-tiny');
+    const dir = path.join(await clipReferenceDir(), 'vit-tiny');
     const model = await loadClip(path.join(dir, 'hf'));
     const { tensors: g } = await readSafetensors(path.join(dir, 'golden.safetensors'));
     const tokens = g.get('prompt_tokens')!;

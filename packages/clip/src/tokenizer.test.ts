@@ -2,21 +2,17 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sharedReferenceDir } from '@dampl/runtime';
+import { CLIP_REFERENCE_SOURCE } from './testing/reference.js';
 import {
-  BPE_VOCAB_FILE, BpeTokenizer, buildTokenBatch, bytesToUnicode, cleanText, htmlUnescape, loadTokenizer, writeHfTokenizerFiles,
+  CLIP_BPE_VOCAB, BpeTokenizer, buildTokenBatch, bytesToUnicode, cleanText, htmlUnescape, loadTokenizer, writeHfTokenizerFiles,
 } from './tokenizer.js';
 import type { ClipTokenizer } from './types.js';
 
 interface GoldenCase { text: string; ids: number[]; tokens77: number[] }
 
-const ref = sharedReferenceDir();
-const bpePath = ref && path.join(ref, 'clip', BPE_VOCAB_FILE);
-const goldenPath = ref && path.join(ref, 'clip', 'tokenizer', 'golden.json');
-if (!bpePath || !existsSync(bpePath) || !goldenPath || !existsSync(goldenPath)) {
-  throw new Error('tokenizer tests need shared/reference/clip (set DAMPL_SHARED to the folder holding reference/)');
-}
-const golden = JSON.parse(readFileSync(goldenPath, 'utf8')) as { sot: number; eot: number; cases: GoldenCase[] };
+// CLIP's vocabulary and the ids openai/CLIP's simple_tokenizer.py gives (committed copies)
+const bpePath = CLIP_BPE_VOCAB;
+const golden = JSON.parse(readFileSync(path.join(CLIP_REFERENCE_SOURCE, 'tokenizer', 'golden.json'), 'utf8')) as { sot: number; eot: number; cases: GoldenCase[] };
 
 describe('text cleaning', () => {
   it('unescapes HTML like Python html.unescape', () => {
