@@ -2,7 +2,7 @@
  * OpenAI's CLIP reference vectors for the tests, from the copy committed in packages/clip/reference
  * (see its README): the tiny models' outputs made by openai/CLIP's own code, and the models
  * themselves in a slim form. A tiny model's token embedding is 49408 x 32 floats (6.3 MB of its
- * 8 MB) of which the references use 42 rows; the slim file keeps those rows and their ids, and
+ * 8 MB) of which the references use 41 rows; the slim file keeps those rows and their ids, and
  * `clipReferenceDir` writes the full-size checkpoints back (the other rows zero) into a cache
  * folder laid out as the original reference folder, so tests load real files of the real sizes.
  *
