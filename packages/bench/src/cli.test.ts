@@ -86,6 +86,18 @@ describe('dampl command line', () => {
     expect(c.err.join('')).toMatch(/Unknown argument/);
   });
 
+  it('bench run --dry-run into an empty folder lists all 144 synthetic cells to run (the committed reference is not resumed from)', async () => {
+    const tmp = await mkdtemp(path.join(os.tmpdir(), 'dampl-cli-fresh-'));
+    const c = capture();
+    try {
+      expect(await main(['bench', 'run', '--dry-run', '--suite', 'synth', '--results', tmp, '--backend', 'cpu', '--quiet'])).toBe(0);
+    } finally {
+      c.restore();
+      await rm(tmp, { recursive: true, force: true });
+    }
+    expect(c.out.join('')).toContain('144 cell(s); 144 in this shard; 0 done; 144 to run');
+  });
+
   it('bench run --dry-run lists the synth grid without a model or a backend', async () => {
     const tmp = await mkdtemp(path.join(os.tmpdir(), 'bench-cli-'));
     const c = capture();

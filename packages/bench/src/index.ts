@@ -1,6 +1,7 @@
 export { main, COMMANDS } from './cli.js';
 export { doctor, type DoctorReport } from './commands/doctor.js';
-export { runSuite, writeTables, modelKey, CellsFailed, type RunOptions, type SuiteReport, type CellOutcome } from './runner.js';
+export { runSuite, modelKey, CellsFailed, type RunOptions, type SuiteReport, type CellOutcome } from './runner.js';
+export { writeTables } from './tables.js';
 export { mergeResults, type MergeReport } from './merge.js';
 export { runSuiteWithWorkers, type WorkerPlan } from './jobs.js';
 export { runPerf, perfMarkdown, ratioTable, replaceSection, PERF_START, PERF_END, type PerfOptions } from './perf.js';

@@ -14,7 +14,8 @@ import { existsSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { CLAIMS_DIR, recordPath, readRecords, RUNS_DIR } from './records.js';
-import { CellsFailed, estimateOf, formatSeconds, runSuite, writeTables, type RunOptions, type SuiteReport } from './runner.js';
+import { CellsFailed, estimateOf, formatSeconds, runSuite, type RunOptions, type SuiteReport } from './runner.js';
+import { writeTables } from './tables.js';
 
 export { CLAIMS_DIR };
 
@@ -76,7 +77,7 @@ export async function runSuiteWithWorkers(o: RunOptions, plan: WorkerPlan): Prom
     await rm(claims, { recursive: true, force: true });
   }
   const after = await readRecords(outDir, log);
-  const files = await writeTables(outDir, { suite: o.suite.name, skipped: prep.skipped, log });
+  const files = await writeTables(outDir, { suite: o.suite.name, skipped: prep.skipped, reference: o.suite.reference, log });
   const fresh = (k: string) => after.has(k) && (!before.has(k) || after.get(k)!.provenance.date !== before.get(k)!.provenance.date);
   const ran = prep.pending.filter((c) => fresh(c.key));
   const missing = prep.pending.filter((c) => !fresh(c.key));

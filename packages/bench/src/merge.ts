@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { DamplError, type Logger } from '@dampl/runtime';
 import { readRecords, writeRecord, RUNS_DIR, type RunRecord } from './records.js';
-import { readSuiteFile, writeTables } from './runner.js';
+import { readSuiteFile, writeTables } from './tables.js';
 import type { SkippedDataset } from './suites.js';
 
 export interface MergeReport {

@@ -106,6 +106,20 @@ describe('dampl bench run on a tiny dataset with a random CLIP', () => {
     expect(fits()).toBe(0);
   });
 
+  it('computes every cell into an empty folder whatever a reference run holds, and sets the two side by side', async () => {
+    const reference = path.join(full, 'tiny');
+    const dir = path.join(tmp, 'beside-reference');
+    const r = await runSuite({ ...options(dir), suite: { ...suite(), reference } });
+    expect(r.finished).toHaveLength(0);
+    expect(r.outcomes.filter((o) => !o.error)).toHaveLength(8);
+    expect(fits()).toBe(8);
+    const md = readFileSync(path.join(dir, 'tiny', 'summary.md'), 'utf8');
+    expect(md).toContain(`### This run − the reference run (${reference}), percentage points`);
+    // the same deterministic methods and seeds: every cell compared, no difference
+    expect(md).toMatch(/\| test-centroid \| \+0\.0 \| \+0\.0 \| 4 \| [\d.]+ \| [\d.]+ \| \+0\.0 \|/);
+    expect(JSON.parse(readFileSync(path.join(dir, 'tiny', 'suite.json'), 'utf8')).reference).toBe(reference);
+  });
+
   it('--dry-run lists the grid with each cell\'s status and estimates from earlier records', async () => {
     const printed: string[] = [];
     const r = await runSuite(options(full, { dryRun: true, seeds: [1, 2, 3], print: (l) => printed.push(l), backend: undefined, family: 'wasm/cpu' }));

@@ -10,24 +10,22 @@
  * tables (results.csv, summary.md, one SVG per dataset) are rebuilt from all records at the end.
  */
 import { existsSync, statSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  ConfigError, DamplError, atomicWriteFile, backendFamily, describeBackend, type BackendFamily, type BackendReport, type Logger,
+  ConfigError, DamplError, backendFamily, describeBackend, type BackendFamily, type BackendReport, type Logger,
 } from '@dampl/runtime';
 import { fitMethod, getMethod, type FeatureMatrix } from '@dampl/core';
 import { evaluate, generateSynthWorld, getDataset, type DatasetIndex } from '@dampl/data';
 import type { ClipModel, FeatureSet } from '@dampl/clip';
-import { backboneName, loadAnchors } from './anchors.js';
-import { renderChart } from './chart.js';
+import { backboneName } from './anchors.js';
 import { buildGrid, methodSpecs, type Cell } from './grid.js';
 import { inShard, type Shard } from './shard.js';
 import {
   CLAIMS_DIR, RECORD_FORMAT, RECORD_VERSION, RUNS_DIR, encodeLabels, provenance, readRecords, writeRecord, type Provenance, type RunRecord,
 } from './records.js';
-import { resultsCsv, rowsFromRecords } from './results.js';
-import { renderSummary, summarize } from './summary.js';
+import { writeTables } from './tables.js';
 import {
   SYNTH_CLIP_DIR, SYNTH_WORLD_SEED, displayPath, missingDataset, unreadableDataset, type SkippedDataset, type Suite, type SuiteDataset,
 } from './suites.js';
@@ -101,8 +99,6 @@ export interface SuiteReport {
 
 /** One cell failed or more; the others ran and the tables were written. */
 export class CellsFailed extends DamplError {}
-
-const SUITE_FILE = 'suite.json';
 
 export function formatSeconds(s: number): string {
   if (!Number.isFinite(s)) return '?';
@@ -196,7 +192,7 @@ export async function runSuite(o: RunOptions): Promise<SuiteReport> {
     clip?.dispose();
     const tables = !o.claimDir && !o.prepareOnly;
     if (tables && (records.size || report.outcomes.some((x) => !x.error))) {
-      report.files = await writeTables(outDir, { suite: o.suite.name, skipped: report.skipped, log });
+      report.files = await writeTables(outDir, { suite: o.suite.name, skipped: report.skipped, reference: o.suite.reference, log });
     }
   }
   const failed = report.outcomes.filter((x) => x.error);
@@ -459,64 +455,4 @@ function printDryRun(r: SuiteReport, records: Map<string, RunRecord>, o: RunOpti
   }
   void o;
   return { seconds, unknown };
-}
-
-export interface TablesOptions {
-  /** Suite name for the title; default: the records' suites. */
-  suite?: string;
-  skipped?: SkippedDataset[];
-  log?: Logger;
-}
-
-interface SuiteFile {
-  format: 'dampl-bench-suite';
-  suite: string;
-  skipped: { dataset: string; reason: string; command: string }[];
-}
-
-export async function readSuiteFile(dir: string): Promise<SuiteFile | undefined> {
-  const f = path.join(dir, SUITE_FILE);
-  if (!existsSync(f)) return undefined;
-  try {
-    const j = JSON.parse(await readFile(f, 'utf8')) as SuiteFile;
-    return j.format === 'dampl-bench-suite' ? j : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * Rebuilds results.csv, summary.md and one SVG per dataset table from the records under
- * `outDir/runs/`; returns the files written. `skipped` (else the last run's, from suite.json)
- * lists datasets without data that have no record.
- */
-export async function writeTables(outDir: string, o: TablesOptions = {}): Promise<string[]> {
-  const records = [...(await readRecords(outDir, o.log)).values()];
-  const previous = await readSuiteFile(outDir);
-  const suite = o.suite ?? previous?.suite ?? ([...new Set(records.map((r) => r.suite))].sort().join('+') || path.basename(outDir));
-  const rows = rowsFromRecords(records, o.log);
-  const withData = new Set(rows.map((r) => r.dataset));
-  const skipped = (o.skipped ?? previous?.skipped ?? [])
-    .filter((s) => !withData.has(s.dataset))
-    .map((s) => ({ dataset: s.dataset, reason: s.reason, command: s.command }));
-  await mkdir(outDir, { recursive: true });
-  const files: string[] = [];
-  const write = async (name: string, text: string) => {
-    const f = path.join(outDir, name);
-    await atomicWriteFile(f, text);
-    files.push(f);
-  };
-  await write(SUITE_FILE, JSON.stringify({ format: 'dampl-bench-suite', suite, skipped } satisfies SuiteFile, null, 2) + '\n');
-  await write('results.csv', resultsCsv(rows));
-  const summary = summarize(suite, rows, loadAnchors());
-  const charts: Record<string, string> = {};
-  for (const t of summary.tables) {
-    charts[t.id] = `${t.id}.svg`;
-    await write(charts[t.id]!, await renderChart(t));
-  }
-  const keys = new Set(rows.map((r) => r.key));
-  await write('summary.md', renderSummary(summary, rows, {
-    skipped, records: records.filter((r) => keys.has(r.key)), charts,
-  }));
-  return files;
 }

@@ -10,6 +10,9 @@ import { ConfigError, workspaceRoot } from '@dampl/runtime';
 /** The tiny CLIP trained on the synthetic world, in Hugging Face layout (committed). */
 export const SYNTH_CLIP_DIR = path.join(workspaceRoot, 'packages', 'data', 'assets', 'synth-clip');
 
+/** Committed reference runs, one folder per suite, apart from the runs a user makes. */
+export const REFERENCE_RESULTS_DIR = path.join(workspaceRoot, 'results', 'reference');
+
 /** Where the synthetic world is generated on first use. */
 export const SYNTH_WORLD_DIR = path.join(workspaceRoot, '.cache', 'synth', 'world');
 
@@ -38,6 +41,8 @@ export interface Suite {
   /** Seeds run for every cell by default. */
   seeds: number[];
   datasets: SuiteDataset[];
+  /** A committed run of the suite's grid (a results folder) that the summary sets beside a run's numbers. */
+  reference?: string;
 }
 
 export const SUITES: Readonly<Record<string, Suite>> = {
@@ -46,6 +51,7 @@ export const SUITES: Readonly<Record<string, Suite>> = {
     model: SYNTH_CLIP_DIR,
     seeds: [1],
     datasets: [{ dataset: 'synth', root: SYNTH_WORLD_DIR, generate: 'synth-world' }],
+    reference: path.join(REFERENCE_RESULTS_DIR, 'synth'),
   },
   real: {
     name: 'real',

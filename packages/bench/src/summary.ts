@@ -195,9 +195,34 @@ export interface RenderOptions {
   records?: readonly RunRecord[];
   /** table id -> chart file name (relative to summary.md). */
   charts?: Readonly<Record<string, string>>;
+  /** A committed reference run of the suite (results/reference/<suite>), set beside this run's numbers. */
+  reference?: { name: string; rows: readonly ResultRow[] };
 }
 
-function datasetSection(t: DatasetTable, o: RenderOptions): string {
+/**
+ * This run beside the reference run, cell by cell: a cell (method, dataset, model, task, seed) is
+ * compared only where both ran it with the same config hash. Per method: the task differences
+ * and the averages over the compared cells of each.
+ */
+export function referenceLines(t: DatasetTable, rows: readonly ResultRow[], reference: readonly ResultRow[]): { method: string; tasks: Record<string, number>; ours: number; theirs: number; cells: number }[] {
+  const out = [];
+  for (const m of t.methods) {
+    const pairs = rows.filter((r) => r.dataset === t.dataset && r.model === t.model && r.method === m.method)
+      .map((r) => [r, reference.find((x) => x.dataset === r.dataset && x.method === r.method && x.task === r.task && x.seed === r.seed && x.configHash === r.configHash)] as const)
+      .filter((p): p is readonly [ResultRow, ResultRow] => !!p[1]);
+    if (!pairs.length) continue;
+    const tasks: Record<string, number> = {};
+    for (const task of t.tasks) {
+      const d = pairs.filter(([r]) => r.task === task).map(([r, x]) => r.value - x.value);
+      if (d.length) tasks[task] = d.reduce((a, b) => a + b, 0) / d.length;
+    }
+    const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
+    out.push({ method: m.method, tasks, ours: mean(pairs.map(([r]) => r.value)), theirs: mean(pairs.map(([, x]) => x.value)), cells: pairs.length });
+  }
+  return out;
+}
+
+function datasetSection(t: DatasetTable, o: RenderOptions & { rows?: readonly ResultRow[] }): string {
   const seeds = [...new Set(t.methods.flatMap((m) => m.seeds))].sort((a, b) => a - b);
   const out: string[] = [];
   out.push(`## ${t.title === t.dataset ? t.dataset : `${t.title} (${t.dataset})`}${t.id !== t.dataset ? `, ${t.model}` : ''}`);
@@ -211,6 +236,19 @@ function datasetSection(t: DatasetTable, o: RenderOptions): string {
   const chart = o.charts?.[t.id];
   if (chart) out.push('', `![${t.title}: accuracy per task and method](${chart})`);
   out.push('');
+  if (o.reference) {
+    const lines = referenceLines(t, o.rows ?? [], o.reference.rows);
+    out.push(`### This run − the reference run (${o.reference.name}), percentage points`, '');
+    if (lines.length) {
+      out.push('Cells compared where both ran the same config (its hash); this run\'s and the reference\'s means over those cells.', '');
+      out.push(table(['method', ...t.tasks, 'cells', 'this run', 'reference', 'difference'],
+        lines.map((l) => [l.method, ...t.tasks.map((k) => (l.tasks[k] !== undefined ? signed(l.tasks[k]!) : '')), String(l.cells), f1(l.ours), f1(l.theirs), signed(l.ours - l.theirs)]),
+        ['l', ...t.tasks.map(() => 'r' as const), 'r', 'r', 'r', 'r']));
+    } else {
+      out.push('No cell of this table ran with a config of the reference run.');
+    }
+    out.push('');
+  }
   if (!t.hasPublished) {
     out.push(`No published numbers exist for ${t.title}: it is this project's own benchmark.`);
     return out.join('\n');
@@ -322,7 +360,7 @@ export function renderSummary(s: Summary, rows: readonly ResultRow[], o: RenderO
     + 'from the predictions stored there. Published figures: packages/bench/src/anchors.json, each with its source.');
   out.push('');
   if (!s.tables.length) out.push('No finished runs yet.', '');
-  for (const t of s.tables) out.push(datasetSection(t, o), '');
+  for (const t of s.tables) out.push(datasetSection(t, { ...o, rows }), '');
   if (o.skipped?.length) {
     out.push('## Skipped datasets', '');
     out.push(table(['dataset', 'why', 'get it with'], o.skipped.map((k) => [k.dataset, k.reason, `\`${k.command}\``]), ['l', 'l', 'l']));

@@ -19,7 +19,7 @@ import { parseResultsCsv, type ResultRow } from '../results.js';
 import { GPU_MEASURE_FILE, type GpuMeasure } from './gpu.js';
 
 export const TORCH_RESULT_FILE = 'torch.json';
-export const REFERENCE_SYNTH_CSV = path.join(workspaceRoot, 'results', 'synth', 'results.csv');
+export const REFERENCE_SYNTH_CSV = path.join(workspaceRoot, 'results', 'reference', 'synth', 'results.csv');
 
 interface TorchRun { kind: 'step' | 'images'; precision: 'fp32' | 'bf16' | 'fp16'; length?: number; batch?: number; times: number[] }
 interface TorchResult { torch?: string; device?: string; device_name?: string; cuda?: string | null; runs?: TorchRun[]; error?: string }
