@@ -33,6 +33,13 @@ describe('dampl command line', () => {
     expect(r.backends.find((b) => b.name === 'cpu')!.ok).toBe(true);
     const chosen = 'name' in r.chosen ? r.chosen.name : undefined;
     expect(r.backends.find((b) => b.name === chosen)?.ok).toBe(true);
+    // the kernels: the addon, the BLAS or the command that brings one, what it is worth, wasm's threads
+    const lines = doctorLines(r);
+    const blas = lines.find((l) => l.startsWith('  BLAS'))!;
+    if (r.kernels.blas) expect(blas).toMatch(/^ {2}BLAS +ok +\S+ .* from \S+/);
+    else expect(blas).toMatch(/^ {2}BLAS +no +.*(apt-get install libopenblas0-pthread|DAMPL_BLAS)/);
+    expect(lines.find((l) => l.startsWith('  products'))).toMatch(/GFLOP\/s on tfjs-wasm's own kernel/);
+    expect(r.kernels.wasmThreads).toBe(1);
   });
 
   it('doctor, with only lavapipe as a webgpu adapter, chooses a CPU backend and names lavapipe as skipped', async () => {

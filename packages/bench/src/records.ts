@@ -9,7 +9,7 @@ import { mkdir, readFile, readdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { FormatError, atomicWriteFile, backendFamily, gitCommit, workspaceRoot, type BackendFamily, type BackendName, type Logger } from '@dampl/runtime';
+import { FormatError, atomicWriteFile, backendFamily, gitCommit, kernelLine, workspaceRoot, type BackendFamily, type BackendName, type Logger } from '@dampl/runtime';
 import type { EpochRecord } from '@dampl/core';
 import type { MetricName } from '@dampl/data';
 
@@ -25,6 +25,8 @@ export interface Provenance {
   backendName: string;
   /** The family the cell's key names (tensorflow, webgpu, wasm/cpu). */
   backendFamily: BackendFamily;
+  /** What ran the products and frozen blocks: the native BLAS (name, threads, kernel family) or the backend's own kernels. */
+  kernels: string;
   device: { cpu: string; cpus: number; memoryGiB: number; accelerator: string };
   /** `git rev-parse HEAD`, with `-dirty` when tracked files differ from it. */
   commit: string;
@@ -107,6 +109,7 @@ export function provenance(backend: { line: string; name: BackendName; device: s
     backend: backend.line,
     backendName: backend.name,
     backendFamily: backendFamily(backend.name),
+    kernels: kernelLine(backend.name),
     device: {
       cpu: cpus[0]?.model.trim() ?? 'unknown', cpus: cpus.length, memoryGiB: Math.round(os.totalmem() / 2 ** 30),
       accelerator: backend.device,

@@ -78,6 +78,7 @@ describe('dampl bench run on a tiny dataset with a random CLIP', () => {
     for (const row of rows) {
       const rec = records.get(row.key)!;
       expect(rec.provenance.backendName).toBe('cpu');
+      expect(rec.provenance.kernels).toMatch(/^(native: .+ sgemm|tfjs cpu kernels \(.+\))/);
       expect(rec.provenance.commit).toMatch(/^([0-9a-f]{40}(-dirty)?|unknown)$/);
       expect(rec.provenance.device.cpus).toBeGreaterThan(0);
       expect(rec.data.test.images).toBe(12);

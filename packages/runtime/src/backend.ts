@@ -48,6 +48,8 @@ export interface BackendReport {
   skipped: { name: BackendName; reason: string }[];
   /** What it runs on, e.g. "wasm (XNNPACK, 1 thread)" or a GPU adapter's description. */
   device: string;
+  /** wasm: the threads of tfjs-wasm's own kernels (1 in Node, whose threaded build does not run there). */
+  threads?: number;
   /** The webgpu adapter. */
   adapter?: AdapterInfo;
   /** The BLAS library that runs its matrix products (wasm and cpu, see native.ts), if any. */
@@ -126,13 +128,14 @@ async function activate(): Promise<{ device: string; adapter: AdapterInfo }> {
   return { device: `webgpu (${describeAdapter(adapter)}${software ? ', software: runs on the CPU' : ''})`, adapter };
 }
 
-async function probeWasm(): Promise<string> {
+async function probeWasm(): Promise<{ device: string; threads: number }> {
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
   const dir = path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + path.sep;
   wasm.setWasmPaths(dir);
   if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend failed to initialise');
   shareWasmIdentity();
-  return `wasm (XNNPACK, ${wasm.getThreadsCount()} thread${wasm.getThreadsCount() === 1 ? '' : 's'})`;
+  const threads = wasm.getThreadsCount();
+  return { device: `wasm (XNNPACK, ${threads} thread${threads === 1 ? '' : 's'})`, threads };
 }
 
 async function probeCpu(): Promise<string> {
@@ -153,11 +156,11 @@ function firstLine(e: unknown): string {
 }
 
 /** Activates `name`; for webgpu under `auto`, only on a hardware adapter. */
-async function tryBackend(name: BackendName, auto: boolean, o: SelectOptions): Promise<Pick<BackendReport, 'device' | 'adapter'>> {
+async function tryBackend(name: BackendName, auto: boolean, o: SelectOptions): Promise<Pick<BackendReport, 'device' | 'adapter' | 'threads'>> {
   switch (name) {
     case 'tensorflow': return { device: await probeTensorflow(o.importPackage ?? ((p) => import(p))) };
     case 'webgpu': return auto ? probeWebgpuAuto(o) : activate();
-    case 'wasm': return { device: await probeWasm() };
+    case 'wasm': return probeWasm();
     case 'cpu': return { device: await probeCpu() };
   }
 }

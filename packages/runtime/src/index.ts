@@ -4,6 +4,7 @@ export {
   BACKENDS, selectBackend, probeBackends, plannedBackend, describeBackend, blasName, backendFamily, explainTensorflowFailure,
   type BackendName, type BackendChoice, type BackendFamily, type BackendReport, type BackendProbe, type SelectOptions, type PackageImporter,
 } from './backend.js';
+export { kernelReport, kernelLine, productGflops, type KernelReport } from './kernels.js';
 export { probeWebgpuAdapter, softwareAdapter, summariseDawnMessages, describeAdapter, type AdapterInfo, type WebgpuProbe } from './webgpu.js';
 export {
   enableNativeMatMul, disableNativeMatMul, nativeMatMulActive, nativeOpsActive, nativeOp, type NativeOp, loadNativeBlas, nativeBlasError, openblasCoretype,
