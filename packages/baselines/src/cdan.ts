@@ -18,35 +18,28 @@
  * randomized with r = 51200, 30 epochs of 2500 iterations (used here for mini-DomainNet).
  *
  * @example
- *   const { model } = await fitCdan(data, { ...CDAN_DEFAULTS, epochs: 5 }, new Rng(0));
+ *   const { model } = await fitCdan(data, { ...schemaDefaults(cdanSchema), epochs: 5 }, new Rng(0));
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { stopGradient, type Rng } from '@dampl/runtime';
 import { defineSchema, type ConfigOf } from '@dampl/core';
-import { DANN_DEFAULTS, domainDiscriminator } from './dann.js';
+import { DANN_RECIPE, DANN_SOURCE, adversarialFields, domainDiscriminator } from './dann.js';
 import { gradientReverse, grlCoefficient } from './modules/grl.js';
 import { disposeLayer } from './modules/nn.js';
 import { featureMethod, featureTrainFields } from './modules/feature-method.js';
 import { trainHead, type FeatureData, type TrainHooks } from './modules/feature-train.js';
 
-export const CDAN_DEFAULTS = {
-  ...DANN_DEFAULTS,
-  randomized: false,
-  randomizedDim: 1024,
-  entropyConditioning: false,
-};
 
-export type CdanConfig = typeof CDAN_DEFAULTS;
+const CDAN_SOURCE = 'TLlib examples/domain_adaptation/image_classification/cdan.py';
 
 export const cdanSchema = defineSchema({
-  ...featureTrainFields(CDAN_DEFAULTS, 'TLlib cdan.py'),
-  discriminatorWidth: { type: 'integer', default: 1024, min: 1, doc: 'hidden width of the domain discriminator (TLlib hidden_size = 1024)' },
-  grlAlpha: { type: 'number', default: CDAN_DEFAULTS.grlAlpha, min: 0, doc: 'alpha of the reversal coefficient 2/(1+exp(-alpha p))-1 (published: 10; TLlib warm start: 1)' },
-  grlSteps: { type: 'integer', default: 0, min: 0, doc: 'p = step / grlSteps; 0: the whole run (TLlib warm start: 1000)' },
-  randomized: { type: 'boolean', default: false, doc: 'randomized multilinear map (TLlib -r; cdan.sh uses it for DomainNet)' },
-  randomizedDim: { type: 'integer', default: 1024, min: 1, doc: 'r of the randomized map (TLlib -rd = 1024; DomainNet 51200)' },
-  entropyConditioning: { type: 'boolean', default: false, doc: 'CDAN+E: weight samples by 1 + exp(-entropy) (TLlib --entropy, off by default)' },
+  ...featureTrainFields(DANN_RECIPE, CDAN_SOURCE),
+  ...adversarialFields,
+  randomized: { type: 'boolean', default: false, doc: 'randomized multilinear map (cdan.sh uses it for DomainNet)', source: `${CDAN_SOURCE} -r (off)` },
+  randomizedDim: { type: 'integer', default: 1024, min: 1, doc: 'r of the randomized map', source: `${CDAN_SOURCE} -rd = 1024` },
+  entropyConditioning: { type: 'boolean', default: false, doc: 'CDAN+E: weight samples by 1 + exp(-entropy)', source: `${CDAN_SOURCE} --entropy (off)` },
 });
+export type CdanConfig = ConfigOf<typeof cdanSchema>;
 
 /** The conditioning map T(f, g) of CDAN. f [B, d], g [B, K] -> [B, K d] or [B, r]. */
 export function multilinearMap(f: tf.Tensor2D, g: tf.Tensor2D, random?: { rf: tf.Tensor2D; rg: tf.Tensor2D }): tf.Tensor2D {
@@ -96,12 +89,11 @@ export const cdan = featureMethod({
   name: 'cdan',
   describe: 'CDAN (Long et al. 2018): adversarial alignment conditioned on the classifier\'s predictions',
   schema: cdanSchema,
-  datasetDefaults: {
-    'office-home': { epochs: 30 },
-    'visda-2017': { epochs: 30 },
-    'mini-domainnet': { bottleneckDim: 1024, randomized: true, randomizedDim: 51200, epochs: 30, itersPerEpoch: 2500 },
-    // synth: 48-d features and 480 images a domain; narrower maps keep a task to seconds
-    synth: { epochs: 5, itersPerEpoch: 50, randomized: true, randomizedDim: 256, discriminatorWidth: 256 },
+  presets: {
+    'office-home': { values: { epochs: 30 }, source: 'TLlib examples/domain_adaptation/image_classification/cdan.sh (Office-Home: --epochs 30)' },
+    'visda-2017': { values: { epochs: 30 }, source: 'TLlib examples/domain_adaptation/image_classification/cdan.sh (VisDA-2017: --epochs 30)' },
+    'mini-domainnet': { values: { bottleneckDim: 1024, randomized: true, randomizedDim: 51200, epochs: 30, itersPerEpoch: 2500 }, source: 'TLlib examples/domain_adaptation/image_classification/cdan.sh (DomainNet: -r -rd 51200 --bottleneck-dim 1024)' },
+    synth: { values: { epochs: 5, itersPerEpoch: 50, randomized: true, randomizedDim: 256, discriminatorWidth: 256 }, source: 'this project: 48-d features and 480 images a domain; narrower maps keep a task to seconds' },
   },
-  train: (data, cfg: ConfigOf<typeof cdanSchema>, rng, hooks) => fitCdan(data, cfg, rng, hooks),
+  train: (data, cfg: CdanConfig, rng, hooks) => fitCdan(data, cfg, rng, hooks),
 });

@@ -14,50 +14,56 @@
  * vectors, CLASS_TOKEN_POSITION "end") and configs/trainers/CoOp/vit_b16_ep50.yaml (SGD lr 0.002,
  * 50 epochs, cosine, 1 warm-up epoch at the constant lr 1e-5, batch 32); Dassl's defaults for
  * momentum 0.9 and weight decay 5e-4; the scheduler advances once per epoch (Dassl TrainerX).
- * The synthetic world uses DAMPL's short synth settings (core defaults.ts) with fewer epochs.
+ * The synthetic world has its own preset (`coopPresets`).
  *
  * @example
- *   const result = await fitMethod(coop, { ...input, clip, config: coop.defaults('office-home') });
+ *   const result = await fitMethod(coop, { ...input, clip, config: methodDefaults(coop, 'office-home') });
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, DamplError, Rng } from '@dampl/runtime';
 import {
   PromptLearner, TextPredictor, cosineLogits, crossEntropy, damplSchema, defineSchema, hashConfig, l2Normalize, train,
   validateConfig, checkFeatures,
-  type Batch, type ConfigOf, type EpochRecord, type Method, type MethodInput, type MethodResult, type MethodState,
+  type Batch, type ConfigOf, type EpochRecord, type Method, type MethodInput, type Preset, type MethodResult, type MethodState,
   type RestoreInput, type TextTower, type TrainModel,
 } from '@dampl/core';
-import { analyse, datasetConfig, featureData, fromSafeTensors, toSafeTensors } from './modules/feature-method.js';
+import { analyse, featureData, fromSafeTensors, toSafeTensors } from './modules/feature-method.js';
 
 const d = damplSchema;
+const COOP_TRAIN = 'CoOp train.py extend_cfg';
+const COOP_EP50 = 'CoOp configs/trainers/CoOp/vit_b16_ep50.yaml';
 export const coopSchema = defineSchema({
-  nCtx: { ...d.nCtx, default: 16, doc: 'M context vectors (CoOp N_CTX = 16)' },
-  csc: { ...d.csc, default: false, doc: 'class-specific context (CoOp CSC = False)' },
-  ctxInit: { ...d.ctxInit, doc: "words to initialise the context, e.g. 'a photo of a'; '' for N(0, initStd^2) (CoOp CTX_INIT = '')" },
-  initStd: { ...d.initStd, doc: 'std of random context initialisation (CoOp: 0.02)' },
-  classTemplate: { ...d.classTemplate, default: '{class}.', doc: "text after the context vectors, with {class} (CoOp: '{class}.')" },
-  optimizer: { ...d.optimizer, doc: 'CoOp: sgd' },
-  lr: { ...d.lr, default: 0.002, doc: 'CoOp vit_b16_ep50.yaml LR = 0.002' },
+  nCtx: { ...d.nCtx, default: 16, doc: 'M context vectors', source: `${COOP_TRAIN} TRAINER.COOP.N_CTX = 16` },
+  csc: { ...d.csc, default: false, doc: 'class-specific context', source: `${COOP_TRAIN} TRAINER.COOP.CSC = False` },
+  ctxInit: { ...d.ctxInit, doc: "words to initialise the context, e.g. 'a photo of a'; '' for N(0, initStd^2)", source: `${COOP_TRAIN} TRAINER.COOP.CTX_INIT = ''` },
+  initStd: { ...d.initStd, doc: 'std of random context initialisation', source: 'CoOp trainers/coop.py nn.init.normal_(std=0.02)' },
+  classTemplate: { ...d.classTemplate, default: '{class}.', doc: 'text after the context vectors, with {class}', source: `${COOP_TRAIN} TRAINER.COOP.CLASS_TOKEN_POSITION = end: '[v] [CLASS].'` },
+  optimizer: { ...d.optimizer, source: `${COOP_EP50} OPTIM.NAME = sgd` },
+  lr: { ...d.lr, default: 0.002, source: `${COOP_EP50} OPTIM.LR = 0.002` },
   momentum: d.momentum,
   weightDecay: d.weightDecay,
   adamBeta1: d.adamBeta1,
   adamBeta2: d.adamBeta2,
   adamEps: d.adamEps,
-  lrSchedule: { ...d.lrSchedule, doc: 'CoOp LR_SCHEDULER = cosine' },
-  warmupEpochs: { ...d.warmupEpochs, doc: 'CoOp WARMUP_EPOCH = 1' },
-  warmupType: { ...d.warmupType, default: 'constant', doc: 'CoOp WARMUP_TYPE = constant' },
-  warmupLr: { ...d.warmupLr, doc: 'CoOp WARMUP_CONS_LR = 1e-5' },
-  lrStepPer: { ...d.lrStepPer, doc: 'scheduler advance; Dassl TrainerX steps it once per epoch' },
-  epochs: { ...d.epochs, default: 50, doc: 'CoOp vit_b16_ep50.yaml MAX_EPOCH = 50' },
+  lrSchedule: { ...d.lrSchedule, source: `${COOP_EP50} OPTIM.LR_SCHEDULER = cosine` },
+  warmupEpochs: { ...d.warmupEpochs, source: `${COOP_EP50} OPTIM.WARMUP_EPOCH = 1` },
+  warmupType: { ...d.warmupType, default: 'constant', source: `${COOP_EP50} OPTIM.WARMUP_TYPE = constant` },
+  warmupLr: { ...d.warmupLr, source: `${COOP_EP50} OPTIM.WARMUP_CONS_LR = 1e-5` },
+  lrStepPer: { ...d.lrStepPer, doc: 'the scheduler advances per epoch or per batch', source: 'Dassl TrainerX: the scheduler steps once per epoch' },
+  epochs: { ...d.epochs, default: 50, source: `${COOP_EP50} OPTIM.MAX_EPOCH = 50` },
   maxSteps: d.maxSteps,
-  batchSize: { ...d.batchSource, doc: 'CoOp TRAIN_X.BATCH_SIZE = 32' },
+  batchSize: { ...d.batchSource, doc: 'source images per step', source: `${COOP_EP50} DATALOADER.TRAIN_X.BATCH_SIZE = 32` },
   evalBatch: d.evalBatch,
 });
 
 export type CoopConfig = ConfigOf<typeof coopSchema>;
 
-const coopDatasetDefaults: Record<string, Partial<CoopConfig>> = {
-  synth: { nCtx: 8, optimizer: 'adam', lr: 1e-2, weightDecay: 0, epochs: 10, warmupEpochs: 0 },
+/** Per dataset, over the schema defaults; the real benchmarks take CoOp's own configuration. */
+export const coopPresets: Readonly<Record<string, Preset<CoopConfig>>> = {
+  synth: {
+    values: { nCtx: 8, optimizer: 'adam', lr: 1e-2, weightDecay: 0, epochs: 10, warmupEpochs: 0 },
+    source: "this project: DAMPL's synthetic-world preset (short prompts, Adam at 1e-2, no warm-up) with half its epochs, as source-only training converges sooner",
+  },
 };
 
 function learnerFor(tower: TextTower, classNames: readonly string[], domain: string, cfg: CoopConfig, seed: number): PromptLearner {
@@ -128,7 +134,7 @@ export const coop: Method<CoopConfig> = {
   describe: 'CoOp: learned prompt context trained on the source domain only, tested on the target',
   configSchema: coopSchema,
 
-  defaults: (dataset) => datasetConfig('coop', coopSchema, coopDatasetDefaults, dataset),
+  presets: coopPresets,
 
   async fit(input: MethodInput<CoopConfig>): Promise<MethodResult> {
     const tower = requireTower(input.clip);

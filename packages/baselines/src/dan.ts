@@ -15,44 +15,26 @@
  * iterations, DomainNet bottleneck 1024 and 30 epochs of 2500 (used here for mini-DomainNet).
  *
  * @example
- *   const { model } = await fitDan(data, { ...DAN_DEFAULTS, epochs: 5 }, new Rng(0));
+ *   const { model } = await fitDan(data, { ...schemaDefaults(danSchema), epochs: 5 }, new Rng(0));
  */
 import { ConfigError, type Rng } from '@dampl/runtime';
 import { defineSchema, type ConfigOf } from '@dampl/core';
 import { mkmmd } from './modules/mmd.js';
 import { featureMethod, featureTrainFields } from './modules/feature-method.js';
-import { trainHead, type FeatureData, type FeatureTrainConfig, type TrainHooks } from './modules/feature-train.js';
+import { trainHead, type FeatureData, type TrainHooks } from './modules/feature-train.js';
 
-export interface DanConfig extends FeatureTrainConfig {
-  linear: boolean;
-  kernelMinExp: number;
-  kernelMaxExp: number;
-}
-
-export const DAN_DEFAULTS: DanConfig = {
-  epochs: 20,
-  itersPerEpoch: 500,
-  batchSize: 32,
-  lr: 0.003,
-  momentum: 0.9,
-  nesterov: true,
-  weightDecay: 5e-4,
-  lrGamma: 0.0003,
-  lrDecay: 0.75,
-  bottleneckDim: 256,
-  normalize: true,
-  tradeOff: 1,
-  linear: true,
-  kernelMinExp: -3,
-  kernelMaxExp: 1,
-};
+const DAN_SOURCE = 'TLlib examples/domain_adaptation/image_classification/dan.py';
 
 export const danSchema = defineSchema({
-  ...featureTrainFields(DAN_DEFAULTS, 'TLlib dan.py'),
-  linear: { type: 'boolean', default: true, doc: 'linear-time MK-MMD estimator (DAN, TLlib default); false: the quadratic one' },
-  kernelMinExp: { type: 'integer', default: -3, min: -20, max: 20, doc: 'smallest k of the Gaussian bandwidths 2^k x mean squared distance (DAN / TLlib: k = -3..1)' },
-  kernelMaxExp: { type: 'integer', default: 1, min: -20, max: 20, doc: 'largest k of the Gaussian bandwidths (DAN / TLlib: 1)' },
+  ...featureTrainFields({
+    epochs: 20, itersPerEpoch: 500, batchSize: 32, lr: 0.003, momentum: 0.9, nesterov: true, weightDecay: 5e-4,
+    lrGamma: 0.0003, lrDecay: 0.75, bottleneckDim: 256, normalize: true, tradeOff: 1,
+  }, DAN_SOURCE),
+  linear: { type: 'boolean', default: true, doc: 'linear-time MK-MMD estimator; false: the quadratic one', source: `${DAN_SOURCE} --non-linear (off: linear)` },
+  kernelMinExp: { type: 'integer', default: -3, min: -20, max: 20, doc: 'smallest k of the Gaussian bandwidths 2^k x mean squared distance', source: `${DAN_SOURCE}: GaussianKernel(alpha=2 ** k) for k in range(-3, 2)` },
+  kernelMaxExp: { type: 'integer', default: 1, min: -20, max: 20, doc: 'largest k of the Gaussian bandwidths', source: `${DAN_SOURCE}: k in range(-3, 2)` },
 });
+export type DanConfig = ConfigOf<typeof danSchema>;
 
 export function fitDan(data: FeatureData, cfg: DanConfig, rng: Rng, hooks: TrainHooks = {}) {
   if (cfg.kernelMaxExp < cfg.kernelMinExp) {
@@ -69,9 +51,9 @@ export const dan = featureMethod({
   name: 'dan',
   describe: 'DAN (Long et al. 2015): MK-MMD between bottleneck features of source and target',
   schema: danSchema,
-  datasetDefaults: {
-    'mini-domainnet': { bottleneckDim: 1024, epochs: 30, itersPerEpoch: 2500 },
-    synth: { epochs: 5, itersPerEpoch: 100, lr: 0.01 },
+  presets: {
+    'mini-domainnet': { values: { bottleneckDim: 1024, epochs: 30, itersPerEpoch: 2500 }, source: 'TLlib examples/domain_adaptation/image_classification/dan.sh (DomainNet: --bottleneck-dim 1024 --epochs 30 -i 2500)' },
+    synth: { values: { epochs: 5, itersPerEpoch: 100, lr: 0.01 }, source: 'this project: a short schedule for the synthetic world' },
   },
-  train: (data, cfg: ConfigOf<typeof danSchema>, rng, hooks) => fitDan(data, cfg, rng, hooks),
+  train: (data, cfg: DanConfig, rng, hooks) => fitDan(data, cfg, rng, hooks),
 });

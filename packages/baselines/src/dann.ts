@@ -18,7 +18,7 @@
  * (used here for mini-DomainNet).
  *
  * @example
- *   const { model } = await fitDann(data, { ...DANN_DEFAULTS, epochs: 5 }, new Rng(0));
+ *   const { model } = await fitDann(data, { ...schemaDefaults(dannSchema), epochs: 5 }, new Rng(0));
  *   const { probs } = await model.predict(targetFeatures); // [Nt, K]
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -29,13 +29,8 @@ import { BatchNorm1d, Linear, ReLU, Sequential, disposeLayer } from './modules/n
 import { featureMethod, featureTrainFields } from './modules/feature-method.js';
 import { trainHead, type FeatureData, type FeatureTrainConfig, type TrainHooks } from './modules/feature-train.js';
 
-export interface DannConfig extends FeatureTrainConfig {
-  discriminatorWidth: number;
-  grlAlpha: number;
-  grlSteps: number;
-}
-
-export const DANN_DEFAULTS: DannConfig = {
+/** The bottleneck-and-classifier recipe of TLlib's dann.py, which source-only and CDAN share. */
+export const DANN_RECIPE: FeatureTrainConfig = {
   epochs: 20,
   itersPerEpoch: 1000,
   batchSize: 32,
@@ -48,17 +43,18 @@ export const DANN_DEFAULTS: DannConfig = {
   bottleneckDim: 256,
   normalize: true,
   tradeOff: 1,
-  discriminatorWidth: 1024,
-  grlAlpha: 10,
-  grlSteps: 0,
 };
+export const DANN_SOURCE = 'TLlib examples/domain_adaptation/image_classification/dann.py';
 
-export const dannSchema = defineSchema({
-  ...featureTrainFields(DANN_DEFAULTS, 'TLlib dann.py'),
-  discriminatorWidth: { type: 'integer', default: DANN_DEFAULTS.discriminatorWidth, min: 1, doc: 'hidden width of the domain discriminator (TLlib DomainDiscriminator hidden_size = 1024)' },
-  grlAlpha: { type: 'number', default: DANN_DEFAULTS.grlAlpha, min: 0, doc: 'alpha of the reversal coefficient 2/(1+exp(-alpha p))-1 (Ganin et al. 2016: 10; TLlib warm start: 1)' },
-  grlSteps: { type: 'integer', default: DANN_DEFAULTS.grlSteps, min: 0, doc: 'p = step / grlSteps; 0: the whole run, as published (TLlib warm start: 1000)' },
-});
+/** The domain discriminator and gradient-reversal fields of DANN and CDAN. */
+export const adversarialFields = {
+  discriminatorWidth: { type: 'integer', default: 1024, min: 1, doc: 'hidden width of the domain discriminator', source: 'TLlib tllib/alignment/dann.py DomainDiscriminator hidden_size = 1024' },
+  grlAlpha: { type: 'number', default: 10, min: 0, doc: 'alpha of the reversal coefficient 2/(1+exp(-alpha p))-1 (TLlib warm start: 1)', source: 'Ganin et al., JMLR 2016, section 5.2.2: alpha = 10' },
+  grlSteps: { type: 'integer', default: 0, min: 0, doc: 'p = step / grlSteps; 0: the whole run (TLlib warm start: 1000)', source: 'Ganin et al., JMLR 2016: p runs from 0 to 1 over the training' },
+} as const;
+
+export const dannSchema = defineSchema({ ...featureTrainFields(DANN_RECIPE, DANN_SOURCE), ...adversarialFields });
+export type DannConfig = ConfigOf<typeof dannSchema>;
 
 /** The domain discriminator of DANN: two hidden layers with BN and ReLU, one logit out. */
 export function domainDiscriminator(inDim: number, width: number, rng: Rng): Sequential {
@@ -95,12 +91,11 @@ export const dann = featureMethod({
   name: 'dann',
   describe: 'DANN (Ganin et al. 2016): domain-adversarial bottleneck on frozen CLIP features',
   schema: dannSchema,
-  datasetDefaults: {
-    'office-home': { epochs: 30 },
-    'visda-2017': { epochs: 30 },
-    'mini-domainnet': { bottleneckDim: 1024, epochs: 30, itersPerEpoch: 2500 },
-    // synth: 48-d features and 480 images a domain; a 256-wide discriminator keeps a task to seconds
-    synth: { epochs: 5, itersPerEpoch: 60, discriminatorWidth: 256 },
+  presets: {
+    'office-home': { values: { epochs: 30 }, source: 'TLlib examples/domain_adaptation/image_classification/dann.sh (Office-Home: --epochs 30)' },
+    'visda-2017': { values: { epochs: 30 }, source: 'TLlib examples/domain_adaptation/image_classification/dann.sh (VisDA-2017: --epochs 30)' },
+    'mini-domainnet': { values: { bottleneckDim: 1024, epochs: 30, itersPerEpoch: 2500 }, source: 'TLlib examples/domain_adaptation/image_classification/dann.sh (DomainNet: --bottleneck-dim 1024 --epochs 30 -i 2500)' },
+    synth: { values: { epochs: 5, itersPerEpoch: 60, discriminatorWidth: 256 }, source: 'this project: 48-d features and 480 images a domain; a 256-wide discriminator keeps a task to seconds' },
   },
-  train: (data, cfg: ConfigOf<typeof dannSchema>, rng, hooks) => fitDann(data, cfg, rng, hooks),
+  train: (data, cfg: DannConfig, rng, hooks) => fitDann(data, cfg, rng, hooks),
 });

@@ -16,21 +16,20 @@
  * This is DAMPL (core dampl.ts) with the pseudo-label correction 'none' and the IM weight beta 0,
  * run through DAMPL's own code; the config exposes only DAPL's keys. Its history carries DAMPL's
  * loss terms, so the IM term is reported there although it is not trained (weight 0).
- * Hyper-parameters, DAPL's released configs (core defaults.ts has the sources):
+ * Hyper-parameters, DAPL's released configs (core dampl-config.ts has the sources):
  * configs/trainers/DAPL/ep25-32-csc.yaml: N_CTX 16, N_DMX 16, CSC True, T 1.0, TAU 0.5, U 1.0,
  * SGD lr 3e-3, 25 epochs, cosine with 1 linear warm-up epoch from 1e-5, batch 32 + 32; the class
  * text "{class} , a {domain} image.." of trainers/dapl.py (prompt = "X.. {class} , a {domain}
- * image." + "."). The synthetic world takes DAMPL's synth settings (core defaults.ts).
+ * image." + "."). The synthetic world takes DAMPL's synth preset (`daplPresets`).
  *
  * @example
- *   const result = await fitMethod(dapl, { ...input, clip, config: dapl.defaults('office-home') });
+ *   const result = await fitMethod(dapl, { ...input, clip, config: methodDefaults(dapl, 'office-home') });
  */
 import { ConfigError } from '@dampl/runtime';
 import {
-  dampl, damplSchema, datasetDefaults, defineSchema, resolveConfig, validateConfig,
-  type ConfigOf, type DamplConfig, type Method, type MethodInput, type MethodResult, type MethodState, type RestoreInput,
+  dampl, damplPresets, damplSchema, defineSchema, resolveConfig, validateConfig,
+  type ConfigOf, type DamplConfig, type Method, type MethodInput, type MethodResult, type MethodState, type Preset, type RestoreInput,
 } from '@dampl/core';
-import { datasetLayer } from './modules/feature-method.js';
 
 const {
   correction: _correction, lambda0: _l0, lambda1: _l1, lambdaSchedule: _ls, protoIters: _pi, beta: _beta, imEps: _eps,
@@ -39,7 +38,7 @@ const {
 
 export const daplSchema = defineSchema({
   ...shared,
-  classTemplate: { ...classTemplate, default: '{class} , a {domain} image..', doc: "text after the learned vectors, with {class} and {domain} (DAPL trainers/dapl.py: '{class} , a {domain} image..')" },
+  classTemplate: { ...classTemplate, default: '{class} , a {domain} image..', doc: 'text after the learned vectors, with {class} and {domain}', source: "DAPL trainers/dapl.py PromptLearner: prompt 'X.. {class} , a {domain} image.'" },
 });
 
 export type DaplConfig = ConfigOf<typeof daplSchema>;
@@ -52,9 +51,14 @@ export function daplAsDampl(cfg: DaplConfig): DamplConfig {
   return resolveConfig(damplSchema, [{ source: 'dapl config', values: cfg }, { source: 'DAPL (correction none, beta 0)', values: AS_DAPL }]);
 }
 
-function keepDaplKeys(values: Readonly<Record<string, unknown>>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(values).filter(([k]) => k in daplSchema));
+function keepDaplKeys(values: Readonly<Record<string, unknown>>): Partial<DaplConfig> {
+  return Object.fromEntries(Object.entries(values).filter(([k]) => k in daplSchema)) as Partial<DaplConfig>;
 }
+
+/** DAMPL's presets, cut to DAPL's keys: the two are compared with the same training settings. */
+export const daplPresets: Readonly<Record<string, Preset<DaplConfig>>> = Object.fromEntries(
+  Object.entries(damplPresets).map(([dataset, p]) => [dataset, { values: keepDaplKeys(p.values), source: `DAMPL's preset for ${dataset}: ${p.source}` }]),
+);
 
 function asDapl(result: MethodResult, config: DaplConfig): MethodResult {
   return {
@@ -71,10 +75,7 @@ export const dapl: Method<DaplConfig> = {
   describe: 'DAPL: domain-agnostic and domain-specific prompts, zero-shot pseudo-labels above tau (CLIP)',
   configSchema: daplSchema,
 
-  defaults(dataset: string): DaplConfig {
-    const layer = datasetLayer(datasetDefaults, dataset);
-    return resolveConfig(daplSchema, layer ? [{ source: `dataset defaults (${dataset})`, values: keepDaplKeys(layer) }] : []);
-  },
+  presets: daplPresets,
 
   async fit(input: MethodInput<DaplConfig>): Promise<MethodResult> {
     const cfg = validateConfig(daplSchema, input.config as Record<string, unknown>, 'dapl config');

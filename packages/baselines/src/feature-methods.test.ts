@@ -1,7 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Rng, selectBackend } from '@dampl/runtime';
-import { DANN_DEFAULTS, fitDann } from './dann.js';
-import { DAN_DEFAULTS, fitDan } from './dan.js';
+import { Rng, schemaDefaults, selectBackend } from '@dampl/runtime';
+import { dannSchema, fitDann } from './dann.js';
+import { danSchema, fitDan } from './dan.js';
+
+const DANN_DEFAULTS = schemaDefaults(dannSchema);
+const DAN_DEFAULTS = schemaDefaults(danSchema);
 import { trainHead, type FeatureData } from './modules/feature-train.js';
 
 beforeAll(async () => {

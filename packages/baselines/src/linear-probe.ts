@@ -22,7 +22,7 @@
  * more, hence the search. Target features are not used in training.
  *
  * @example
- *   const result = await fitMethod(linearProbe, { ...input, config: linearProbe.defaults('office-home') });
+ *   const result = await fitMethod(linearProbe, { ...input, config: methodDefaults(linearProbe, 'office-home') });
  *   result.predict(targetFeatures).labels; // [Nt]
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -33,23 +33,23 @@ import {
   type MethodState, type Prediction, type RestoreInput,
 } from '@dampl/core';
 import { lbfgs } from './modules/lbfgs.js';
-import { analyse, checkState, datasetConfig, featureData, fromSafeTensors } from './modules/feature-method.js';
+import { analyse, checkState, featureData, fromSafeTensors } from './modules/feature-method.js';
 import { l2normalizeRows } from './modules/feature-train.js';
 
 export const linearProbeSchema = defineSchema({
-  C: { type: 'number', default: 0.316, min: 1e-12, doc: "inverse L2 strength, scikit-learn convention, used with search 'none' (openai/CLIP README linear probe: C = 0.316)" },
-  search: { type: 'enum', choices: ['validation', 'none'], default: 'validation', doc: 'choose C on a held-out part of the source (CLIP paper, appendix A.3), or use C as given' },
-  valFraction: { type: 'number', default: 0.2, min: 0.01, max: 0.9, doc: 'share of each source class held out to choose C' },
-  searchMin: { type: 'number', default: -3, doc: 'log10 of the smallest C tried' },
-  searchMax: { type: 'number', default: 4, doc: 'log10 of the largest C tried' },
-  normalize: { type: 'boolean', default: true, doc: 'L2-normalise the CLIP features first' },
-  solver: { type: 'enum', choices: ['lbfgs', 'adam'], default: 'lbfgs', doc: 'lbfgs: full batch, as scikit-learn; adam: seeded mini-batches' },
-  maxIter: { type: 'integer', default: 1000, min: 1, doc: 'L-BFGS iterations at most (CLIP: max_iter = 1000)' },
-  tol: { type: 'number', default: 1e-4, min: 0, doc: 'L-BFGS stops when max |grad J| <= tol (scikit-learn default 1e-4)' },
-  epochs: { type: 'integer', default: 100, min: 1, doc: 'adam only: passes over the source set' },
-  batchSize: { type: 'integer', default: 256, min: 1, doc: 'adam only: rows per step' },
-  lr: { type: 'number', default: 1e-3, min: 0, doc: 'adam only: learning rate (beta1 0.9, beta2 0.999, eps 1e-8)' },
-  chunk: { type: 'integer', default: 16384, min: 1, doc: 'rows per tensor chunk when evaluating J over the full set and when predicting' },
+  C: { type: 'number', default: 0.316, min: 1e-12, doc: "inverse L2 strength, scikit-learn convention, used with search 'none'", source: 'openai/CLIP README linear-probe example: LogisticRegression(C=0.316)' },
+  search: { type: 'enum', choices: ['validation', 'none'], default: 'validation', doc: 'choose C on a held-out part of the source, or use C as given', source: 'CLIP paper (Radford et al. 2021) appendix A.3: C swept on a validation split' },
+  valFraction: { type: 'number', default: 0.2, min: 0.01, max: 0.9, doc: 'share of each source class held out to choose C', source: 'this project' },
+  searchMin: { type: 'number', default: -3, doc: 'log10 of the smallest C tried', source: 'this project (CLIP sweeps 10^-6..10^6; C below 10^-3 underfits normalised features)' },
+  searchMax: { type: 'number', default: 4, doc: 'log10 of the largest C tried', source: 'this project' },
+  normalize: { type: 'boolean', default: true, doc: 'L2-normalise the CLIP features first', source: 'this project: CLIP features are compared by cosine' },
+  solver: { type: 'enum', choices: ['lbfgs', 'adam'], default: 'lbfgs', doc: 'lbfgs: full batch, as scikit-learn; adam: seeded mini-batches', source: 'scikit-learn LogisticRegression solver lbfgs' },
+  maxIter: { type: 'integer', default: 1000, min: 1, doc: 'L-BFGS iterations at most', source: 'openai/CLIP README: max_iter=1000' },
+  tol: { type: 'number', default: 1e-4, min: 0, doc: 'L-BFGS stops when max |grad J| <= tol', source: 'scikit-learn LogisticRegression tol = 1e-4' },
+  epochs: { type: 'integer', default: 100, min: 1, doc: 'adam only: passes over the source set', source: 'this project' },
+  batchSize: { type: 'integer', default: 256, min: 1, doc: 'adam only: rows per step', source: 'this project' },
+  lr: { type: 'number', default: 1e-3, min: 0, doc: 'adam only: learning rate (beta1 0.9, beta2 0.999, eps 1e-8)', source: 'torch.optim.Adam default' },
+  chunk: { type: 'integer', default: 16384, min: 1, doc: 'rows per tensor chunk when evaluating J and predicting (does not change results)', source: 'this project' },
 });
 
 export type LinearProbeConfig = ConfigOf<typeof linearProbeSchema>;
@@ -293,8 +293,6 @@ export const linearProbe: Method<LinearProbeConfig> = {
   name: 'linear-probe',
   describe: 'Linear probe (CLIP): logistic regression on frozen source features, tested on the target',
   configSchema: linearProbeSchema,
-
-  defaults: (dataset) => datasetConfig('linear-probe', linearProbeSchema, {}, dataset),
 
   async fit(input: MethodInput<LinearProbeConfig>): Promise<MethodResult> {
     const cfg = validateConfig(linearProbeSchema, input.config as Record<string, unknown>, 'linear-probe config');

@@ -23,32 +23,18 @@ import * as tf from '@tensorflow/tfjs-core';
 import { stopGradient, type Rng } from '@dampl/runtime';
 import { defineSchema, type ConfigOf } from '@dampl/core';
 import { featureMethod, featureTrainFields } from './modules/feature-method.js';
-import { trainHead, type FeatureData, type FeatureTrainConfig, type TrainHooks } from './modules/feature-train.js';
+import { trainHead, type FeatureData, type TrainHooks } from './modules/feature-train.js';
 
-export interface MccConfig extends FeatureTrainConfig {
-  temperature: number;
-}
-
-export const MCC_DEFAULTS: MccConfig = {
-  epochs: 20,
-  itersPerEpoch: 1000,
-  batchSize: 36,
-  lr: 0.005,
-  momentum: 0.9,
-  nesterov: true,
-  weightDecay: 1e-3,
-  lrGamma: 0.001,
-  lrDecay: 0.75,
-  bottleneckDim: 256,
-  normalize: true,
-  tradeOff: 1,
-  temperature: 2.5,
-};
+const MCC_SOURCE = 'TLlib examples/domain_adaptation/image_classification/mcc.py';
 
 export const mccSchema = defineSchema({
-  ...featureTrainFields(MCC_DEFAULTS, 'TLlib mcc.py'),
-  temperature: { type: 'number', default: 2.5, min: 1e-6, doc: 'T of the rescaled target probabilities (TLlib --temperature = 2.5)' },
+  ...featureTrainFields({
+    epochs: 20, itersPerEpoch: 1000, batchSize: 36, lr: 0.005, momentum: 0.9, nesterov: true, weightDecay: 1e-3,
+    lrGamma: 0.001, lrDecay: 0.75, bottleneckDim: 256, normalize: true, tradeOff: 1,
+  }, MCC_SOURCE),
+  temperature: { type: 'number', default: 2.5, min: 1e-6, doc: 'T of the rescaled target probabilities', source: `${MCC_SOURCE} --temperature` },
 });
+export type MccConfig = ConfigOf<typeof mccSchema>;
 
 /** L_MCC of target logits [B, K]. */
 export function mccLoss(logits: tf.Tensor2D, temperature: number): tf.Scalar {
@@ -72,11 +58,11 @@ export const mcc = featureMethod({
   name: 'mcc',
   describe: 'MCC (Jin et al. 2020): minimum class confusion on target predictions',
   schema: mccSchema,
-  datasetDefaults: {
-    'office-home': { epochs: 30, bottleneckDim: 2048 },
-    'visda-2017': { epochs: 30, lr: 0.002, temperature: 3.0 },
-    'mini-domainnet': { epochs: 30, itersPerEpoch: 2500, batchSize: 32, temperature: 2.0, bottleneckDim: 2048, tradeOff: 10 },
-    synth: { epochs: 5, itersPerEpoch: 100, lr: 0.01 },
+  presets: {
+    'office-home': { values: { epochs: 30, bottleneckDim: 2048 }, source: 'TLlib examples/domain_adaptation/image_classification/mcc.sh (Office-Home: --epochs 30 --bottleneck-dim 2048)' },
+    'visda-2017': { values: { epochs: 30, lr: 0.002, temperature: 3.0 }, source: 'TLlib examples/domain_adaptation/image_classification/mcc.sh (VisDA-2017: --epochs 30 --lr 0.002 --temperature 3.0)' },
+    'mini-domainnet': { values: { epochs: 30, itersPerEpoch: 2500, batchSize: 32, temperature: 2.0, bottleneckDim: 2048, tradeOff: 10 }, source: 'TLlib examples/domain_adaptation/image_classification/mcc.sh (DomainNet: -i 2500 -b 32 --temperature 2.0 --bottleneck-dim 2048 --trade-off 10)' },
+    synth: { values: { epochs: 5, itersPerEpoch: 100, lr: 0.01 }, source: 'this project: a short schedule for the synthetic world' },
   },
-  train: (data, cfg: ConfigOf<typeof mccSchema>, rng, hooks) => fitMcc(data, cfg, rng, hooks),
+  train: (data, cfg: MccConfig, rng, hooks) => fitMcc(data, cfg, rng, hooks),
 });

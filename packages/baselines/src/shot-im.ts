@@ -19,7 +19,7 @@
  * linear classifier of the other feature-space baselines.
  *
  * @example
- *   const { model } = await fitShotIm(data, SHOT_IM_DEFAULTS, new Rng(0));
+ *   const { model } = await fitShotIm(data, schemaDefaults(shotImSchema), new Rng(0));
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '@dampl/runtime';
@@ -30,25 +30,27 @@ import {
   type FeatureData, type TrainHooks,
 } from './modules/feature-train.js';
 
+const SRC = 'SHOT object/image_source.py';
+const TGT = 'SHOT object/image_target.py';
+
 export const shotImSchema = defineSchema({
-  sourceEpochs: { type: 'integer', default: 20, min: 1, doc: 'passes over the source in stage 1 (SHOT image_source.py max_epoch = 20)' },
-  epochs: { type: 'integer', default: 15, min: 1, doc: 'passes over the target in stage 2 (SHOT image_target.py max_epoch = 15)' },
-  batchSize: { type: 'integer', default: 64, min: 2, doc: 'SHOT batch_size = 64' },
-  lr: { type: 'number', default: 0.01, min: 0, doc: 'SHOT lr = 0.01 (bottleneck and classifier at 1x)' },
-  lrGamma: { type: 'number', default: 10, min: 0, doc: 'lr (1 + lrGamma p)^-lrDecay, p the stage progress (SHOT gamma = 10)' },
-  lrDecay: { type: 'number', default: 0.75, min: 0, doc: 'SHOT power = 0.75' },
-  momentum: { type: 'number', default: 0.9, min: 0, max: 1, doc: 'SHOT momentum = 0.9' },
-  nesterov: { type: 'boolean', default: true, doc: 'SHOT: nesterov = True' },
-  weightDecay: { type: 'number', default: 1e-3, min: 0, doc: 'SHOT weight_decay = 1e-3' },
-  bottleneckDim: { type: 'integer', default: 256, min: 1, doc: 'SHOT bottleneck = 256' },
-  normalize: { type: 'boolean', default: true, doc: 'L2-normalise the CLIP features first' },
-  labelSmoothing: { type: 'number', default: 0.1, min: 0, max: 1, doc: 'stage 1 label smoothing (SHOT smooth = 0.1)' },
-  imWeight: { type: 'number', default: 1, min: 0, doc: 'weight of the IM loss (SHOT ent_par = 1.0)' },
-  imEps: { type: 'number', default: 1e-5, min: 0, doc: 'eps inside the logs (SHOT epsilon = 1e-5)' },
+  sourceEpochs: { type: 'integer', default: 20, min: 1, doc: 'passes over the source in stage 1', source: `${SRC} max_epoch = 20` },
+  epochs: { type: 'integer', default: 15, min: 1, doc: 'passes over the target in stage 2', source: `${TGT} max_epoch = 15` },
+  batchSize: { type: 'integer', default: 64, min: 2, doc: 'features per step', source: `${TGT} batch_size = 64` },
+  lr: { type: 'number', default: 0.01, min: 0, doc: 'learning rate (bottleneck and classifier at 1x)', source: `${TGT} lr = 0.01` },
+  lrGamma: { type: 'number', default: 10, min: 0, doc: 'lr (1 + lrGamma p)^-lrDecay, p the stage progress', source: `${TGT} lr_scheduler gamma = 10` },
+  lrDecay: { type: 'number', default: 0.75, min: 0, doc: 'the decay power of the learning rate', source: `${TGT} lr_scheduler power = 0.75` },
+  momentum: { type: 'number', default: 0.9, min: 0, max: 1, doc: 'SGD momentum', source: `${TGT} op_copy: momentum = 0.9` },
+  nesterov: { type: 'boolean', default: true, doc: 'Nesterov momentum', source: `${TGT} op_copy: nesterov = True` },
+  weightDecay: { type: 'number', default: 1e-3, min: 0, doc: 'L2 weight decay', source: `${TGT} op_copy: weight_decay = 1e-3` },
+  bottleneckDim: { type: 'integer', default: 256, min: 1, doc: 'bottleneck width', source: `${TGT} --bottleneck 256` },
+  normalize: { type: 'boolean', default: true, doc: 'L2-normalise the CLIP features first', source: 'this project: CLIP features are compared by cosine' },
+  labelSmoothing: { type: 'number', default: 0.1, min: 0, max: 1, doc: 'stage 1 label smoothing', source: `${SRC} --smooth 0.1` },
+  imWeight: { type: 'number', default: 1, min: 0, doc: 'weight of the IM loss', source: `${TGT} --ent_par 1.0` },
+  imEps: { type: 'number', default: 1e-5, min: 0, doc: 'eps inside the logs', source: `${TGT} --epsilon 1e-5` },
 });
 
 export type ShotImConfig = ConfigOf<typeof shotImSchema>;
-export const SHOT_IM_DEFAULTS: ShotImConfig = Object.fromEntries(Object.entries(shotImSchema).map(([k, v]) => [k, v.default])) as ShotImConfig;
 
 export async function fitShotIm(data: FeatureData, cfg: ShotImConfig, rng: Rng, hooks: TrainHooks = {}) {
   const { dim } = data;
@@ -94,10 +96,10 @@ export const shotIm = featureMethod({
   name: 'shot-im',
   describe: 'SHOT-IM (Liang et al. 2020): source classifier, then information maximisation on the target',
   schema: shotImSchema,
-  datasetDefaults: {
-    'office-home': { sourceEpochs: 50 },
-    'visda-2017': { sourceEpochs: 10, lr: 1e-3 },
-    synth: { sourceEpochs: 20, epochs: 15 },
+  presets: {
+    'office-home': { values: { sourceEpochs: 50 }, source: "the SHOT authors' kSHOT scripts: image_source.py --dset office-home --max_epoch 50" },
+    'visda-2017': { values: { sourceEpochs: 10, lr: 1e-3 }, source: "the SHOT authors' kSHOT scripts: image_source.py --dset visda-2017 --max_epoch 10 --lr 1e-3 (the lr used for both stages here)" },
+    synth: { values: { sourceEpochs: 20, epochs: 15 }, source: 'this project: the schema defaults, kept for the synthetic world' },
   },
   train: (data, cfg: ShotImConfig, rng, hooks) => fitShotIm(data, cfg, rng, hooks),
 });

@@ -13,27 +13,25 @@
  * recipe is the matched comparison.
  *
  * @example
- *   const result = await fitMethod(sourceOnly, { ...input, config: sourceOnly.defaults('office-home') });
+ *   const result = await fitMethod(sourceOnly, { ...input, config: methodDefaults(sourceOnly, 'office-home') });
  */
 import { defineSchema } from '@dampl/core';
-import { DANN_DEFAULTS } from './dann.js';
+import { DANN_RECIPE, DANN_SOURCE } from './dann.js';
 import { featureMethod, featureTrainFields } from './modules/feature-method.js';
 import { trainHead } from './modules/feature-train.js';
 
-const { discriminatorWidth: _w, grlAlpha: _a, grlSteps: _s, ...defaults } = DANN_DEFAULTS;
-
-const { tradeOff: _t, ...fields } = featureTrainFields(defaults, 'TLlib dann.py');
+const { tradeOff: _t, ...fields } = featureTrainFields(DANN_RECIPE, DANN_SOURCE);
 export const sourceOnlySchema = defineSchema(fields);
 
 export const sourceOnly = featureMethod({
   name: 'source-only',
   describe: 'Source-only bottleneck + classifier on frozen CLIP features (DANN/DAN without their transfer loss)',
   schema: sourceOnlySchema,
-  datasetDefaults: {
-    'office-home': { epochs: 30 },
-    'visda-2017': { epochs: 30 },
-    'mini-domainnet': { bottleneckDim: 1024, epochs: 30, itersPerEpoch: 2500 },
-    synth: { epochs: 5, itersPerEpoch: 60 },
+  presets: {
+    'office-home': { values: { epochs: 30 }, source: 'TLlib examples/domain_adaptation/image_classification/dann.sh (Office-Home: --epochs 30)' },
+    'visda-2017': { values: { epochs: 30 }, source: 'TLlib examples/domain_adaptation/image_classification/dann.sh (VisDA-2017: --epochs 30)' },
+    'mini-domainnet': { values: { bottleneckDim: 1024, epochs: 30, itersPerEpoch: 2500 }, source: 'TLlib examples/domain_adaptation/image_classification/dann.sh (DomainNet)' },
+    synth: { values: { epochs: 5, itersPerEpoch: 60 }, source: "this project: DANN's synth schedule" },
   },
   train: (data, cfg, rng, hooks) => trainHead(data, { ...cfg, tradeOff: 0 }, rng, hooks),
 });

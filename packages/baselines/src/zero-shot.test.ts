@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSafetensors, selectBackend, toFloat32 } from '@dampl/runtime';
 import { loadClip, type ClipModel } from '@dampl/clip';
 import { clipReferenceDir } from '@dampl/clip/testing';
-import { fitMethod, type FeatureMatrix } from '@dampl/core';
+import { fitMethod, methodDefaults, type FeatureMatrix } from '@dampl/core';
 import { CLIP_IMAGENET_TEMPLATES, zeroShot, zeroShotEnsemble } from './zero-shot.js';
 
 
@@ -19,8 +19,8 @@ describe('templates', () => {
     expect(CLIP_IMAGENET_TEMPLATES[0]).toBe('a bad photo of a {class}.');
     expect(new Set(CLIP_IMAGENET_TEMPLATES).size).toBe(80);
     for (const t of CLIP_IMAGENET_TEMPLATES) expect(t.split('{class}')).toHaveLength(2);
-    expect(zeroShotEnsemble.defaults('office-home').templates).toEqual([...CLIP_IMAGENET_TEMPLATES]);
-    expect(zeroShot.defaults('office-home').templates).toEqual(['a photo of a {class}.']);
+    expect(methodDefaults(zeroShotEnsemble, 'office-home').templates).toEqual([...CLIP_IMAGENET_TEMPLATES]);
+    expect(methodDefaults(zeroShot, 'office-home').templates).toEqual(['a photo of a {class}.']);
   });
 });
 

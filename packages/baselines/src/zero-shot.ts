@@ -17,7 +17,7 @@
  * accuracies when labels were given.
  *
  * @example
- *   const result = await fitMethod(zeroShot, { ...input, clip, config: zeroShot.defaults('office-home') });
+ *   const result = await fitMethod(zeroShot, { ...input, clip, config: methodDefaults(zeroShot, 'office-home') });
  *   result.predict(targetFeatures).labels; // [Nt]
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -28,18 +28,18 @@ import {
   type RestoreInput, type TextTower,
 } from '@dampl/core';
 import { CLIP_IMAGENET_TEMPLATES } from '@dampl/clip';
-import { analyse, datasetConfig, fromSafeTensors } from './modules/feature-method.js';
+import { analyse, fromSafeTensors } from './modules/feature-method.js';
 
 export { CLIP_IMAGENET_TEMPLATES };
 export const SINGLE_TEMPLATE = 'a photo of a {class}.';
 
-const schemaWith = (templates: readonly string[], doc: string) => defineSchema({
-  templates: { type: 'string[]', default: templates, minItems: 1, doc },
-  evalBatch: { type: 'integer', default: 4096, min: 1, doc: 'rows per chunk when predicting' },
+const schemaWith = (templates: readonly string[], source: string) => defineSchema({
+  templates: { type: 'string[]', default: templates, minItems: 1, doc: 'prompt templates with {class}; several are averaged', source },
+  evalBatch: { type: 'integer', default: 4096, min: 1, doc: 'rows per chunk when predicting (does not change results)', source: 'this project' },
 });
 
-export const zeroShotSchema = schemaWith([SINGLE_TEMPLATE], 'prompt templates with {class}; several are averaged (DAPL zero-shot CLIP: "a photo of a {class}.")');
-export const zeroShotEnsembleSchema = schemaWith(CLIP_IMAGENET_TEMPLATES, "prompt templates with {class}, averaged (CLIP's 80 ImageNet templates)");
+export const zeroShotSchema = schemaWith([SINGLE_TEMPLATE], "DAPL trainers/dapl.py: the zero-shot CLIP baseline's 'a photo of a {}.'");
+export const zeroShotEnsembleSchema = schemaWith(CLIP_IMAGENET_TEMPLATES, "CLIP's 80 ImageNet templates (openai/CLIP notebooks/Prompt_Engineering_for_ImageNet.ipynb)");
 export type ZeroShotConfig = ConfigOf<typeof zeroShotSchema>;
 
 /**
@@ -80,8 +80,6 @@ function zeroShotMethod(name: string, describe: string, schema: typeof zeroShotS
     name,
     describe,
     configSchema: schema,
-
-    defaults: (dataset) => datasetConfig(name, schema, {}, dataset),
 
     async fit(input: MethodInput<ZeroShotConfig>): Promise<MethodResult> {
       const cfg = validateConfig(schema, input.config as Record<string, unknown>, `${name} config`);

@@ -18,7 +18,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, readSafetensors, selectBackend, toFloat32, type BackendReport } from '@dampl/runtime';
-import { dampl, fitMethod, listMethods, zeroShotTextFeatures, type DamplConfig } from '@dampl/core';
+import { dampl, fitMethod, listMethods, methodDefaults, zeroShotTextFeatures, type DamplConfig } from '@dampl/core';
 import { makeToyProblem } from '@dampl/core/testing';
 import { SYNTH_CLASSES } from '@dampl/data';
 import { loadClip, type ClipModel } from '@dampl/clip';
@@ -141,7 +141,7 @@ describe('GPU memory over DAMPL training steps on webgpu', () => {
     let rows: number[][] = []; // shapes of uploads of non-constant [n, E] arrays: feature or text-feature rows
     try {
       const toy = await makeToyProblem(clip, { classNames: SYNTH_CLASSES.map((c) => c.name), perClassSource: 8, perClassTarget: 8 });
-      const config: DamplConfig = { ...dampl.defaults('synth'), zeroShotTemplates: ['a photo of a {class}.'], epochs: 10, maxSteps: 21 };
+      const config: DamplConfig = { ...methodDefaults(dampl, 'synth'), zeroShotTemplates: ['a photo of a {class}.'], epochs: 10, maxSteps: 21 };
       const perStep: { numTensors: number; numBytes: number; gpu: number; reads: number; bytes: number; rows: number[][] }[] = [];
       backend.read = function (this: unknown, id: unknown) { reads++; return read.call(this, id); };
       backend.write = function (this: unknown, values: ArrayLike<number>, shape: number[], dtype: string) {

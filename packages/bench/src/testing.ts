@@ -177,7 +177,6 @@ export interface CountingMethod extends Method<Record<string, never>> {
 function counting(name: string, describe: string, fit: Method<Record<string, never>>['fit']): CountingMethod {
   const m: CountingMethod = {
     name, describe, configSchema: emptySchema, fits: 0,
-    defaults: () => ({}),
     async fit(input) {
       m.fits++;
       if (m.delayMs) await new Promise((r) => setTimeout(r, m.delayMs));

@@ -15,19 +15,20 @@
  * seed, optimiser, epochs), so differences measure the components.
  */
 import { registerNamedConfig, type NamedConfig } from './config.js';
-import { damplSchema } from './dampl.js';
+import { damplSchema } from './dampl-config.js';
 
 const correction = damplSchema.correction.default;
 const beta = damplSchema.beta.default;
+const source = "this project: DAMPL's components one at a time (the DAMPL paper reports its own ablation table, Computer Systems & Applications 35(1))";
 
 export const damplAblations: readonly NamedConfig[] = [
-  { method: 'dampl', name: 'dapl-equivalent', doc: "DAPL's objective: zero-shot pseudo-labels, no IM loss", values: { correction: 'none', beta: 0 } },
-  { method: 'dampl', name: '+correction', doc: 'DAPL plus the semantic-guided pseudo-label correction', values: { correction, beta: 0 } },
-  { method: 'dampl', name: '+im', doc: 'DAPL plus the IM loss', values: { correction: 'none', beta } },
-  { method: 'dampl', name: 'full', doc: 'DAMPL: correction and IM loss', values: { correction, beta } },
-  { method: 'dampl', name: 'full:curriculum', doc: 'DAMPL with the curriculum blend anchored on zero-shot (no prototypes)', values: { correction: 'curriculum', beta } },
-  { method: 'dampl', name: 'full:prototype', doc: 'DAMPL with text-seeded prototypes only (no curriculum)', values: { correction: 'prototype', beta } },
-  { method: 'dampl', name: 'full:single-template', doc: 'DAMPL with pseudo-labels seeded by "a photo of a {class}." alone', values: { correction, beta, zeroShotTemplates: ['a photo of a {class}.'] } },
+  { method: 'dampl', name: 'dapl-equivalent', doc: "DAPL's objective: zero-shot pseudo-labels, no IM loss", source, values: { correction: 'none', beta: 0 } },
+  { method: 'dampl', name: '+correction', doc: 'DAPL plus the semantic-guided pseudo-label correction', source, values: { correction, beta: 0 } },
+  { method: 'dampl', name: '+im', doc: 'DAPL plus the IM loss', source, values: { correction: 'none', beta } },
+  { method: 'dampl', name: 'full', doc: 'DAMPL: correction and IM loss', source, values: { correction, beta } },
+  { method: 'dampl', name: 'full:curriculum', doc: 'DAMPL with the curriculum blend anchored on zero-shot (no prototypes)', source, values: { correction: 'curriculum', beta } },
+  { method: 'dampl', name: 'full:prototype', doc: 'DAMPL with text-seeded prototypes only (no curriculum)', source, values: { correction: 'prototype', beta } },
+  { method: 'dampl', name: 'full:single-template', doc: 'DAMPL with pseudo-labels seeded by "a photo of a {class}." alone', source, values: { correction, beta, zeroShotTemplates: ['a photo of a {class}.'] } },
 ];
 
 export function registerDamplAblations(): void {

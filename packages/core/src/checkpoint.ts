@@ -20,7 +20,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { atomicWriteFile, DamplError, readSafetensors, toFloat32, writeSafetensors, type SafeTensor } from '@dampl/runtime';
-import { hashConfig } from './config.js';
+import { hashConfig } from '@dampl/runtime';
 import type { EpochRecord, MethodState } from './methods.js';
 
 export const STATE_FILE = 'state.safetensors';

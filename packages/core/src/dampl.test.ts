@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, Rng, selectBackend } from '@dampl/runtime';
 import {
-  dampl, damplSchema, fitMethod, loadMethodState, NonFiniteLossError, PromptLearner, readCheckpoint, resolveConfig,
+  dampl, damplSchema, fitMethod, methodDefaults, loadMethodState, NonFiniteLossError, PromptLearner, readCheckpoint, resolveConfig,
   saveMethodState, TrainingAborted, type DamplConfig, type LabelledMethodInput, type MethodResult,
 } from './index.js';
 import { FakeTextTower, makeToyProblem, type ToyProblem } from './testing/index.js';
@@ -24,7 +24,7 @@ afterAll(() => tower.dispose());
 // synth's defaults, seeded by the single template: the toy problem's fake text tower gives
 // CLIP's 80 templates no meaning (it encodes words, not images' styles)
 const config = (over: Partial<DamplConfig> = {}): DamplConfig =>
-  resolveConfig(damplSchema, [{ source: 'synth', values: dampl.defaults('synth') }, { source: 'test', values: { zeroShotTemplates: ['a photo of a {class}.'], ...over } }]);
+  resolveConfig(damplSchema, [{ source: 'synth', values: methodDefaults(dampl, 'synth') }, { source: 'test', values: { zeroShotTemplates: ['a photo of a {class}.'], ...over } }]);
 
 const input = (toy: ToyProblem, over: Partial<LabelledMethodInput<DamplConfig>> = {}): LabelledMethodInput<DamplConfig> => ({
   source: toy.source, sourceLabels: toy.sourceLabels, target: toy.target,

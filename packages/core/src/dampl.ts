@@ -16,66 +16,22 @@
  * recomputed at the start of each epoch. Prediction on the target domain: argmax_k p_target.
  * DAPL itself is this method with correction 'none' and beta 0 (the 'dapl-equivalent' config).
  *
- * Hyper-parameters: see `damplSchema` (defaults: DAPL's released configuration) and defaults.ts.
+ * Hyper-parameters: `damplSchema` (dampl-config.ts), each with its default's source, and the
+ * per-dataset presets there.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, DamplError, Rng, readFloat32, type SafeTensor } from '@dampl/runtime';
-import { defineSchema, hashConfig, resolveConfig, validateConfig, type ConfigOf } from './config.js';
-import { datasetDefaults } from './defaults.js';
+import { hashConfig, validateConfig } from '@dampl/runtime';
+import { damplPresets, damplSchema, type DamplConfig } from './dampl-config.js';
 import { cosineLogits, crossEntropy, imLoss, l2Normalize, maskedCrossEntropy } from './losses.js';
 import {
   argmaxRows, checkFeatures, type EpochRecord, type FeatureMatrix, type Method, type MethodInput, type MethodResult,
   type MethodState, type Prediction, type RestoreInput,
 } from './methods.js';
 import { PromptLearner, zeroShotTextFeatures } from './prompt.js';
-import { CORRECTIONS, PseudoLabeler, type PseudoLabels } from './pseudo.js';
+import { PseudoLabeler, type PseudoLabels } from './pseudo.js';
 import { train, type Batch, type TrainModel } from './trainer.js';
 import type { TextTower } from './types.js';
-
-export const damplSchema = defineSchema({
-  // prompts (DAPL configs/trainers/DAPL/ep25-32-csc.yaml, TRAINER.DAPL)
-  nCtx: { type: 'integer', default: 16, min: 0, max: 64, doc: 'M, domain-agnostic context vectors (DAPL N_CTX = 16)' },
-  nDomainCtx: { type: 'integer', default: 16, min: 0, max: 64, doc: 'N, domain-specific context vectors per domain (DAPL N_DMX = 16)' },
-  csc: { type: 'boolean', default: true, doc: 'class-specific domain-agnostic context (DAPL CSC = True in ep25-32-csc.yaml)' },
-  domainCsc: { type: 'boolean', default: false, doc: 'class-specific domain context (DAPL keeps it shared across classes)' },
-  ctxInit: { type: 'string', default: '', doc: "words to initialise the domain-agnostic context, e.g. 'a photo of a'; '' for N(0, initStd^2) as DAPL" },
-  initStd: { type: 'number', default: 0.02, min: 0, doc: 'std of random context initialisation (DAPL: 0.02)' },
-  classTemplate: { type: 'string', default: '{class}.', doc: "text after the learned vectors, with {class} and {domain}; DAPL's released trainer uses '{class} , a {domain} image..'" },
-  // pseudo-labels (pseudo.ts)
-  correction: { type: 'enum', choices: CORRECTIONS, default: 'curriculum+prototype', doc: 'pseudo-label correction (pseudo.ts): none (DAPL), prototype, curriculum, curriculum+prototype' },
-  tau: { type: 'number', default: 0.5, min: 0, max: 1, doc: 'keep a pseudo-label when max_k q >= tau (DAPL TAU = 0.5)' },
-  temperature: { type: 'number', default: 1.0, min: 1e-6, doc: 'T in softmax(s cos / T) for pseudo-label distributions (DAPL T = 1.0)' },
-  lambda0: { type: 'number', default: 0, min: 0, max: 1, doc: 'curriculum weight of the learned target prompts in the first epoch' },
-  lambda1: { type: 'number', default: 0.5, min: 0, max: 1, doc: 'curriculum weight of the learned target prompts in the last epoch' },
-  lambdaSchedule: { type: 'enum', choices: ['linear', 'cosine'], default: 'linear', doc: 'how lambda rises from lambda0 to lambda1 over the epochs' },
-  protoIters: { type: 'integer', default: 2, min: 0, max: 50, doc: 'prototype refinement rounds (SHOT obtain_label runs 2)' },
-  zeroShotTemplates: { type: 'string[]', default: ['a photo of a {class}.'], minItems: 1, doc: 'templates of the zero-shot classifier that seeds the pseudo-labels (averaged when several)' },
-  // loss weights
-  mu: { type: 'number', default: 1.0, min: 0, doc: 'weight of the pseudo-label loss (DAPL U = 1.0)' },
-  beta: { type: 'number', default: 1.0, min: 0, doc: 'weight of the IM loss (SHOT ent_par = 1.0)' },
-  imEps: { type: 'number', default: 1e-5, min: 0, doc: 'eps inside the logs of the IM loss (SHOT epsilon = 1e-5)' },
-  // optimisation (DAPL ep25-32-csc.yaml OPTIM; Dassl dassl/config/defaults.py for the rest)
-  optimizer: { type: 'enum', choices: ['sgd', 'adam'], default: 'sgd', doc: 'DAPL: sgd' },
-  lr: { type: 'number', default: 3e-3, min: 0, doc: 'base learning rate (DAPL LR = 3e-3)' },
-  momentum: { type: 'number', default: 0.9, min: 0, max: 1, doc: 'SGD momentum (Dassl MOMENTUM = 0.9)' },
-  weightDecay: { type: 'number', default: 5e-4, min: 0, doc: 'L2 weight decay (Dassl WEIGHT_DECAY = 5e-4)' },
-  adamBeta1: { type: 'number', default: 0.9, min: 0, max: 1, doc: 'Adam beta1 (Dassl ADAM_BETA1 = 0.9)' },
-  adamBeta2: { type: 'number', default: 0.999, min: 0, max: 1, doc: 'Adam beta2 (Dassl ADAM_BETA2 = 0.999)' },
-  adamEps: { type: 'number', default: 1e-8, min: 0, doc: 'Adam eps (torch default)' },
-  lrSchedule: { type: 'enum', choices: ['cosine', 'constant'], default: 'cosine', doc: 'DAPL LR_SCHEDULER = cosine' },
-  warmupEpochs: { type: 'integer', default: 1, min: 0, doc: 'DAPL WARMUP_EPOCH = 1' },
-  warmupType: { type: 'enum', choices: ['linear', 'constant'], default: 'linear', doc: 'DAPL WARMUP_TYPE = linear' },
-  warmupLr: { type: 'number', default: 1e-5, min: 0, doc: 'DAPL WARMUP_MIN_LR = 1e-5' },
-  lrStepPer: { type: 'enum', choices: ['epoch', 'batch'], default: 'epoch', doc: "scheduler advance: per epoch, or per batch as DAPL's released trainer" },
-  epochs: { type: 'integer', default: 25, min: 1, doc: 'DAPL MAX_EPOCH = 25' },
-  maxSteps: { type: 'integer', default: 0, min: 0, doc: 'stop after this many steps in all (0: no limit)' },
-  batchSource: { type: 'integer', default: 32, min: 1, doc: 'DAPL TRAIN_X.BATCH_SIZE = 32' },
-  batchTarget: { type: 'integer', default: 32, min: 1, doc: 'DAPL TRAIN_U.BATCH_SIZE = 32' },
-  countIter: { type: 'enum', choices: ['source', 'target', 'smaller', 'larger'], default: 'source', doc: 'which set counts the steps of an epoch (Dassl COUNT_ITER = train_x: source)' },
-  evalBatch: { type: 'integer', default: 4096, min: 1, doc: 'rows per chunk when predicting' },
-});
-
-export type DamplConfig = ConfigOf<typeof damplSchema>;
 
 /** Predictor from fixed target text features: p(k|x) = softmax_k(s * cos(x, w_k)). */
 export class TextPredictor {
@@ -247,11 +203,7 @@ export const dampl: Method<DamplConfig> = {
   name: 'dampl',
   describe: 'DAMPL: domain-aware prompts, semantic-guided pseudo-label correction, IM loss (CLIP)',
   configSchema: damplSchema,
-
-  defaults(datasetName: string): DamplConfig {
-    const layer = datasetDefaults[datasetName];
-    return resolveConfig(damplSchema, layer ? [{ source: `dataset defaults (${datasetName})`, values: layer }] : []);
-  },
+  presets: damplPresets,
 
   async fit(input: MethodInput<DamplConfig>): Promise<MethodResult> {
     const tower = requireTower(input.clip);

@@ -1,13 +1,14 @@
 export type { TextTower, TextTowerConfig, TextTokenizer, TokenBatch } from './types.js';
 export {
-  defineSchema, schemaDefaults, resolveConfig, validateConfig, parseConfigPairs, loadConfigFile,
-  stableStringify, hashConfig, closest, editDistance,
-  registerNamedConfig, getNamedConfig, listNamedConfigs,
-  type FieldSpec, type ConfigSchema, type ConfigOf, type ConfigLayer, type NamedConfig,
-} from './config.js';
+  defineSchema, schemaDefaults, resolveConfig, resolveWithSources, validateConfig, parseConfigPairs, loadConfigFile,
+  stableStringify, hashConfig, closest, editDistance, describeField,
+  type FieldSpec, type ConfigSchema, type ConfigOf, type ConfigLayer,
+} from '@dampl/runtime';
+export { registerNamedConfig, getNamedConfig, listNamedConfigs, type NamedConfig } from './config.js';
 export {
-  registerMethod, getMethod, listMethods, resolveMethodConfig, fitMethod, makeTargetAnalysis, checkFeatures, argmaxRows,
-  type Method, type MethodOf, type MethodInput, type RestoreInput, type LabelledMethodInput, type MethodResult, type MethodState,
+  registerMethod, getMethod, listMethods, resolveMethodConfig, methodConfigLayers, explainMethodConfig, methodDefaults,
+  fitMethod, makeTargetAnalysis, checkFeatures, argmaxRows,
+  type Method, type MethodOf, type Preset, type ResolveOptions, type MethodInput, type RestoreInput, type LabelledMethodInput, type MethodResult, type MethodState,
   type FeatureMatrix, type Prediction, type EpochRecord, type StepRecord, type TargetAnalysis,
 } from './methods.js';
 export {
@@ -27,8 +28,8 @@ export {
   saveMethodState, loadMethodState, readCheckpoint, writeCheckpoint, resolveStateDir,
   type Checkpoint, type TrainerState,
 } from './checkpoint.js';
-export { dampl, damplSchema, TextPredictor, type DamplConfig } from './dampl.js';
-export { datasetDefaults, knownDatasets } from './defaults.js';
+export { dampl, TextPredictor } from './dampl.js';
+export { damplSchema, damplPresets, type DamplConfig } from './dampl-config.js';
 export { damplAblations, registerDamplAblations } from './ablations.js';
 
 import { registerDamplAblations } from './ablations.js';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '@dampl/runtime';
-import { dampl, getMethod, listMethods, makeTargetAnalysis, registerMethod, resolveMethodConfig, type Method } from './index.js';
+import { dampl, getMethod, listMethods, makeTargetAnalysis, methodDefaults, registerMethod, resolveMethodConfig, type Method } from './index.js';
 
 void tf;
 
@@ -17,12 +17,11 @@ describe('method registry and config resolution', () => {
   });
 
   it('takes feature-space methods that ignore prompts', async () => {
-    const schema = { scale: { type: 'number', default: 1, doc: 'scale' } } as const;
+    const schema = { scale: { type: 'number', default: 1, doc: 'scale', source: 'test' } } as const;
     const identity: Method<{ scale: number }> = {
       name: 'identity-test',
       describe: 'predicts class 0',
       configSchema: schema,
-      defaults: () => ({ scale: 1 }),
       async fit(input) {
         const K = input.classNames.length;
         return {
@@ -39,7 +38,7 @@ describe('method registry and config resolution', () => {
     const r = await m.fit({
       source: { data: new Float32Array(4), rows: 2, dim: 2 }, sourceLabels: new Int32Array(2),
       target: { data: new Float32Array(4), rows: 2, dim: 2 }, classNames: ['a', 'b'], domainNames: ['x', 'y'],
-      config: m.defaults('any'), seed: 0,
+      config: methodDefaults(m, 'any'), seed: 0,
     });
     expect([...(await r.predict({ data: new Float32Array(2), rows: 1, dim: 2 })).probs]).toEqual([1, 0]);
   });

@@ -12,11 +12,11 @@
  * operation is to score predictions. A method reports pseudo-label accuracy and target accuracy
  * in its history through them, and has nothing to compute a loss from.
  */
-import { ConfigError, DamplError, type Logger, type SafeTensor } from '@dampl/runtime';
 import {
-  closest, getNamedConfig, loadConfigFile, parseConfigPairs, resolveConfig,
-  type ConfigLayer, type ConfigOf, type ConfigSchema,
-} from './config.js';
+  ConfigError, DamplError, closest, loadConfigFile, parseConfigPairs, resolveConfig, resolveWithSources,
+  type ConfigLayer, type ConfigOf, type ConfigSchema, type Logger, type SafeTensor,
+} from '@dampl/runtime';
+import { getNamedConfig } from './config.js';
 import type { TextTower } from './types.js';
 
 /** A row-major feature matrix [rows, dim]. */
@@ -151,13 +151,21 @@ export interface MethodResult {
   dispose(): void;
 }
 
+/** Values over a method's schema defaults for one dataset, with where they come from. */
+export interface Preset<C = unknown> {
+  values: Readonly<Partial<C>>;
+  /** A paper's setting, a released config file, or this project's own choice and why. */
+  source: string;
+}
+
 export interface Method<C = unknown> {
   readonly name: string;
   /** One line for listings. */
   readonly describe: string;
+  /** Every hyper-parameter: type, default, range, doc and the source of the default. */
   readonly configSchema: ConfigSchema;
-  /** The method's configuration for a dataset (method defaults < dataset defaults). */
-  defaults(datasetName: string): C;
+  /** Per dataset (by its registered name: office-home, mini-domainnet, visda-2017, synth), values over the schema defaults. */
+  readonly presets?: Readonly<Record<string, Preset<C>>>;
   fit(input: MethodInput<C>): Promise<MethodResult>;
   /** Rebuilds the predictor from a saved state (same classes, domains and model). */
   restore?(state: MethodState, input: RestoreInput): Promise<MethodResult>;
@@ -192,25 +200,53 @@ export function listMethods(): Method<any>[] {
   return [...registry.values()];
 }
 
-/**
- * Resolves a method's config for a run, in the fixed order: method defaults < dataset defaults
- * < named config < JSON file < key=value overrides.
- */
-export async function resolveMethodConfig<C>(method: Method<C>, opts: {
+export interface ResolveOptions {
   dataset: string;
   named?: string;
+  /** A JSON file of key: value pairs for this method. */
   file?: string;
+  /** key=value pairs, or an object of values. */
   overrides?: readonly string[] | Readonly<Record<string, unknown>>;
-}): Promise<C> {
-  const layers: ConfigLayer[] = [{ source: `defaults of ${method.name} for ${opts.dataset}`, values: method.defaults(opts.dataset) as Record<string, unknown> }];
-  if (opts.named) layers.push({ source: `named config '${opts.named}'`, values: getNamedConfig(method.name, opts.named).values });
+  /** Further layers, last wins (the command line's --config, --set and --sweep). */
+  layers?: readonly ConfigLayer[];
+}
+
+/**
+ * The layers of a method's config for a run, in the fixed order: dataset preset < named config <
+ * JSON file < overrides < further layers, over the schema defaults.
+ */
+export async function methodConfigLayers(method: Method<unknown>, opts: ResolveOptions): Promise<ConfigLayer[]> {
+  const layers: ConfigLayer[] = [];
+  const preset = method.presets?.[opts.dataset];
+  if (preset) layers.push({ source: `${method.name}'s preset for ${opts.dataset} (${preset.source})`, values: preset.values as Record<string, unknown> });
+  if (opts.named) {
+    const n = getNamedConfig(method.name, opts.named);
+    layers.push({ source: `named config ${method.name}@${n.name} (${n.source})`, values: n.values });
+  }
   if (opts.file) layers.push(await loadConfigFile(opts.file));
   if (opts.overrides) {
     layers.push(Array.isArray(opts.overrides)
       ? parseConfigPairs(opts.overrides as readonly string[])
       : { source: 'overrides', values: opts.overrides as Record<string, unknown> });
   }
-  return resolveConfig(method.configSchema, layers) as C;
+  layers.push(...(opts.layers ?? []));
+  return layers;
+}
+
+/** A method's config for a run (methodConfigLayers over the schema defaults), validated. */
+export async function resolveMethodConfig<C>(method: Method<C>, opts: ResolveOptions): Promise<C> {
+  return resolveConfig(method.configSchema, await methodConfigLayers(method as Method<unknown>, opts)) as C;
+}
+
+/** The same config with each key's source: the layer that set it, else the schema default's. */
+export async function explainMethodConfig(method: Method<unknown>, opts: ResolveOptions): Promise<Record<string, { value: unknown; from: string }>> {
+  return resolveWithSources(method.configSchema, await methodConfigLayers(method, opts));
+}
+
+/** The method's config for a dataset before any named config or override: schema defaults < preset. */
+export function methodDefaults<C>(method: Method<C>, dataset: string): C {
+  const preset = method.presets?.[dataset];
+  return resolveConfig(method.configSchema, preset ? [{ source: `${method.name}'s preset for ${dataset} (${preset.source})`, values: preset.values as Record<string, unknown> }] : []) as C;
 }
 
 /** What a caller holds before the labels are wrapped: `fitMethod`'s input. */

@@ -19,7 +19,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, DamplError, Rng, silentLogger, type Logger } from '@dampl/runtime';
 import { readCheckpoint, writeCheckpoint, type TrainerState } from './checkpoint.js';
-import { hashConfig } from './config.js';
+import { hashConfig } from '@dampl/runtime';
 import type { EpochRecord, MethodState, StepRecord } from './methods.js';
 import { createOptimizer, learningRate, type OptimConfig } from './optim.js';
 

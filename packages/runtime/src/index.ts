@@ -20,3 +20,8 @@ export { createLogger, silentLogger, progress, type Logger, type LogLevel, type 
 export { sharedReferenceDir, atomicWriteFile, workspaceRoot } from './fs.js';
 export { gitCommit, machineRecord, type MachineRecord } from './provenance.js';
 export { stopGradient, matMul, product, readFloat32 } from './ops.js';
+export {
+  defineSchema, schemaDefaults, resolveConfig, resolveWithSources, validateConfig, parseConfigPairs, loadConfigFile,
+  stableStringify, hashConfig, closest, editDistance, describeField,
+  type FieldSpec, type ConfigSchema, type ConfigOf, type ConfigLayer,
+} from './config.js';

@@ -7,29 +7,33 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, DamplError, Rng, readFloat32, type SafeTensor } from '@dampl/runtime';
 import {
-  checkFeatures, resolveConfig, validateConfig,
+  checkFeatures, validateConfig,
   type ConfigOf, type ConfigSchema, type EpochRecord, type FeatureMatrix, type Method, type MethodInput,
-  type MethodResult, type MethodState, type Prediction, type RestoreInput,
+  type MethodResult, type MethodState, type Prediction, type Preset, type RestoreInput,
 } from '@dampl/core';
 import {
   FeatureClassifier, type FeatureData, type FeatureEpoch, type FeatureTrainConfig, type TrainHooks,
 } from './feature-train.js';
 
-/** The schema fields of `FeatureTrainConfig`, with the given defaults (a method's published recipe). */
+/**
+ * The schema fields of `FeatureTrainConfig` with the defaults of a published recipe `d` and where
+ * it is published (`source`, e.g. "TLlib examples/domain_adaptation/image_classification/dann.py"):
+ * each field names the recipe's argument.
+ */
 export function featureTrainFields(d: FeatureTrainConfig, source: string) {
   return {
-    epochs: { type: 'integer', default: d.epochs, min: 1, doc: `epochs (${source} --epochs = ${d.epochs})` },
-    itersPerEpoch: { type: 'integer', default: d.itersPerEpoch, min: 1, doc: `iterations per epoch (${source} -i = ${d.itersPerEpoch})` },
-    batchSize: { type: 'integer', default: d.batchSize, min: 2, doc: `B source + B target features per step (${source} -b = ${d.batchSize})` },
-    lr: { type: 'number', default: d.lr, min: 0, doc: `initial learning rate of bottleneck, classifier and discriminator (${source} --lr = ${d.lr})` },
-    lrGamma: { type: 'number', default: d.lrGamma, min: 0, doc: `lr_i = lr (1 + lrGamma i)^-lrDecay (${source} --lr-gamma = ${d.lrGamma})` },
-    lrDecay: { type: 'number', default: d.lrDecay, min: 0, doc: `(${source} --lr-decay = ${d.lrDecay})` },
-    momentum: { type: 'number', default: d.momentum, min: 0, max: 1, doc: `SGD momentum (${source} = ${d.momentum})` },
-    nesterov: { type: 'boolean', default: d.nesterov, doc: 'Nesterov momentum (TLlib: SGD(..., nesterov=True))' },
-    weightDecay: { type: 'number', default: d.weightDecay, min: 0, doc: `L2 weight decay (${source} --wd = ${d.weightDecay})` },
-    bottleneckDim: { type: 'integer', default: d.bottleneckDim, min: 1, doc: `bottleneck width d (${source} --bottleneck-dim = ${d.bottleneckDim})` },
-    normalize: { type: 'boolean', default: d.normalize, doc: 'L2-normalise the CLIP features before the bottleneck' },
-    tradeOff: { type: 'number', default: d.tradeOff, min: 0, doc: `weight of the transfer loss (${source} --trade-off = ${d.tradeOff})` },
+    epochs: { type: 'integer', default: d.epochs, min: 1, doc: 'epochs', source: `${source} --epochs` },
+    itersPerEpoch: { type: 'integer', default: d.itersPerEpoch, min: 1, doc: 'iterations per epoch', source: `${source} --iters-per-epoch` },
+    batchSize: { type: 'integer', default: d.batchSize, min: 2, doc: 'B source + B target features per step', source: `${source} --batch-size` },
+    lr: { type: 'number', default: d.lr, min: 0, doc: 'initial learning rate of bottleneck, classifier and discriminator', source: `${source} --lr` },
+    lrGamma: { type: 'number', default: d.lrGamma, min: 0, doc: 'lr_i = lr (1 + lrGamma i)^-lrDecay', source: `${source} --lr-gamma` },
+    lrDecay: { type: 'number', default: d.lrDecay, min: 0, doc: 'the decay power of the learning rate', source: `${source} --lr-decay` },
+    momentum: { type: 'number', default: d.momentum, min: 0, max: 1, doc: 'SGD momentum', source: `${source} --momentum` },
+    nesterov: { type: 'boolean', default: d.nesterov, doc: 'Nesterov momentum', source: `${source}: SGD(..., nesterov=True)` },
+    weightDecay: { type: 'number', default: d.weightDecay, min: 0, doc: 'L2 weight decay', source: `${source} --wd` },
+    bottleneckDim: { type: 'integer', default: d.bottleneckDim, min: 1, doc: 'bottleneck width d', source: `${source} --bottleneck-dim` },
+    normalize: { type: 'boolean', default: d.normalize, doc: 'L2-normalise the CLIP features before the bottleneck', source: 'this project: CLIP features are compared by cosine' },
+    tradeOff: { type: 'number', default: d.tradeOff, min: 0, doc: 'weight of the transfer loss', source: `${source} --trade-off` },
   } as const;
 }
 
@@ -45,20 +49,6 @@ export function featureData(input: Pick<MethodInput<unknown>, 'source' | 'source
   if (input.source.rows === 0 || input.target.rows === 0) throw new DamplError('source and target need at least one feature row each');
   for (const y of input.sourceLabels) if (!(y >= 0 && y < K)) throw new DamplError(`source label ${y} is outside the ${K} classes`);
   return { source: input.source.data, sourceLabels: input.sourceLabels, target: input.target.data, dim: input.source.dim, numClasses: K };
-}
-
-/** Other spellings of dataset names: packages/data registers 'visda-2017', core's defaults.ts says 'visda17'. */
-const DATASET_ALIASES: Readonly<Record<string, string>> = { visda17: 'visda-2017', 'visda-2017': 'visda17' };
-
-/** The entry of a per-dataset table for `dataset` or its alias. */
-export function datasetLayer<T>(table: Readonly<Record<string, T>>, dataset: string): T | undefined {
-  return table[dataset] ?? (DATASET_ALIASES[dataset] ? table[DATASET_ALIASES[dataset]!] : undefined);
-}
-
-/** Method defaults < dataset defaults, for `Method.defaults`. */
-export function datasetConfig<S extends ConfigSchema>(name: string, schema: S, perDataset: Readonly<Record<string, Readonly<Record<string, unknown>>>>, dataset: string): ConfigOf<S> {
-  const layer = datasetLayer(perDataset, dataset);
-  return resolveConfig(schema, layer ? [{ source: `${name} defaults for ${dataset}`, values: layer }] : []);
 }
 
 /** The analysis numbers of an epoch record from a predictor. */
@@ -94,8 +84,8 @@ export interface FeatureMethodSpec<S extends ConfigSchema> {
   name: string;
   describe: string;
   schema: S;
-  /** Values over the schema defaults, by dataset name ('office-home', 'mini-domainnet', 'visda-2017', 'synth'). */
-  datasetDefaults: Readonly<Record<string, Readonly<Partial<ConfigOf<S>>>>>;
+  /** Values over the schema defaults, by dataset name ('office-home', 'mini-domainnet', 'visda-2017', 'synth'), each with its source. */
+  presets: Readonly<Record<string, Preset<ConfigOf<S>>>>;
   train(data: FeatureData, cfg: ConfigOf<S>, rng: Rng, hooks: TrainHooks): Promise<{ model: FeatureClassifier; history: FeatureEpoch[] }>;
 }
 
@@ -115,8 +105,7 @@ export function featureMethod<S extends ConfigSchema>(spec: FeatureMethodSpec<S>
     name,
     describe: spec.describe,
     configSchema: schema,
-
-    defaults: (dataset) => datasetConfig(name, schema, spec.datasetDefaults, dataset),
+    presets: spec.presets,
 
     async fit(input: MethodInput<ConfigOf<S>>): Promise<MethodResult> {
       const cfg = validateConfig(schema, input.config as Record<string, unknown>, `${name} config`);

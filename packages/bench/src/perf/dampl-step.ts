@@ -14,7 +14,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Bench } from 'tinybench';
 import { createClip, randomClipWeights, trainBpe, BpeTokenizer, type ClipConfig, type ClipModel } from '@dampl/clip';
-import { dampl, PromptLearner, type DamplConfig } from '@dampl/core';
+import { dampl, methodDefaults, PromptLearner, type DamplConfig } from '@dampl/core';
 import { Rng } from '@dampl/runtime';
 import { OFFICE_HOME_CLASSES } from '@dampl/data';
 
@@ -53,7 +53,7 @@ const features = (rows: number, seed: number, dim: number) => ({ rows, dim, data
  * EOT position of each of the step's prompts (domain-major), the prompt length after the cut, and
  * the first tokens the prompts share by group (computed once per group by the text tower).
  */
-export function promptLayout(model: ClipModel, config: DamplConfig = dampl.defaults('office-home')): { eot: number[]; length: number; shared?: { groups: number; prefix: number } } {
+export function promptLayout(model: ClipModel, config: DamplConfig = methodDefaults(dampl, 'office-home')): { eot: number[]; length: number; shared?: { groups: number; prefix: number } } {
   const learner = new PromptLearner(model, [...OFFICE_HOME_CLASSES], ['Art', 'Clipart'], config, new Rng(0));
   try {
     const share = learner.sharing(2);
@@ -72,7 +72,7 @@ export async function timeDamplStep(model: ClipModel, steps: number, extra: Part
   // one epoch long enough for all the steps: (steps + 1) source batches
   const rows = STEP_SHAPE.batchSource * (steps + 1);
   const labels = Int32Array.from({ length: rows }, (_, i) => i % K);
-  const config: DamplConfig = { ...dampl.defaults('office-home'), epochs: 1, maxSteps: steps + 1, warmupEpochs: 0, ...extra };
+  const config: DamplConfig = { ...methodDefaults(dampl, 'office-home'), epochs: 1, maxSteps: steps + 1, warmupEpochs: 0, ...extra };
   const times: number[] = [];
   let last = performance.now();
   const bench = new Bench({ name: 'dampl step', iterations: 1, time: 0, warmup: false, throws: true });

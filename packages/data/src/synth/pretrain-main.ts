@@ -1,53 +1,53 @@
 /**
  * `nx run data:pretrain-synth`: pretrains the synthetic world's CLIP (pretrain.ts) and saves it in
- * Hugging Face layout with its training log. Options are listed in pretrain.ts.
+ * Hugging Face layout with its training log. Every key of `synthPretrainSchema` is an option
+ * (`--steps 100 --share-sketch 0.3`; `--help` lists them with their defaults and sources), besides
+ * where to write and read.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { createLogger, describeBackend, selectBackend, workspaceRoot, type BackendChoice } from '@dampl/runtime';
+import yargs from 'yargs';
+import {
+  BACKENDS, DamplError, createLogger, describeBackend, resolveConfig, selectBackend, workspaceRoot, type BackendChoice,
+} from '@dampl/runtime';
 import { saveClipHf } from '@dampl/clip';
-import { SYNTH_MODEL_DIR, SYNTH_PRETRAIN_DEFAULTS, SYNTH_WORLD_DIR, pretrainSynthClip, type SynthPretrainConfig } from './pretrain.js';
-import type { SynthDomain } from './styles.js';
+import { SYNTH_MODEL_DIR, SYNTH_WORLD_DIR, pretrainSynthClip, synthPretrainConfig, synthPretrainSchema } from './pretrain.js';
+
+const kebab = (k: string) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
 async function main(argv: string[]): Promise<void> {
-  const arg = (name: string) => { const i = argv.indexOf(`--${name}`); return i >= 0 ? argv[i + 1] : undefined; };
-  const cfg: SynthPretrainConfig = structuredClone(SYNTH_PRETRAIN_DEFAULTS);
-  if (arg('steps')) cfg.steps = Number(arg('steps'));
-  if (arg('batch-size')) cfg.batchSize = Number(arg('batch-size'));
-  if (arg('lr')) cfg.lr = Number(arg('lr'));
-  if (arg('warmup')) cfg.warmupSteps = Number(arg('warmup'));
-  if (arg('eval-every')) cfg.evalEvery = Number(arg('eval-every'));
-  if (arg('short-caption')) cfg.shortCaption = Number(arg('short-caption'));
-  if (arg('seed')) cfg.seed = Number(arg('seed'));
-  if (arg('per-class')) cfg.perClass = Number(arg('per-class'));
-  if (arg('domain-share')) {
-    // --domain-share photo=1,clipart=0.6,painting=0.3,sketch=0.2 (domains left out keep their default)
-    for (const kv of arg('domain-share')!.split(',')) {
-      const [k, v] = kv.split('=');
-      if (!(k! in cfg.domainShare) || !Number.isFinite(Number(v))) throw new Error(`--domain-share: bad entry "${kv}"`);
-      cfg.domainShare[k as SynthDomain] = Number(v);
-    }
+  let y = yargs(argv)
+    .scriptName('pretrain-synth')
+    .usage('$0 [options]\n\nPretrains the synthetic world\'s CLIP and saves it in Hugging Face layout.')
+    .strict()
+    .recommendCommands()
+    .option('out', { type: 'string', default: SYNTH_MODEL_DIR, describe: 'model directory to write' })
+    .option('world', { type: 'string', default: SYNTH_WORLD_DIR, describe: 'the generated world (made when absent)' })
+    .option('init-from', { type: 'string', describe: 'continue from this model directory' })
+    .option('backend', { choices: ['auto', ...BACKENDS], default: 'auto', describe: 'compute backend' });
+  for (const [key, spec] of Object.entries(synthPretrainSchema)) {
+    y = y.option(kebab(key), { type: 'number', describe: `${spec.doc} (default ${spec.default}: ${spec.source})` });
   }
-  if (arg('shift')) cfg.augment.shift = Number(arg('shift'));
-  if (arg('min-scale')) cfg.augment.minScale = Number(arg('min-scale'));
-  // tower sizes: --width sets both towers' widths, --layers both depths
-  if (arg('width')) { cfg.model.vision.width = Number(arg('width')); cfg.model.text.width = Number(arg('width')); }
-  if (arg('layers')) { cfg.model.vision.layers = Number(arg('layers')); cfg.model.text.layers = Number(arg('layers')); }
-  if (arg('embed-dim')) cfg.model.embedDim = Number(arg('embed-dim'));
-  const out = arg('out') ?? SYNTH_MODEL_DIR;
-  const world = arg('world') ?? SYNTH_WORLD_DIR;
+  const a = (await y.parseAsync()) as Record<string, unknown>;
+  const given = Object.fromEntries(Object.keys(synthPretrainSchema).filter((k) => a[k] !== undefined).map((k) => [k, a[k]]));
+  const settings = resolveConfig(synthPretrainSchema, [{ source: 'command line', values: given }]);
+  const cfg = synthPretrainConfig(settings);
+  const out = a.out as string;
+  const world = a.world as string;
+  const initFrom = a['init-from'] as string | undefined;
   const log = createLogger();
-  const backend = await selectBackend((arg('backend') ?? 'auto') as BackendChoice);
+  const backend = await selectBackend(a.backend as BackendChoice);
   log.info(`backend ${describeBackend(backend)}`);
   const started = new Date();
-  const r = await pretrainSynthClip(cfg, world, log, arg('init-from'));
+  const r = await pretrainSynthClip(cfg, world, log, initFrom);
   await mkdir(out, { recursive: true });
   const provenance = {
     made_by: 'nx run data:pretrain-synth (packages/data/src/synth/pretrain-main.ts)',
     config: { ...cfg, model: r.model.config },
-    init_from: arg('init-from') ? path.relative(workspaceRoot, path.resolve(arg('init-from')!)) : null,
+    settings,
+    init_from: initFrom ? path.relative(workspaceRoot, path.resolve(initFrom)) : null,
     zero_shot_adapt: r.zeroShot,
     linear_probe_adapt: r.linearProbe,
     backend: backend.name,
@@ -56,14 +56,13 @@ async function main(argv: string[]): Promise<void> {
     date: started.toISOString(),
   };
   await saveClipHf(out, r.model, { vocab: r.tokenizer.bpe, provenance });
-  const earlier = arg('init-from') && existsSync(path.join(arg('init-from')!, 'train-log.txt'))
-    ? [await readFile(path.join(arg('init-from')!, 'train-log.txt'), 'utf8')] : [];
+  const earlier = initFrom && existsSync(path.join(initFrom, 'train-log.txt')) ? [await readFile(path.join(initFrom, 'train-log.txt'), 'utf8')] : [];
   await writeFile(path.join(out, 'train-log.txt'), [...earlier, `# ${JSON.stringify(provenance)}`, ...r.log].join('\n') + '\n');
   log.info(`saved to ${out}`);
   r.model.dispose();
 }
 
 main(process.argv.slice(2)).catch((e) => {
-  process.stderr.write(`${(e as Error).stack ?? e}\n`);
+  process.stderr.write(e instanceof DamplError ? `error: ${e.message}\n` : `${(e as Error).stack ?? e}\n`);
   process.exit(1);
 });
