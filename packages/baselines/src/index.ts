@@ -8,9 +8,11 @@
  *   source-only                     DANN/DAN's bottleneck + classifier without transfer loss
  *   dapl                            DAPL (DAMPL with no correction and no IM loss)
  *   dann, dan                       domain-adversarial / MK-MMD bottleneck on features
- *   cdan, mcc, shot-im              conditional adversarial, minimum class confusion, SHOT-IM on features
+ *   cdan, mcc                       conditional adversarial alignment, minimum class confusion on features
  *
- * `nx g @dampl/baselines:method <name>` adds a new one (module, test, registration line below).
+ * SHOT-IM is its own package (packages/shot-im), built on the feature-space trainer exported here.
+ *
+ * A new method is best a package of its own: `npx nx g @dampl/bench:method <name>` (README, "Add a method").
  */
 import { registerMethod, type Method } from '@dampl/core';
 import { cdan } from './cdan.js';
@@ -20,7 +22,6 @@ import { dann } from './dann.js';
 import { dapl } from './dapl.js';
 import { linearProbe } from './linear-probe.js';
 import { mcc } from './mcc.js';
-import { shotIm } from './shot-im.js';
 import { sourceOnly } from './source-only.js';
 import { zeroShot, zeroShotEnsemble } from './zero-shot.js';
 
@@ -33,16 +34,15 @@ export { dann, dannSchema, fitDann, domainDiscriminator, dannDomainLoss, DANN_RE
 export { dan, danSchema, fitDan, type DanConfig } from './dan.js';
 export { cdan, cdanSchema, fitCdan, multilinearMap, type CdanConfig } from './cdan.js';
 export { mcc, mccSchema, fitMcc, mccLoss, type MccConfig } from './mcc.js';
-export { shotIm, shotImSchema, fitShotIm, type ShotImConfig } from './shot-im.js';
 export { gradientReverse, grlCoefficient } from './modules/grl.js';
 export { mkmmd, pairwiseSquaredDistances, type MkmmdOptions } from './modules/mmd.js';
 export { lbfgs, type LbfgsOptions, type LbfgsResult } from './modules/lbfgs.js';
 export { Linear, BatchNorm1d, ReLU, Sequential, type Layer } from './modules/nn.js';
+export { featureMethod, featureTrainFields, featureData, analyse, checkState, toSafeTensors, fromSafeTensors, type FeatureMethodSpec } from './modules/feature-method.js';
 export {
-  trainHead, FeatureClassifier, type FeatureData, type FeatureTrainConfig, type Alignment, type AlignmentInput,
-  type FeatureEpoch, type TrainHooks,
+  trainHead, runEpochs, sgdStep, deviceFeatures, gatherRows, inverseDecayLr, l2normalizeRows, BatchSampler, Sgd, FeatureClassifier,
+  type FeatureData, type FeatureTrainConfig, type TrainHooks, type FeatureEpoch, type Alignment, type AlignmentInput,
 } from './modules/feature-train.js';
-export { featureMethod, featureTrainFields, featureData, type FeatureMethodSpec } from './modules/feature-method.js';
 
 /** Every baseline, in the order listings show them. */
 export const baselines: readonly Method<any>[] = [
@@ -56,10 +56,9 @@ export const baselines: readonly Method<any>[] = [
   dan,
   cdan,
   mcc,
-  shotIm,
-  // nx g @dampl/baselines:method adds new methods above this line
 ];
 
-for (const m of baselines) registerMethod(m);
+/** What the bench registers from this package (package.json: "dampl": { "methods": "./src/index.ts" }). */
+export const methods = baselines;
 
-// methods added by nx g @dampl/baselines:method
+for (const m of baselines) registerMethod(m);

@@ -7,7 +7,7 @@
  *   modules.tar.xz      the packages the bundle leaves out: webgpu's dawn.node, sharp and libvips,
  *                       tfjs-backend-wasm's .wasm files
  *   libvulkan1_*.deb    the Vulkan loader from Debian, for hosts without one
- *   app/dampl.mjs       an esbuild bundle of the `dampl` command, with the files it reads beside it:
+ *   app/dampl.mjs       an esbuild bundle of the `dampl` command and the workspace's method packages, with the files it reads beside it:
  *                       the webgpu probe and module hook, anchors.json, the synthetic world's tiny
  *                       CLIP, CLIP's BPE vocabulary, the committed synthetic results (the reference
  *                       the kit's run is set beside) and COMMIT
@@ -24,6 +24,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 import { gitCommit, workspaceRoot } from '@dampl/runtime';
+import { workspacePlugins } from '../src/plugins.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const MAX_BYTES = 60 * 2 ** 20;
@@ -45,10 +46,26 @@ function bytesIn(p: string): number {
   return s.isDirectory() ? readdirSync(p).reduce((a, f) => a + bytesIn(path.join(p, f)), 0) : s.size;
 }
 
+/**
+ * The bundle's entry: the `dampl` command with the workspace's method packages imported
+ * statically (a bundle has no workspace to search), in the order the bench loads them.
+ */
+function entrySource(): string {
+  const plugins = workspacePlugins(workspaceRoot);
+  const lit = (p: string) => JSON.stringify(p);
+  return [
+    `import { useBundledPlugins } from ${lit(path.join(here, '..', 'src', 'plugins.ts'))};`,
+    `import { main } from ${lit(path.join(here, '..', 'src', 'cli.ts'))};`,
+    ...plugins.map((p, i) => `import * as plugin${i} from ${lit(p.entry)};`),
+    `useBundledPlugins([${plugins.map((p, i) => `{ package: ${lit(p.package)}, module: plugin${i} }`).join(', ')}]);`,
+    'process.exitCode = await main(process.argv.slice(2));',
+  ].join('\n');
+}
+
 async function bundle(app: string): Promise<void> {
   const stub = path.join(here, 'onnxruntime-stub.js');
   await esbuild.build({
-    entryPoints: [path.join(here, 'entry.ts')],
+    stdin: { contents: entrySource(), resolveDir: here, sourcefile: 'dampl-kit-entry.ts', loader: 'ts' },
     outfile: path.join(app, 'dampl.mjs'),
     bundle: true, platform: 'node', format: 'esm', target: 'node20', minifyWhitespace: true, minifySyntax: true, legalComments: 'linked',
     // loaded at run time from app/node_modules (native parts), or optional and absent

@@ -8,6 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { ClipConfig } from '@dampl/clip';
+import { baseMethodName } from './grid.js';
 
 /** One published row: accuracies in percent, per dataset and optionally per task. */
 export interface AnchorRow {
@@ -51,7 +52,7 @@ export const PUBLISHED_NAMES: Readonly<Record<string, readonly string[]>> = {
 
 /** The published names our method `name` (or `name@config`) is compared with. */
 export function publishedNamesFor(method: string): readonly string[] {
-  return PUBLISHED_NAMES[method.split('@')[0]!] ?? [];
+  return PUBLISHED_NAMES[baseMethodName(method)] ?? [];
 }
 
 interface RawAnchors {

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -134,5 +134,112 @@ describe('dampl command line', () => {
     expect(err).toMatch(/unknown method 'dampel'.*did you mean 'dampl'/s);
     expect(err).toContain('dataset office-home is in none of the suites run (synth)');
     expect(err).toContain('--shard must be i/n');
+  });
+
+  /** `bench run --dry-run` on two synthetic tasks into an empty folder: exit code, stdout and stderr. */
+  async function dryRun(...args: string[]) {
+    const tmp = await mkdtemp(path.join(os.tmpdir(), 'bench-cli-config-'));
+    const c = capture();
+    let code: number;
+    try {
+      code = await main(['bench', 'run', '--dry-run', '--results', tmp, '--tasks', 'ph-cl', 'sk-pa', '--backend', 'cpu', '--quiet', ...args]);
+    } finally {
+      c.restore();
+      await rm(tmp, { recursive: true, force: true });
+    }
+    const out = c.out.join('');
+    const cells = [...out.matchAll(/^ {2}to-run +synth +(\S+) +(\S+) +1 +([0-9a-f]{16}) +([0-9a-f]{24})$/gm)].map((m) => ({ task: m[1]!, method: m[2]!, hash: m[3]!, key: m[4]! }));
+    return { code, out, err: c.err.join(''), cells };
+  }
+
+  it('--set changes a method\'s config: its cells get another config hash and key, and a label that says so', async () => {
+    const base = await dryRun('--methods', 'dampl', 'dann');
+    const set = await dryRun('--methods', 'dampl', 'dann', '--set', 'dampl.lr=0.002', '--set', 'dampl.csc=false');
+    expect(base.code).toBe(0);
+    expect(set.code, set.err).toBe(0);
+    expect(set.cells.map((c) => c.method)).toEqual(['dampl[csc=false,lr=0.002]', 'dann', 'dampl[csc=false,lr=0.002]', 'dann']);
+    const hash = (r: typeof base, m: RegExp) => new Set(r.cells.filter((c) => m.test(c.method)).map((c) => c.hash));
+    expect(hash(set, /^dampl/).size).toBe(1);
+    expect([...hash(set, /^dampl/)][0]).not.toBe([...hash(base, /^dampl/)][0]);
+    expect(hash(set, /^dann/)).toEqual(hash(base, /^dann/));
+    for (const c of set.cells.filter((x) => x.method.startsWith('dampl'))) expect(base.cells.map((b) => b.key)).not.toContain(c.key);
+    // 2e-3 is 0.002: the same variant, the same cells
+    const same = await dryRun('--methods', 'dampl', 'dann', '--set', 'dampl.csc=false', '--set', 'dampl.lr=2e-3');
+    expect(same.cells.map((c) => c.key)).toEqual(set.cells.map((c) => c.key));
+  });
+
+  it('--config reads a file of values by method, under --set', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'bench-cli-file-'));
+    const file = path.join(dir, 'run.json');
+    await writeFile(file, JSON.stringify({ dampl: { lr: 0.002, csc: false } }));
+    const viaFile = await dryRun('--methods', 'dampl', '--config', file);
+    const viaSet = await dryRun('--methods', 'dampl', '--set', 'dampl.lr=0.002', '--set', 'dampl.csc=false');
+    const over = await dryRun('--methods', 'dampl', '--config', file, '--set', 'dampl.lr=0.01');
+    await writeFile(file, JSON.stringify({ dampel: { lr: 0.002 } }));
+    const bad = await dryRun('--methods', 'dampl', '--config', file);
+    await rm(dir, { recursive: true, force: true });
+    expect(viaFile.cells.map((c) => c.key)).toEqual(viaSet.cells.map((c) => c.key));
+    expect(over.cells[0]!.method).toBe('dampl[csc=false,lr=0.01]');
+    expect(bad.code).toBe(1);
+    expect(bad.err).toMatch(/unknown method 'dampel'.*did you mean 'dampl'/s);
+  });
+
+  it('--sweep dampl.mu=0.5,1 doubles the DAMPL cells and leaves the others', async () => {
+    const base = await dryRun();
+    const swept = await dryRun('--sweep', 'dampl.mu=0.5,1');
+    expect(swept.code, swept.err).toBe(0);
+    const dampl = (r: typeof base) => r.cells.filter((c) => c.method.startsWith('dampl'));
+    expect(dampl(base)).toHaveLength(2);
+    expect(dampl(swept).map((c) => c.method)).toEqual(['dampl[mu=0.5]', 'dampl[mu=1]', 'dampl[mu=0.5]', 'dampl[mu=1]']);
+    expect(swept.cells.length - base.cells.length).toBe(dampl(base).length);
+    expect(new Set(dampl(swept).map((c) => c.hash)).size).toBe(2);
+    // mu=1 is DAMPL's default: the same config as the plain row
+    expect(dampl(swept).find((c) => c.method === 'dampl[mu=1]')!.hash).toBe(dampl(base)[0]!.hash);
+    const others = (r: typeof base) => r.cells.filter((c) => !c.method.startsWith('dampl')).map((c) => c.key);
+    expect(others(swept)).toEqual(others(base));
+    // two sweeps: their product
+    const two = await dryRun('--methods', 'dampl', '--sweep', 'dampl.mu=0.5,1', '--sweep', 'dampl.tau=0.3,0.6,0.9');
+    expect(two.cells).toHaveLength(2 * 2 * 3);
+  }, 60_000);
+
+  it('refuses a bad key, type or range before any work, with the method\'s valid keys and a guess', async () => {
+    const key = await dryRun('--set', 'dampl.lrr=0.002');
+    expect(key.code).toBe(1);
+    expect(key.err).toMatch(/unknown config key 'lrr' in --set dampl\.lrr=0\.002/);
+    expect(key.err).toMatch(/did you mean 'lr'\? valid keys: nCtx, nDomainCtx, csc, .*evalBatch/);
+    expect(key.out).toBe('');
+    const type = await dryRun('--set', 'dampl.csc=yes');
+    expect(type.err).toMatch(/'csc' in --set dampl\.csc=yes must be true or false, got "yes"/);
+    const range = await dryRun('--sweep', 'dampl.tau=0.5,1.5');
+    expect(range.err).toMatch(/'tau' in --sweep dampl\.tau=0\.5,1\.5 \(tau=1\.5\) must be a number >= 0 and <= 1, got 1\.5/);
+    const shape = await dryRun('--set', 'dampl-lr=1');
+    expect(shape.err).toMatch(/--set 'dampl-lr=1' is not method\.key=value/);
+    const absent = await dryRun('--methods', 'dann', '--set', 'dampl.lr=0.1');
+    expect(absent.err).toMatch(/gives values for dampl, which this run does not run \(dann\)/);
+    for (const r of [type, range, shape, absent]) expect(r.code).toBe(1);
+  });
+
+  it('dampl methods lists every method, and prints one method\'s keys with default, range, doc and source', async () => {
+    const c = capture();
+    try {
+      expect(await main(['methods'])).toBe(0);
+      expect(await main(['methods', 'dampl'])).toBe(0);
+      expect(await main(['methods', 'dampl', '--dataset', 'synth', '--set', 'dampl.lr=0.1', '--json'])).toBe(0);
+      expect(await main(['methods', 'dampl', '--set', 'dampl.lr=0.1'])).toBe(1);
+    } finally {
+      c.restore();
+    }
+    const [list, one] = [c.out[0]!, c.out[1]!];
+    for (const m of ['dampl', 'zero-shot', 'coop', 'dapl', 'dann', 'dan', 'cdan', 'mcc', 'shot-im']) expect(list).toMatch(new RegExp(`^${m} +@dampl/`, 'm'));
+    expect(list).toMatch(/^shot-im +@dampl\/shot-im /m);
+    expect(one).toMatch(/^ {2}lr +a number >= 0 +default 0\.003\n {6}base learning rate\n {6}source: DAPL configs\/trainers\/DAPL\/ep25-32-csc\.yaml OPTIM\.LR$/m);
+    expect(one).toMatch(/^ {2}tau +a number >= 0 and <= 1 +default 0\.5$/m);
+    expect(one).toMatch(/^ {2}synth: .*lr=0\.01/m);
+    expect(one).toMatch(/^ {2}dampl@ep25-32-csc: /m);
+    const json = JSON.parse(c.out[2]!);
+    expect(json.config.lr).toEqual({ value: 0.1, from: '--set dampl.lr=0.1' });
+    expect(json.config.nCtx).toEqual({ value: 8, from: "dampl's preset for synth" });
+    expect(json.config.tau.from).toMatch(/^default: DAPL configs/);
+    expect(c.err.join('')).toMatch(/--set and --config show the config on a dataset/);
   });
 });

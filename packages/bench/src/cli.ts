@@ -9,8 +9,9 @@ import { benchCommand } from './commands/bench.js';
 import { dataCommand } from './commands/data.js';
 import { doctorCommand } from './commands/doctor.js';
 import { featuresCommand } from './commands/features.js';
+import { methodsCommand } from './commands/methods.js';
 
-export const COMMANDS: CommandModule<GlobalOptions, any>[] = [doctorCommand, dataCommand, featuresCommand, benchCommand];
+export const COMMANDS: CommandModule<GlobalOptions, any>[] = [doctorCommand, dataCommand, featuresCommand, methodsCommand, benchCommand];
 
 /** Runs the command line; returns the process exit code. */
 export async function main(args: string[]): Promise<number> {

@@ -1,19 +1,20 @@
 /**
- * A method made by `nx g @dampl/baselines:method` runs through the bench: the real generator
- * writes a new method into an Nx tree seeded with the baselines' index.ts, the files go into a
- * copy of the baselines project (the checkout is left alone), importing the copy's index.ts
- * registers the method, and `runSuite` runs it on every task of a tiny dataset with a random CLIP.
+ * A method package made by `nx g @dampl/bench:method`, run by the bench: the generator writes
+ * packages/bench-demo into a temporary workspace (a folder under .cache whose package.json names
+ * packages/* as its workspaces, so that its modules resolve @dampl/* as the checkout's do), the
+ * bench's discovery finds the package there, `runSuite` runs its method on every task of a tiny
+ * dataset with a random CLIP, and the results hold its rows. The package's own test and
+ * typecheck pass as generated.
  */
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { addProjectConfiguration, type Tree } from '@nx/devkit';
-import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing.js';
+import { FsTree, flushChanges } from 'nx/src/generators/tree.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, selectBackend, workspaceRoot, type BackendReport } from '@dampl/runtime';
 import { listMethods } from '@dampl/core';
+import { loadMethods, type LoadedPlugin } from './plugins.js';
 import { readRecords, recordPredictions } from './records.js';
 import { parseResultsCsv } from './results.js';
 import { runSuite } from './runner.js';
@@ -25,38 +26,37 @@ const DOMAINS = ['one', 'two'];
 const CLASSES = ['red', 'green', 'blue', 'crimson'];
 const PER_CLASS = 4;
 const METHOD = 'bench-demo';
-const SRC = 'packages/baselines/src';
 
-type MethodGenerator = (tree: Tree, options: { name: string; project?: string; describe?: string }) => Promise<void>;
-
-/** The baselines package directory, found through its exported package.json. */
-const baselinesDir = path.dirname(createRequire(import.meta.url).resolve('@dampl/baselines/package.json'));
+type MethodGenerator = (tree: FsTree, options: { name: string; directory?: string; packageName?: string; describe?: string }) => Promise<unknown>;
 
 const dataset = registerTinyDataset('bench-generated', DOMAINS, CLASSES);
 
+let ws: string;
+let pkgDir: string;
 let tmp: string;
-let copy: string;
 let model: string;
 let data: string;
 let backend: BackendReport;
+let loaded: LoadedPlugin[];
 const lines: string[] = [];
 const log = createLogger({ level: 'warn', sink: (l) => lines.push(l) });
 
 beforeAll(async () => {
-  // the generator, as `nx g @dampl/baselines:method bench-demo` runs it, on a tree holding the real index.ts
-  const { methodGenerator } = (await import(pathToFileURL(path.join(baselinesDir, 'generators', 'method', 'generator.js')).href)) as { methodGenerator: MethodGenerator };
-  const tree = createTreeWithEmptyWorkspace();
-  addProjectConfiguration(tree, 'baselines', { root: 'packages/baselines', sourceRoot: SRC, projectType: 'library' });
-  tree.write(`${SRC}/index.ts`, readFileSync(path.join(baselinesDir, 'src', 'index.ts'), 'utf8'));
-  await methodGenerator(tree, { name: METHOD });
-
-  // a copy of the project inside the workspace, so that @dampl/* and tfjs resolve as from the real one
+  // a workspace of its own, inside the checkout, with the root files its packages refer to
   const cache = path.join(workspaceRoot, '.cache');
   mkdirSync(cache, { recursive: true });
-  copy = mkdtempSync(path.join(cache, 'bench-generated-method-'));
-  cpSync(path.join(baselinesDir, 'src'), path.join(copy, 'src'), { recursive: true, filter: (f) => !f.endsWith('.test.ts') });
-  cpSync(path.join(baselinesDir, 'package.json'), path.join(copy, 'package.json'));
-  for (const f of ['index.ts', `${METHOD}.ts`]) writeFileSync(path.join(copy, 'src', f), tree.read(`${SRC}/${f}`, 'utf-8')!);
+  ws = mkdtempSync(path.join(cache, 'method-workspace-'));
+  const rootPkg = JSON.parse(readFileSync(path.join(workspaceRoot, 'package.json'), 'utf8'));
+  writeFileSync(path.join(ws, 'package.json'), JSON.stringify({ name: 'method-workspace', private: true, type: 'module', workspaces: ['packages/*'], dependencies: rootPkg.dependencies }, null, 2));
+  for (const f of ['tsconfig.base.json', 'vitest.shared.ts']) copyFileSync(path.join(workspaceRoot, f), path.join(ws, f));
+
+  // the generator as `nx g @dampl/bench:method bench-demo` runs it, writing to disk
+  const generator = new URL('../generators/method/generator.js', import.meta.url).href;
+  const { methodGenerator } = (await import(generator)) as { methodGenerator: MethodGenerator };
+  const tree = new FsTree(ws, false);
+  await methodGenerator(tree, { name: METHOD });
+  flushChanges(ws, tree.listChanges());
+  pkgDir = path.join(ws, 'packages', METHOD);
 
   tmp = mkdtempSync(path.join(os.tmpdir(), 'bench-generated-'));
   model = await writeRandomClip(path.join(tmp, 'clip'));
@@ -66,14 +66,15 @@ beforeAll(async () => {
 });
 
 afterAll(() => {
-  if (copy) rmSync(copy, { recursive: true, force: true });
+  if (ws) rmSync(ws, { recursive: true, force: true });
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 
-describe('a method generated by nx g @dampl/baselines:method', () => {
-  it('registers on import of the copied index.ts and is run by runSuite on every task', async () => {
+describe('a method package generated by nx g @dampl/bench:method', () => {
+  it('is found by the bench in its workspace and run by runSuite on every task', async () => {
     expect(listMethods().map((m) => m.name)).not.toContain(METHOD);
-    await import(pathToFileURL(path.join(copy, 'src', 'index.ts')).href);
+    loaded = await loadMethods({ workspace: ws });
+    expect(loaded.map((l) => [l.package, l.via, l.methods])).toEqual([[`@dampl/${METHOD}`, 'workspace', [METHOD]]]);
     expect(listMethods().map((m) => m.name)).toContain(METHOD);
 
     const results = path.join(tmp, 'results');
@@ -148,4 +149,15 @@ describe('a method generated by nx g @dampl/baselines:method', () => {
     expect(rows.every((r) => r.value > 100 / K)).toBe(true);
     expect(rows.some((r) => r.value < 100)).toBe(true);
   });
+
+  it('passes its own test and typecheck as generated', () => {
+    const env = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VITEST'))), NO_COLOR: '1', FORCE_COLOR: '0' };
+    const bin = (n: string) => path.join(workspaceRoot, 'node_modules', '.bin', n);
+    const test = spawnSync(bin('vitest'), ['run', '--reporter=default'], { cwd: pkgDir, env, encoding: 'utf8' });
+    expect(test.status, `${test.stdout}\n${test.stderr}`).toBe(0);
+    expect(test.stdout).toMatch(/Tests +2 passed \(2\)/);
+    const tsc = spawnSync(bin('tsc'), ['-p', 'tsconfig.json', '--noEmit'], { cwd: pkgDir, env, encoding: 'utf8' });
+    expect(tsc.status, `${tsc.stdout}\n${tsc.stderr}`).toBe(0);
+    expect(existsSync(path.join(pkgDir, 'project.json'))).toBe(true);
+  }, 120_000);
 });

@@ -5,7 +5,7 @@
  * backends round differently: a run on webgpu does not take a cell computed on wasm as done.
  */
 import { createHash } from 'node:crypto';
-import { ConfigError, type BackendFamily } from '@dampl/runtime';
+import { ConfigError, type BackendFamily, type ConfigLayer } from '@dampl/runtime';
 import { getMethod, getNamedConfig, hashConfig, listMethods, resolveMethodConfig, stableStringify } from '@dampl/core';
 import { findTask, getDataset, type Task } from '@dampl/data';
 
@@ -13,7 +13,7 @@ export { parseShard, shardOf, inShard, type Shard } from './shard.js';
 
 export interface Cell {
   suite: string;
-  /** As listed: the registered name, or `name@config` for a named config. */
+  /** As listed: the registered name, `name@config` for a named config, `name[key=value,...]` with values from the command line. */
   method: string;
   /** Model as given, workspace-relative when it is a path inside the workspace. */
   model: string;
@@ -28,11 +28,19 @@ export interface Cell {
   key: string;
 }
 
-/** A method to run: its registered name and an optional named config. */
+/** A method to run: its registered name, an optional named config and the command line's values (variants.ts). */
 export interface MethodSpec {
+  /** Its name in the tables and the cell key: `dampl`, `dampl@full`, `dampl[mu=0.5]`. */
   label: string;
   name: string;
   named?: string;
+  /** --config, --set and --sweep values over the named config. */
+  layers?: readonly ConfigLayer[];
+}
+
+/** The registered method of a label: `dampl` of `dampl`, `dampl@full` and `dampl[mu=0.5]`. */
+export function baseMethodName(label: string): string {
+  return label.split(/[@[]/)[0]!;
 }
 
 /** Parses `name` or `name@config` and checks the method is registered. */
@@ -100,7 +108,7 @@ export async function buildGrid(g: GridInput): Promise<Cell[]> {
     matched += tasks.length;
     const configs = new Map<string, { config: unknown; configHash: string }>();
     for (const m of g.methods) {
-      const config = await resolveMethodConfig(getMethod(m.name), { dataset, named: m.named, overrides: g.overrides?.[m.name] });
+      const config = await resolveMethodConfig(getMethod(m.name), { dataset, named: m.named, overrides: g.overrides?.[m.name], layers: m.layers });
       configs.set(m.label, { config, configHash: hashConfig(config) });
     }
     for (const seed of g.seeds) {

@@ -22,7 +22,7 @@ import { dampl, fitMethod, listMethods, methodDefaults, zeroShotTextFeatures, ty
 import { makeToyProblem } from '@dampl/core/testing';
 import { SYNTH_CLASSES } from '@dampl/data';
 import { loadClip, type ClipModel } from '@dampl/clip';
-import '@dampl/baselines';
+import { loadMethods } from './plugins.js';
 import { recordPredictions, readRecords, type RunRecord } from './records.js';
 import { runSuite } from './runner.js';
 import { SUITES, SYNTH_CLIP_DIR } from './suites.js';
@@ -46,6 +46,7 @@ let tmp: string;
 const log = createLogger({ level: 'warn' });
 
 beforeAll(async () => {
+  await loadMethods(); // every method package of the workspace, as the bench loads them
   tmp = await mkdtemp(path.join(os.tmpdir(), 'bench-webgpu-'));
 });
 afterAll(async () => {

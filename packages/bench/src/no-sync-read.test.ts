@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, selectBackend, type BackendReport } from '@dampl/runtime';
 import { listMethods } from '@dampl/core';
 import { generateSynthWorld } from '@dampl/data';
-import '@dampl/baselines';
+import { loadMethods } from './plugins.js';
 import { readRecords } from './records.js';
 import { runSuite } from './runner.js';
 import { SYNTH_CLIP_DIR } from './suites.js';
@@ -41,6 +41,7 @@ let backend: BackendReport;
 let restore: () => void;
 
 beforeAll(async () => {
+  await loadMethods(); // every method package of the workspace, as the bench loads them
   tmp = await mkdtemp(path.join(os.tmpdir(), 'bench-no-sync-'));
   // a small world: 6 images per class and domain, 72 per domain
   await generateSynthWorld({ root: path.join(tmp, 'world'), perClass: 6, split: 'adapt' });

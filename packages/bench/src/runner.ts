@@ -20,7 +20,8 @@ import { fitMethod, getMethod, type FeatureMatrix } from '@dampl/core';
 import { evaluate, generateSynthWorld, getDataset, type DatasetIndex } from '@dampl/data';
 import type { ClipModel, FeatureSet } from '@dampl/clip';
 import { backboneName } from './anchors.js';
-import { buildGrid, methodSpecs, type Cell } from './grid.js';
+import { baseMethodName, buildGrid, methodSpecs, type Cell } from './grid.js';
+import { expandSpecs, type MethodVariants } from './variants.js';
 import { inShard, type Shard } from './shard.js';
 import {
   CLAIMS_DIR, RECORD_FORMAT, RECORD_VERSION, RUNS_DIR, encodeLabels, provenance, readRecords, writeRecord, type Provenance, type RunRecord,
@@ -42,6 +43,8 @@ export interface RunOptions {
   seeds?: number[];
   /** Config values over each method's config, by registered method name (they change its config hash). */
   overrides?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+  /** The command line's --config, --set and --sweep (variants.ts): labelled variants of the methods. */
+  variants?: MethodVariants;
   model?: string;
   /** Dataset name -> data root, over the suite's. */
   roots?: Record<string, string>;
@@ -152,7 +155,7 @@ export async function runSuite(o: RunOptions): Promise<SuiteReport> {
   }
   if (!o.claimDir && o.warnSkipped !== false) for (const s of skipped) log.warn(`${o.suite.name}: skipping ${s.dataset}: ${s.reason}; get it with: ${s.command}`);
 
-  const methods = methodSpecs(o.methods);
+  const methods = o.variants ? expandSpecs(methodSpecs(o.methods), o.variants) : methodSpecs(o.methods);
   const seeds = o.seeds?.length ? [...new Set(o.seeds)] : o.suite.seeds;
   const family = o.backend ? backendFamily(o.backend.name) : o.family;
   if (!family) throw new DamplError('runSuite needs the active backend (selectBackend), or for a dry run its family');
@@ -366,7 +369,7 @@ async function runCell(o: RunOptions, cell: Cell, ds: PreparedDataset, clip: Cli
     await ds.features(task.target, sp.trainTarget),
     await ds.features(task.target, sp.testTarget),
   ];
-  const method = getMethod(cell.method.split('@')[0]!);
+  const method = getMethod(baseMethodName(cell.method));
   const mlog = o.log.child(cell.method);
   if (o.log.level !== 'debug') mlog.level = 'warn';
   const before = tf.memory().numTensors;

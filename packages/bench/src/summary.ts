@@ -15,6 +15,7 @@ import { anchorsFor, ANCHOR_DATASET_KEYS, publishedNamesFor, type AnchorRow, typ
 import type { RunRecord } from './records.js';
 import type { ResultRow } from './results.js';
 import type { SkippedDataset } from './suites.js';
+import { baseMethodName } from './grid.js';
 
 export interface Stat {
   mean: number;
@@ -77,15 +78,16 @@ export function stat(values: readonly number[]): Stat {
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
-/** Registered methods in registration order, then the others by name; `m@config` right after `m`. */
+/** Registered methods in registration order, then the others by name; its variants (`m@config`, `m[k=v]`) right after `m`. */
 export function orderMethods(names: Iterable<string>): string[] {
   const registered = listMethods().map((m) => m.name);
   const rank = (n: string) => {
-    const i = registered.indexOf(n.split('@')[0]!);
+    const i = registered.indexOf(baseMethodName(n));
     return i < 0 ? registered.length : i;
   };
-  return [...new Set(names)].sort((a, b) => rank(a) - rank(b) || cmp(a.split('@')[0]!, b.split('@')[0]!)
-    || (a.includes('@') ? 1 : 0) - (b.includes('@') ? 1 : 0) || cmp(a, b));
+  const variant = (n: string) => (n === baseMethodName(n) ? 0 : 1);
+  return [...new Set(names)].sort((a, b) => rank(a) - rank(b) || cmp(baseMethodName(a), baseMethodName(b))
+    || variant(a) - variant(b) || cmp(a, b));
 }
 
 function orderTasks(dataset: string, names: Iterable<string>): string[] {

@@ -17,6 +17,7 @@
  */
 import { CLIP_IMAGENET_TEMPLATES } from '@dampl/clip';
 import { defineSchema, type ConfigOf } from '@dampl/runtime';
+import type { NamedConfig } from './config.js';
 import type { Preset } from './methods.js';
 import { CORRECTIONS } from './pseudo.js';
 
@@ -91,3 +92,23 @@ export const damplPresets: Readonly<Record<string, Preset<DamplConfig>>> = {
     },
   },
 };
+
+/** The keys of DAPL's released recipe (ep25-32-csc.yaml and the Dassl defaults it relies on). */
+const RELEASED_KEYS = [
+  'nCtx', 'nDomainCtx', 'csc', 'tau', 'temperature', 'mu', 'zeroShotTemplates', 'optimizer', 'lr', 'momentum', 'weightDecay',
+  'lrSchedule', 'warmupEpochs', 'warmupType', 'warmupLr', 'epochs', 'batchSource', 'batchTarget', 'countIter',
+] as const satisfies readonly (keyof DamplConfig)[];
+
+/**
+ * `dampl@ep25-32-csc` (and `dapl@ep25-32-csc`): DAPL's released recipe on any dataset, over a
+ * dataset's preset; on the real benchmarks it is the default.
+ */
+export function releasedRecipe(method: 'dampl' | 'dapl'): NamedConfig {
+  return {
+    method,
+    name: 'ep25-32-csc',
+    doc: "DAPL's released training recipe",
+    source: `${EP25}, with ${DASSL} for what it leaves out (the schema defaults of these keys)`,
+    values: Object.fromEntries(RELEASED_KEYS.map((k) => [k, damplSchema[k].default])),
+  };
+}

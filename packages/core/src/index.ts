@@ -29,12 +29,19 @@ export {
   type Checkpoint, type TrainerState,
 } from './checkpoint.js';
 export { dampl, TextPredictor } from './dampl.js';
-export { damplSchema, damplPresets, type DamplConfig } from './dampl-config.js';
+export { damplSchema, damplPresets, releasedRecipe, type DamplConfig } from './dampl-config.js';
 export { damplAblations, registerDamplAblations } from './ablations.js';
 
 import { registerDamplAblations } from './ablations.js';
+import { registerNamedConfig } from './config.js';
+import { releasedRecipe } from './dampl-config.js';
 import { dampl } from './dampl.js';
 import { registerMethod } from './methods.js';
 
 registerMethod(dampl);
 registerDamplAblations();
+registerNamedConfig(releasedRecipe('dampl'));
+registerNamedConfig(releasedRecipe('dapl'));
+
+/** What the bench registers from this package (package.json: "dampl": { "methods": "./src/index.ts" }). */
+export const methods = [dampl];

@@ -69,3 +69,12 @@ describe('method registry and config resolution', () => {
     expect(JSON.stringify(a)).toBe('{}');
   });
 });
+
+describe("dampl@ep25-32-csc, DAPL's released recipe", () => {
+  it('gives on the synthetic world the config the real benchmarks take by default', async () => {
+    const released = await resolveMethodConfig(dampl, { dataset: 'synth', named: 'ep25-32-csc' });
+    expect(released).toEqual(methodDefaults(dampl, 'office-home'));
+    expect(released).not.toEqual(methodDefaults(dampl, 'synth'));
+    expect(released).toMatchObject({ nCtx: 16, nDomainCtx: 16, csc: true, tau: 0.5, mu: 1, optimizer: 'sgd', lr: 3e-3, epochs: 25 });
+  });
+});

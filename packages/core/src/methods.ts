@@ -218,10 +218,10 @@ export interface ResolveOptions {
 export async function methodConfigLayers(method: Method<unknown>, opts: ResolveOptions): Promise<ConfigLayer[]> {
   const layers: ConfigLayer[] = [];
   const preset = method.presets?.[opts.dataset];
-  if (preset) layers.push({ source: `${method.name}'s preset for ${opts.dataset} (${preset.source})`, values: preset.values as Record<string, unknown> });
+  if (preset) layers.push({ source: `${method.name}'s preset for ${opts.dataset}`, values: preset.values as Record<string, unknown> });
   if (opts.named) {
     const n = getNamedConfig(method.name, opts.named);
-    layers.push({ source: `named config ${method.name}@${n.name} (${n.source})`, values: n.values });
+    layers.push({ source: `named config ${method.name}@${n.name}`, values: n.values });
   }
   if (opts.file) layers.push(await loadConfigFile(opts.file));
   if (opts.overrides) {
@@ -246,7 +246,7 @@ export async function explainMethodConfig(method: Method<unknown>, opts: Resolve
 /** The method's config for a dataset before any named config or override: schema defaults < preset. */
 export function methodDefaults<C>(method: Method<C>, dataset: string): C {
   const preset = method.presets?.[dataset];
-  return resolveConfig(method.configSchema, preset ? [{ source: `${method.name}'s preset for ${dataset} (${preset.source})`, values: preset.values as Record<string, unknown> }] : []) as C;
+  return resolveConfig(method.configSchema, preset ? [{ source: `${method.name}'s preset for ${dataset}`, values: preset.values as Record<string, unknown> }] : []) as C;
 }
 
 /** What a caller holds before the labels are wrapped: `fitMethod`'s input. */

@@ -10,8 +10,10 @@ import type { Argv, CommandModule } from 'yargs';
 import { ConfigError, DamplError, backendFamily, createLogger, selectBackend, workspaceRoot, type BackendName } from '@dampl/runtime';
 import { RUNS_DIR } from '../records.js';
 import { DEFAULT_FEATURE_CACHE } from './features.js';
-import { loggerFor, useBackend, type GlobalOptions } from './common.js';
+import { PLUGIN_OPTION, loggerFor, registerMethods, useBackend, type GlobalOptions } from './common.js';
 import { parseShard } from '../shard.js';
+import { methodSpecs } from '../grid.js';
+import { checkSpecs, expandSpecs, parseConfigArgs, type MethodVariants } from '../variants.js';
 import { DEFAULT_RESULTS_DIR, SUITE_CHOICES, displayPath, suitesFor, type Suite } from '../suites.js';
 
 interface RunArgs extends GlobalOptions {
@@ -31,6 +33,9 @@ interface RunArgs extends GlobalOptions {
   'batch-size': number;
   jobs: string;
   worker?: number;
+  config?: string[];
+  set?: string[];
+  sweep?: string[];
 }
 
 interface MergeArgs extends GlobalOptions {
@@ -44,10 +49,12 @@ interface PerfArgs extends GlobalOptions {
   projects?: string[];
 }
 
-/** Registers the methods the bench runs: DAMPL (@dampl/core) and the baselines. */
-async function registerMethods(): Promise<void> {
-  await import('@dampl/core');
-  await import('@dampl/baselines');
+/** The methods' configs on every dataset the run names (or all of its suites'). */
+async function checkRunConfigs(a: RunArgs, suites: Suite[], variants: MethodVariants): Promise<void> {
+  const { getDataset } = await import('@dampl/data');
+  const wanted = a.datasets?.map((d) => getDataset(d).name);
+  const datasets = [...new Set(suites.flatMap((s) => s.datasets.map((d) => d.dataset)))].filter((d) => !wanted || wanted.includes(d));
+  await checkSpecs(expandSpecs(methodSpecs(a.methods), variants), datasets);
 }
 
 function parseRoots(pairs: readonly string[] | undefined): Record<string, string> {
@@ -88,10 +95,14 @@ function workerArgs(a: RunArgs, suite: Suite, f: { datasets?: string[]; roots: R
   list('--tasks', a.tasks);
   list('--seeds', a.seeds);
   list('--root', Object.entries(f.roots).map(([k, v]) => `${k}=${path.resolve(v)}`));
+  list('--config', a.config?.map((c) => path.resolve(c)));
+  list('--set', a.set);
+  list('--sweep', a.sweep);
   if (a.model) out.push('--model', a.model);
   if (a.shard) out.push('--shard', a.shard);
   if (a.rerun) out.push('--rerun');
   if (a['fail-fast']) out.push('--fail-fast');
+  list('--plugin', a.plugin?.map((p) => (p.startsWith('.') ? path.resolve(p) : p)));
   if (a.verbose) out.push('--verbose');
   if (a.quiet) out.push('--quiet');
   return out;
@@ -108,6 +119,9 @@ const runCommand: CommandModule<GlobalOptions, RunArgs> = {
     .option('seeds', { type: 'number', array: true, describe: 'seeds to run (default: 1 on synth, 1 2 3 on real)' })
     .option('model', { type: 'string', describe: 'CLIP model: Hugging Face directory, OpenAI-layout .safetensors or hub id (default: the suite\'s)' })
     .option('root', { type: 'string', array: true, describe: 'data root of a dataset, as dataset=path (default: datasets/<folder>)' })
+    .option('config', { type: 'string', array: true, describe: 'JSON file of method values, {"dampl": {"lr": 0.002}}; files apply in order' })
+    .option('set', { type: 'string', array: true, describe: 'a method\'s value, method.key=value (e.g. dampl.lr=0.002); over --config; `dampl methods <method>` lists the keys' })
+    .option('sweep', { type: 'string', array: true, describe: 'a grid axis, method.key=v1,v2,... (e.g. dampl.mu=0.5,1,2): one variant of the method per value' })
     .option('shard', { type: 'string', describe: 'run part i of n of the grid (i/n); join the parts with `dampl bench merge`' })
     .option('dry-run', { type: 'boolean', default: false, describe: 'list the grid and estimate its cost from earlier records; run nothing' })
     .option('rerun', { type: 'boolean', default: false, describe: 'run finished cells again' })
@@ -126,13 +140,17 @@ const runCommand: CommandModule<GlobalOptions, RunArgs> = {
     }) as never,
   handler: async (argv) => {
     const log = argv.worker ? createLogger({ level: argv.verbose ? 'debug' : argv.quiet ? 'warn' : 'info', scope: `worker ${argv.worker}` }) : loggerFor(argv);
-    await registerMethods();
+    await registerMethods(argv);
     const { runSuite, formatSeconds, CellsFailed } = await import('../runner.js');
     const { runSuiteWithWorkers, CLAIMS_DIR } = await import('../jobs.js');
     const suites = suitesFor(argv.suite);
     if (argv.model && suites.length > 1) throw new ConfigError('--model sets the model of one suite', 'use --suite synth or --suite real with --model');
     const roots = parseRoots(argv.root);
     const shard = argv.shard ? parseShard(argv.shard) : undefined;
+    // every method's config on every dataset of the run is resolved before any work: a bad key or
+    // value stops the run here, with the method's valid keys
+    const variants = await parseConfigArgs(argv);
+    await checkRunConfigs(argv, suites, variants);
     // a dry run keys its cells by the family of the backend that would run them; a named backend
     // is not loaded for it (a grid for a GPU can be listed on a machine without one)
     const backend = argv['dry-run'] && argv.backend !== 'auto' ? undefined
@@ -159,7 +177,7 @@ const runCommand: CommandModule<GlobalOptions, RunArgs> = {
         const resultsDir = path.resolve(argv.results);
         const opts = {
           suite, resultsDir, cacheDir: path.resolve(argv.cache),
-          methods: argv.methods, datasets: f.datasets, tasks: argv.tasks, seeds: argv.seeds, model: argv.model, roots: f.roots,
+          methods: argv.methods, variants, datasets: f.datasets, tasks: argv.tasks, seeds: argv.seeds, model: argv.model, roots: f.roots,
           shard, dryRun: argv['dry-run'], rerun: argv.rerun, failFast: argv['fail-fast'], backend, family, batchSize: argv['batch-size'],
           log, signal: controller.signal,
         };
@@ -207,7 +225,7 @@ const mergeCommand: CommandModule<GlobalOptions, MergeArgs> = {
     .option('out', { type: 'string', describe: 'folder to write (default: the first folder)' }) as never,
   handler: async (argv) => {
     const log = loggerFor(argv);
-    await registerMethods();
+    await registerMethods(argv);
     const { mergeResults } = await import('../merge.js');
     const r = await mergeResults(argv.dirs, argv.out ?? argv.dirs[0]!, log);
     process.stdout.write(`${r.records} record(s) in ${displayPath(r.out)}; wrote ${r.files.map((f) => path.basename(f)).join(', ')}\n`);
@@ -248,7 +266,7 @@ const gpuCommand: CommandModule<GlobalOptions, GpuArgs> = {
     const log = loggerFor(argv);
     const dir = path.resolve(argv.out);
     if (argv.step === 'measure') {
-      await registerMethods();
+      await registerMethods(argv);
       const { measureGpu } = await import('../perf/gpu.js');
       await measureGpu({ out: dir, quick: argv.quick, log });
       process.stdout.write(`wrote ${displayPath(path.join(dir, 'webgpu.json'))} and torch-spec.json\n`);
@@ -264,6 +282,7 @@ export const benchCommand: CommandModule<GlobalOptions, GlobalOptions> = {
   command: 'bench <command>',
   describe: 'the benchmark grid and its tables (run, merge), the performance suites (perf) and the GPU kit\'s measurements (gpu)',
   builder: (y: Argv<GlobalOptions>) => y
+    .option('plugin', PLUGIN_OPTION)
     .command(runCommand)
     .command(mergeCommand)
     .command(perfCommand)

@@ -24,11 +24,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '@dampl/runtime';
 import { defineSchema, imLoss, type ConfigOf } from '@dampl/core';
-import { featureMethod } from './modules/feature-method.js';
 import {
-  BatchSampler, Sgd, deviceFeatures, gatherRows, runEpochs, sgdStep, trainHead,
+  BatchSampler, Sgd, deviceFeatures, featureMethod, gatherRows, runEpochs, sgdStep, trainHead,
   type FeatureData, type TrainHooks,
-} from './modules/feature-train.js';
+} from '@dampl/baselines';
 
 const SRC = 'SHOT object/image_source.py';
 const TGT = 'SHOT object/image_target.py';
