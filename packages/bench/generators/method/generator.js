@@ -11,8 +11,8 @@
  *                             source) and presets, and a working nearest-class-mean to replace
  *   src/<name>.test.ts        checks the method contract on core's synthetic toy task (in `npm test`)
  *
- * Then `npm install` links the package into the workspace, and `npx dampl bench run --methods
- * <name>` runs it on every task. Plain JavaScript (ES module) so that Nx loads it without a
+ * Nx then runs `npm install`, which links the package into the workspace (and the lockfile), and
+ * `npx dampl bench run --methods <name>` runs it on every task. Plain JavaScript (ES module) so that Nx loads it without a
  * TypeScript transpiler.
  */
 import path from 'node:path';
@@ -72,8 +72,8 @@ export async function methodGenerator(tree, options) {
     describeJson: JSON.stringify(options.describe || `${n.className}: a new method`),
     tmpl: '',
   });
-  // Nx runs this after writing the files: npm install links the package and updates the lockfile
-  return () => installPackagesTask(tree);
+  // Nx runs this after writing the files: npm install links the new package and adds it to the lockfile
+  return () => installPackagesTask(tree, true);
 }
 
 export default methodGenerator;
