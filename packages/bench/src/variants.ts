@@ -150,7 +150,7 @@ export function expandSpecs(specs: readonly MethodSpec[], v: MethodVariants): Me
   }
   const seen = new Set<string>();
   for (const s of out) {
-    if (seen.has(s.label)) throw new ConfigError(`the method ${s.label} is listed twice`, 'list each method once in --methods');
+    if (seen.has(s.label)) throw new ConfigError(`${s.label} comes twice in this run`, 'list each method once in --methods, and give a --sweep values that differ (1 and 1.0 are one value)');
     seen.add(s.label);
   }
   return out;
