@@ -19,6 +19,24 @@ export interface AnchorRow {
   figures: Record<string, number>;
   /** Dataset key -> task name -> figure. */
   tasks: Record<string, Record<string, number>>;
+  /** Dataset key -> the published std over seeds, where given (`<key>_std`). */
+  std: Record<string, number>;
+  /** How the source chose the epoch it reports, in its words ('best epoch on the target test set ...', 'not stated'). */
+  selection: string;
+  /** Which selection that is: 'best' (an oracle on the target test set), 'last', or 'unknown'. */
+  selectionKind: SelectionKind;
+  /** Seeds as the source states them, where it does. */
+  seeds?: string;
+  note?: string;
+}
+
+export type SelectionKind = 'best' | 'last' | 'unknown';
+
+/** Reads the kind of epoch selection from a source's description of it. */
+export function selectionKind(text: string): SelectionKind {
+  if (/\bbest\b/i.test(text)) return 'best';
+  if (/\blast\b|\bfinal\b/i.test(text)) return 'last';
+  return 'unknown';
 }
 
 export interface AnchorTable {
@@ -57,21 +75,30 @@ export function publishedNamesFor(method: string): readonly string[] {
 
 interface RawAnchors {
   about: string;
-  rows: ({ method: string; backbone: string; source: string } & Record<string, unknown>)[];
+  rows: ({ method: string; backbone: string; source: string; selection?: string; seeds?: string; note?: string } & Record<string, unknown>)[];
 }
 
-/** Parses the anchors.json layout: numeric fields are dataset figures, `<key>_tasks` objects per-task ones. */
+/**
+ * Parses the anchors.json layout: numeric fields are dataset figures, `<key>_std` their std over
+ * seeds, `<key>_tasks` objects per-task figures; `selection`, `seeds` and `note` are the source's words.
+ */
 export function parseAnchors(raw: RawAnchors): AnchorTable {
   return {
     about: raw.about,
-    rows: raw.rows.map(({ method, backbone, source, ...rest }) => {
+    rows: raw.rows.map(({ method, backbone, source, selection, seeds, note, ...rest }) => {
       const figures: Record<string, number> = {};
       const tasks: Record<string, Record<string, number>> = {};
+      const std: Record<string, number> = {};
       for (const [k, v] of Object.entries(rest)) {
-        if (typeof v === 'number') figures[k] = v;
+        if (typeof v === 'number' && k.endsWith('_std')) std[k.slice(0, -'_std'.length)] = v;
+        else if (typeof v === 'number') figures[k] = v;
         else if (k.endsWith('_tasks') && v && typeof v === 'object') tasks[k.slice(0, -'_tasks'.length)] = v as Record<string, number>;
       }
-      return { method, backbone, source, figures, tasks };
+      const sel = selection ?? 'not stated';
+      return {
+        method, backbone, source, figures, tasks, std, selection: sel, selectionKind: selectionKind(sel),
+        ...(seeds !== undefined ? { seeds: String(seeds) } : {}), ...(note !== undefined ? { note } : {}),
+      };
     }),
   };
 }

@@ -8,7 +8,8 @@ export { runPerf, perfMarkdown, ratioTable, replaceSection, PERF_START, PERF_END
 export { buildGrid, cellKey, parseShard, shardOf, inShard, methodSpecs, parseMethodSpec, type Cell, type Shard, type MethodSpec } from './grid.js';
 export { readRecords, writeRecord, recordPredictions, type RunRecord, type Provenance } from './records.js';
 export { rowsFromRecords, resultsCsv, parseResultsCsv, readResultsCsv, type ResultRow } from './results.js';
-export { summarize, renderSummary, stat, type Summary, type DatasetTable, type Stat } from './summary.js';
+export { summarize, stat, type Summary, type DatasetTable, type Stat } from './summary.js';
+export { renderSummary } from './summary-md.js';
 export { renderChart, chartSpec } from './chart.js';
 export { loadAnchors, anchorsFor, backboneName, publishedNamesFor, PUBLISHED_NAMES, ANCHOR_DATASET_KEYS, type AnchorRow, type AnchorTable } from './anchors.js';
 export { SUITES, SYNTH_CLIP_DIR, SYNTH_WORLD_DIR, REAL_MODEL, suitesFor, type Suite, type SuiteDataset, type SkippedDataset } from './suites.js';

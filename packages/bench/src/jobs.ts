@@ -77,7 +77,7 @@ export async function runSuiteWithWorkers(o: RunOptions, plan: WorkerPlan): Prom
     await rm(claims, { recursive: true, force: true });
   }
   const after = await readRecords(outDir, log);
-  const files = await writeTables(outDir, { suite: o.suite.name, skipped: prep.skipped, reference: o.suite.reference, log });
+  const files = await writeTables(outDir, { suite: o.suite.name, skipped: prep.skipped, reference: o.suite.reference, report: o.report, log });
   const fresh = (k: string) => after.has(k) && (!before.has(k) || after.get(k)!.provenance.date !== before.get(k)!.provenance.date);
   const ran = prep.pending.filter((c) => fresh(c.key));
   const missing = prep.pending.filter((c) => !fresh(c.key));

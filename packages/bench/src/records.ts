@@ -12,6 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { FormatError, atomicWriteFile, backendFamily, gitCommit, kernelLine, workspaceRoot, type BackendFamily, type BackendName, type Logger } from '@dampl/runtime';
 import type { EpochRecord } from '@dampl/core';
 import type { MetricName } from '@dampl/data';
+import type { EpochScore } from './epochs.js';
 
 export const RECORD_FORMAT = 'dampl-bench-run';
 export const RECORD_VERSION = 1;
@@ -76,6 +77,8 @@ export interface RunRecord {
   /** Computed from `predictions` when the cell finished; the tables recompute it. */
   result: { metric: MetricName; value: number; accuracy: number; meanClassAccuracy: number; perClass: ClassResult[] };
   history: EpochRecord[];
+  /** The target test set scored after each epoch (epochs.ts), where the method has epochs; the tables' best-epoch figures. */
+  epochs?: EpochScore[];
 }
 
 export function encodeLabels(values: ArrayLike<number>, numClasses: number): { encoding: RunRecord['predictions']['encoding']; data: string } {

@@ -27,12 +27,16 @@ import {
   CLAIMS_DIR, RECORD_FORMAT, RECORD_VERSION, RUNS_DIR, encodeLabels, provenance, readRecords, writeRecord, type Provenance, type RunRecord,
 } from './records.js';
 import { writeTables } from './tables.js';
+import { correctPerClass } from './epochs.js';
+import type { Report } from './protocol.js';
 import {
   SYNTH_CLIP_DIR, SYNTH_WORLD_SEED, displayPath, missingDataset, unreadableDataset, type SkippedDataset, type Suite, type SuiteDataset,
 } from './suites.js';
 
 export interface RunOptions {
   suite: Suite;
+  /** The tables' report: 'best' adds the best-epoch (oracle) figures (default: the folder's earlier choice, else 'last'). */
+  report?: Report;
   /** Results root; this suite's files go to `<resultsDir>/<suite>/`. */
   resultsDir: string;
   /** Feature cache root. */
@@ -195,7 +199,7 @@ export async function runSuite(o: RunOptions): Promise<SuiteReport> {
     clip?.dispose();
     const tables = !o.claimDir && !o.prepareOnly;
     if (tables && (records.size || report.outcomes.some((x) => !x.error))) {
-      report.files = await writeTables(outDir, { suite: o.suite.name, skipped: report.skipped, reference: o.suite.reference, log });
+      report.files = await writeTables(outDir, { suite: o.suite.name, skipped: report.skipped, reference: o.suite.reference, report: o.report, log });
     }
   }
   const failed = report.outcomes.filter((x) => x.error);
@@ -375,8 +379,11 @@ async function runCell(o: RunOptions, cell: Cell, ds: PreparedDataset, clip: Cli
   const before = tf.memory().numTensors;
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
+  const K = index.classes.length;
+  const scored: number[][] = [];
   const result = await fitMethod(method, {
     source: matrix(src), sourceLabels: src.labels, target: matrix(tgt), targetLabelsForAnalysis: tgt.labels,
+    evalTarget: { features: matrix(test), labels: test.labels, onScored: (p) => scored.push(correctPerClass(p, test.labels, K)) },
     classNames: index.classNames, domainNames: [domainWords(task.source), domainWords(task.target)],
     clip, config: cell.config, seed: cell.seed, logger: mlog, signal: o.signal,
   });
@@ -392,7 +399,6 @@ async function runCell(o: RunOptions, cell: Cell, ds: PreparedDataset, clip: Cli
   const t2 = performance.now();
   const leaked = tf.memory().numTensors - before;
   if (leaked > 0) o.log.debug(`${cell.method}: ${leaked} tensor(s) left after the cell`);
-  const K = index.classes.length;
   const ev = evaluate(predicted, test.labels, K, index.metric, index.classNames);
   const p = encodeLabels(predicted, K);
   const l = encodeLabels(test.labels, K);
@@ -417,6 +423,7 @@ async function runCell(o: RunOptions, cell: Cell, ds: PreparedDataset, clip: Cli
       perClass: ev.perClass.map((c) => ({ class: index.classes[c.label]!, total: c.total, correct: c.correct, accuracy: Number.isNaN(c.accuracy) ? null : c.accuracy })),
     },
     history,
+    ...(scored.length === history.length && scored.length ? { epochs: history.map((h, i) => ({ epoch: h.epoch, correct: scored[i]! })) } : {}),
   };
 }
 

@@ -2,7 +2,9 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { loadAnchors } from './anchors.js';
 import { parseResultsCsv, resultsCsv } from './results.js';
-import { renderSummary, stat, summarize, type DatasetTable, type MethodLine } from './summary.js';
+import { stat, summarize, type DatasetTable, type MethodLine } from './summary.js';
+import { renderSummary } from './summary-md.js';
+import { protocolDifferences, runProtocol } from './protocol.js';
 
 /**
  * summary.fixture.csv, by hand (percent):
@@ -16,7 +18,10 @@ import { renderSummary, stat, summarize, type DatasetTable, type MethodLine } fr
  *                A-C 70.5 ± 0.70711, A-P 91.0 ± 1.41421, avg 80.75 ± sqrt(2 * 0.75^2) = 1.06066
  *     zero-shot  seed 1: A-C 68.0 A-P 89.5 (avg 78.75); seed 2: A-C 67.0, no A-P (no avg)
  *                A-C 67.5 ± 0.70711, A-P 89.5, avg 78.75 (seed 1 only)
- * Published ViT-B/16 (anchors.json): VisDA CLIP zero-shot 88.7 (DAPL README) and 88.9 (PDA),
+ * Best epoch (oracle; zero-shot has no epochs):
+ *     visda dapl 90.0 91.0 92.0 -> 91.0 ± 1.0; dampl 92.0 92.0 -> 92.0 ± 0; dann 81.0
+ *     office-home dapl seed 1: A-C 71.0 A-P 90.0 (avg 80.5); seed 2: A-C 72.0 A-P 93.0 (avg 82.5) -> avg 81.5 ± 1.41421
+ * Published ViT-B/16 (anchors.json), every one selected at the best epoch: VisDA CLIP zero-shot 88.7 (DAPL README) and 88.9 (PDA),
  * DAPL 89.8 (DAPL README), DAPL (rerun) 89.5 (PDA); Office-Home DAPL A-C 70.7 A-P 91.0,
  * CLIP zero-shot A-C 67.8 A-P 89.0.
  */
@@ -114,12 +119,53 @@ describe('summary from a results table', () => {
     expect(md).toContain('| dann | 80.0 | 80.0 |');
     expect(md).toContain('| dapl | 70.5 ± 0.7 | 91.0 ± 1.4 | 80.8 ± 1.1 |');
     expect(md).toContain('| zero-shot | 67.5 ± 0.7 | 89.5 | 78.8 |');
-    expect(md).toContain('| zero-shot | CLIP zero-shot (DAPL README) | +0.3 | +0.3 |');
-    expect(md).toContain('| dapl | DAPL (DAPL README) | -0.2 | +0.0 |  |');
+    expect(md).toContain('| zero-shot | CLIP zero-shot (DAPL README) | last epoch | +0.3 | +0.3 | as published |');
+    expect(md).toContain('| dapl | DAPL (DAPL README) | last epoch | -0.2 | +0.0 |  | selection: ours last epoch, published best epoch (oracle); '
+      + 'views: ours one clean view, published a fresh augmentation every batch |');
+    expect(md).not.toContain('best-epoch (oracle) |');
     expect(md).toContain('### Published with another or an unspecified backbone (not comparable with the table above)');
     expect(md).toContain('| DAMPL | unspecified in the abstract |');
     expect(md).toMatch(/- commit: 0123456789abcdef0123456789abcdef01234567\n/);
     expect(renderSummary(s, rows)).toBe(md);
+  });
+
+  it('with report best: the best epoch beside the last, compared with sources that report their best', () => {
+    const b = summarize('real', rows, loadAnchors(), { report: 'best' });
+    const v = table(b.tables, 'visda-2017');
+    expect(line(v, 'dapl').best['synthetic-real']).toEqual({ mean: 91, std: 1, n: 3 });
+    expect(line(v, 'dapl').bestAverage).toEqual({ mean: 91, std: 1, n: 3 });
+    expect(line(v, 'zero-shot').bestAverage).toBeNull();
+    const o = table(b.tables, 'office-home');
+    expect(line(o, 'dapl').bestAverage!.mean).toBeCloseTo(81.5, 10);
+    expect(line(o, 'dapl').bestAverage!.std).toBeCloseTo(1.41421, 5);
+    const d = v.differences.find((x) => x.method === 'dapl' && x.published.method === 'DAPL')!;
+    expect(d.selection).toBe('best');
+    expect(d.average).toBeCloseTo(1.2, 10); // 91.0 - 89.8
+    expect(d.protocol).toEqual(['views: ours one clean view, published a fresh augmentation every batch']);
+    // the last-epoch summary compares the last epoch and says the selection differs
+    const l = table(s.tables, 'visda-2017').differences.find((x) => x.method === 'dapl' && x.published.method === 'DAPL')!;
+    expect([l.selection, l.average]).toEqual(['last', expect.closeTo(0.2, 10)]);
+    expect(l.protocol[0]).toBe('selection: ours last epoch, published best epoch (oracle)');
+    const md = renderSummary(b, rows);
+    expect(md).toContain('| dapl | 90.0 ± 0.5 | 90.0 ± 0.5 | 91.0 ± 1.0 |');
+    expect(md).toContain('| zero-shot | 89.0 ± 1.0 | 89.0 ± 1.0 | – |');
+    expect(md).toContain('### Best epoch on the target test set (oracle)');
+    expect(md).toContain('| dapl | DAPL (DAPL README) | best epoch (oracle) | +1.2 | +1.2 |');
+  });
+
+  it('marks a config released for another backbone, and the seeds a source states', () => {
+    const ours = runProtocol('dapl', [{ views: 4, lrStepPer: 'epoch' }], [1, 2, 3], 'ViT-B/16', 'last', true);
+    const dapl = loadAnchors().rows.find((r) => r.method === 'DAPL' && r.backbone === 'ViT-B/16')!;
+    expect(protocolDifferences({ ...ours, configBackbone: 'RN101' }, dapl)).toEqual([
+      'selection: ours last epoch, published best epoch (oracle)',
+      'views: ours 4 cached augmented views, published a fresh augmentation every batch',
+      "learning rate: ours stepped per epoch, DAPL's trainer per batch",
+      'config released for RN101, run on ViT-B/16',
+    ]);
+    const adclip = loadAnchors().rows.find((r) => r.method === 'AD-CLIP' && r.backbone === 'ViT-B/16')!;
+    expect(protocolDifferences({ ...ours, views: ['online'], selection: 'best' }, adclip)).toEqual(['seeds: ours 1, 2, 3, published 1-5 in its scripts (mean ± std)']);
+    expect(adclip.std.officehome).toBe(0.2);
+    expect(adclip.figures.officehome_std).toBeUndefined();
   });
 
   it('says so when a dataset has no published numbers', () => {

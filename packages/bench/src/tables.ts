@@ -9,10 +9,12 @@ import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { atomicWriteFile, workspaceRoot, type Logger } from '@dampl/runtime';
 import { loadAnchors } from './anchors.js';
+import type { Report } from './protocol.js';
 import { renderChart } from './chart.js';
 import { readRecords } from './records.js';
 import { parseResultsCsv, resultsCsv, rowsFromRecords, type ResultRow } from './results.js';
-import { renderSummary, summarize } from './summary.js';
+import { summarize } from './summary.js';
+import { renderSummary } from './summary-md.js';
 import { displayPath, type SkippedDataset } from './suites.js';
 
 export const SUITE_FILE = 'suite.json';
@@ -23,6 +25,8 @@ export interface TablesOptions {
   skipped?: SkippedDataset[];
   /** The suite's committed reference run (a results folder), set beside this one; default: suite.json's. */
   reference?: string;
+  /** 'best' adds the best-epoch (oracle) figures; default: suite.json's, else 'last'. */
+  report?: Report;
   log?: Logger;
 }
 
@@ -32,6 +36,7 @@ interface SuiteFile {
   skipped: { dataset: string; reason: string; command: string }[];
   /** Workspace-relative or absolute. */
   reference?: string;
+  report?: Report;
 }
 
 /** The rows of a reference results folder, or undefined where it has none (or is `outDir` itself). */
@@ -76,17 +81,21 @@ export async function writeTables(outDir: string, o: TablesOptions = {}): Promis
   };
   const referenceDir = o.reference ?? (previous?.reference && path.resolve(workspaceRoot, previous.reference));
   const reference = await referenceRows(referenceDir, outDir);
-  await write(SUITE_FILE, JSON.stringify({ format: 'dampl-bench-suite', suite, skipped, ...(reference ? { reference: reference.name } : {}) } satisfies SuiteFile, null, 2) + '\n');
+  const report = o.report ?? previous?.report ?? 'last';
+  await write(SUITE_FILE, JSON.stringify({
+    format: 'dampl-bench-suite', suite, skipped, ...(reference ? { reference: reference.name } : {}), ...(report !== 'last' ? { report } : {}),
+  } satisfies SuiteFile, null, 2) + '\n');
   await write('results.csv', resultsCsv(rows));
-  const summary = summarize(suite, rows, loadAnchors());
+  const keys = new Set(rows.map((r) => r.key));
+  const shown = records.filter((r) => keys.has(r.key));
+  const summary = summarize(suite, rows, loadAnchors(), { report, records: shown });
   const charts: Record<string, string> = {};
   for (const t of summary.tables) {
     charts[t.id] = `${t.id}.svg`;
     await write(charts[t.id]!, await renderChart(t));
   }
-  const keys = new Set(rows.map((r) => r.key));
   await write('summary.md', renderSummary(summary, rows, {
-    skipped, records: records.filter((r) => keys.has(r.key)), charts, reference,
+    skipped, records: shown, charts, reference,
   }));
   return files;
 }

@@ -62,14 +62,19 @@ export interface TargetAnalysis {
   accuracy(predicted: Int32Array, keep?: Uint8Array): number;
 }
 
-/** Wraps target labels so that only accuracies can be read from them. */
-export function makeTargetAnalysis(labels: Int32Array): TargetAnalysis {
+/**
+ * Wraps target labels so that only accuracies can be read from them. `onScored` sees every
+ * prediction scored whole (no `keep`): the model's predictions after each epoch, in order, which
+ * the bench keeps to report the best epoch.
+ */
+export function makeTargetAnalysis(labels: Int32Array, onScored?: (predicted: Int32Array) => void): TargetAnalysis {
   const hidden = Int32Array.from(labels);
   return Object.freeze({
     accuracy(predicted: Int32Array, keep?: Uint8Array): number {
       if (predicted.length !== hidden.length) {
         throw new DamplError(`target analysis: ${predicted.length} predictions for ${hidden.length} target samples`);
       }
+      if (!keep) onScored?.(Int32Array.from(predicted));
       let n = 0;
       let correct = 0;
       for (let i = 0; i < hidden.length; i++) {
@@ -253,7 +258,8 @@ export function methodDefaults<C>(method: Method<C>, dataset: string): C {
 export type LabelledMethodInput<C> = Omit<MethodInput<C>, 'targetAnalysis' | 'evalTarget'> & {
   /** Target training labels, for the history's analysis metrics only. */
   targetLabelsForAnalysis?: Int32Array;
-  evalTarget?: { features: FeatureMatrix; labels: Int32Array };
+  /** `onScored` receives each whole prediction of the set the method scores (after each epoch). */
+  evalTarget?: { features: FeatureMatrix; labels: Int32Array; onScored?: (predicted: Int32Array) => void };
 };
 
 /**
@@ -268,7 +274,7 @@ export function fitMethod<C>(method: Method<C>, input: LabelledMethodInput<C>): 
   return method.fit({
     ...rest,
     ...(targetLabelsForAnalysis ? { targetAnalysis: makeTargetAnalysis(targetLabelsForAnalysis) } : {}),
-    ...(evalTarget ? { evalTarget: { features: evalTarget.features, analysis: makeTargetAnalysis(evalTarget.labels) } } : {}),
+    ...(evalTarget ? { evalTarget: { features: evalTarget.features, analysis: makeTargetAnalysis(evalTarget.labels, evalTarget.onScored) } } : {}),
   });
 }
 

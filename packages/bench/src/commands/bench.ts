@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Argv, CommandModule } from 'yargs';
 import { ConfigError, DamplError, backendFamily, createLogger, selectBackend, workspaceRoot, type BackendName } from '@dampl/runtime';
+import type { Report } from '../protocol.js';
 import { RUNS_DIR } from '../records.js';
 import { DEFAULT_FEATURE_CACHE } from './features.js';
 import { PLUGIN_OPTION, loggerFor, registerMethods, useBackend, type GlobalOptions } from './common.js';
@@ -36,11 +37,13 @@ interface RunArgs extends GlobalOptions {
   config?: string[];
   set?: string[];
   sweep?: string[];
+  report?: Report;
 }
 
 interface MergeArgs extends GlobalOptions {
   dirs: string[];
   out?: string;
+  report?: Report;
 }
 
 interface PerfArgs extends GlobalOptions {
@@ -108,6 +111,11 @@ function workerArgs(a: RunArgs, suite: Suite, f: { datasets?: string[]; roots: R
   return out;
 }
 
+const REPORT_OPTION = {
+  choices: ['last', 'best'] as const satisfies readonly Report[],
+  describe: "the tables' epoch: last (default); best also sets the best epoch on the target test set beside it (an oracle, as the published prompt-learning runs report) and compares it with sources that report their best; kept for the folder",
+} as const;
+
 const runCommand: CommandModule<GlobalOptions, RunArgs> = {
   command: 'run',
   describe: 'run every registered method on every task of the suite\'s datasets (resumable; `nx run bench:all` = --suite all)',
@@ -125,6 +133,7 @@ const runCommand: CommandModule<GlobalOptions, RunArgs> = {
     .option('shard', { type: 'string', describe: 'run part i of n of the grid (i/n); join the parts with `dampl bench merge`' })
     .option('dry-run', { type: 'boolean', default: false, describe: 'list the grid and estimate its cost from earlier records; run nothing' })
     .option('rerun', { type: 'boolean', default: false, describe: 'run finished cells again' })
+    .option('report', REPORT_OPTION)
     .option('fail-fast', { type: 'boolean', default: false, describe: 'stop at the first failing cell (default: record the others, then fail)' })
     .option('results', { type: 'string', default: DEFAULT_RESULTS_DIR, describe: 'results folder; a suite writes to <results>/<suite>/' })
     .option('cache', { type: 'string', default: DEFAULT_FEATURE_CACHE, describe: 'feature cache folder' })
@@ -179,7 +188,7 @@ const runCommand: CommandModule<GlobalOptions, RunArgs> = {
           suite, resultsDir, cacheDir: path.resolve(argv.cache),
           methods: argv.methods, variants, datasets: f.datasets, tasks: argv.tasks, seeds: argv.seeds, model: argv.model, roots: f.roots,
           shard, dryRun: argv['dry-run'], rerun: argv.rerun, failFast: argv['fail-fast'], backend, family, batchSize: argv['batch-size'],
-          log, signal: controller.signal,
+          report: argv.report, log, signal: controller.signal,
         };
         let r;
         try {
@@ -222,12 +231,17 @@ const mergeCommand: CommandModule<GlobalOptions, MergeArgs> = {
   describe: 'join the results folders of shards (runs/*.json) into one and rebuild its CSV, Markdown and SVG tables',
   builder: (y) => y
     .positional('dirs', { type: 'string', array: true, demandOption: true, describe: 'results folders, e.g. shard1/results/synth shard2/results/synth' })
-    .option('out', { type: 'string', describe: 'folder to write (default: the first folder)' }) as never,
+    .option('out', { type: 'string', describe: 'folder to write (default: the first folder)' })
+    .option('report', REPORT_OPTION) as never,
   handler: async (argv) => {
     const log = loggerFor(argv);
     await registerMethods(argv);
     const { mergeResults } = await import('../merge.js');
     const r = await mergeResults(argv.dirs, argv.out ?? argv.dirs[0]!, log);
+    if (argv.report) {
+      const { writeTables } = await import('../tables.js');
+      r.files = await writeTables(r.out, { report: argv.report, log });
+    }
     process.stdout.write(`${r.records} record(s) in ${displayPath(r.out)}; wrote ${r.files.map((f) => path.basename(f)).join(', ')}\n`);
   },
 };

@@ -11,7 +11,7 @@ beforeAll(async () => { dir = await mkdtemp(path.join(os.tmpdir(), 'gpu-report-'
 afterAll(async () => { await rm(dir, { recursive: true, force: true }); });
 
 const row = (method: string, task: string, value: number): ResultRow => ({
-  suite: 'synth', dataset: 'synth', task, method, seed: 1, metric: 'accuracy', value, accuracy: value, meanClassAccuracy: value,
+  suite: 'synth', dataset: 'synth', task, method, seed: 1, metric: 'accuracy', value, bestValue: null, bestEpoch: null, epochs: 20, accuracy: value, meanClassAccuracy: value,
   nTest: 480, model: 'm', backbone: '', weightsHash: 'w', configHash: 'c', fitSeconds: 2, backend: 'webgpu', commit: 'x', date: 'd', key: `${method}${task}`,
 });
 
