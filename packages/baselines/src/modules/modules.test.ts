@@ -55,16 +55,50 @@ describe('MK-MMD', () => {
   });
 
   it('equals a hand computation with one kernel on a tiny example', () => {
-    // s = {0, 1}, t = {3, 5} in 1-D; all squared distances: 1, 9, 25, 4, 16, 4 -> mean over 12 ordered pairs 59*2/12
+    // s = {0, 1}, t = {3, 5} in 1-D; squared distances 1, 9, 25, 4, 16, 4 between distinct points,
+    // each twice in the 4 x 4 matrix, whose 16 entries (zero diagonal included) TLlib's bandwidth averages
     const s = tf.tensor2d([[0], [1]]);
     const t = tf.tensor2d([[3], [5]]);
-    const mean = (2 * (1 + 9 + 25 + 4 + 16 + 4)) / 12;
+    const mean = (2 * (1 + 9 + 25 + 4 + 16 + 4)) / 16;
     const k = (d2: number) => Math.exp(-d2 / (2 * mean));
     const quadratic = (2 * k(1)) / 2 + (2 * k(4)) / 2 - (2 * (k(9) + k(25) + k(4) + k(16))) / 4;
     expect(mkmmd(s, t, { exponents: [0], linear: false }).dataSync()[0]).toBeCloseTo(quadratic, 5);
     // linear: pairs (i=0,j=1) and (i=1,j=0): h = k(s0,s1)+k(t0,t1)-k(s0,t1)-k(s1,t0), twice, / 2
     const linear = k(1) + k(4) - k(25) - k(4);
     expect(mkmmd(s, t, { exponents: [0], linear: true }).dataSync()[0]).toBeCloseTo(linear, 5);
+    // TLlib's constant 2/(B-1) on request
+    expect(mkmmd(s, t, { exponents: [0], linear: true, tllibConstant: true }).dataSync()[0]).toBeCloseTo(linear + 2, 5);
+  });
+
+  /**
+   * TLlib's numbers: MultipleKernelMaximumMeanDiscrepancy(kernels=[GaussianKernel(alpha=2 ** k)
+   * for k in range(-3, 2)], linear) of thuml/Transfer-Learning-Library (tllib/alignment/dan.py,
+   * tllib/modules/kernels.py), evaluated in float32 with torch 1.13 on the inputs below:
+   *   d2 = ((X[None] - X[:, None]) ** 2).sum(2),  sigma2 = alpha * d2.mean(),  K = sum exp(-d2 / (2 sigma2))
+   *   loss = (K * index_matrix).sum() + 2 / (B - 1)
+   * with _update_index_matrix's linear or quadratic weights; the gradient is d loss / d s[0, 0:3].
+   */
+  const fixed = (B: number, D: number) => ({
+    s: tf.tensor2d(Array.from({ length: B * D }, (_, n) => Math.sin(0.7 * Math.floor(n / D) + 1.3 * (n % D)) + 0.1 * (n % D)), [B, D]),
+    t: tf.tensor2d(Array.from({ length: B * D }, (_, n) => Math.cos(0.5 * Math.floor(n / D) - 0.9 * (n % D)) + 0.3), [B, D]),
+  });
+  const TLLIB = [
+    { B: 6, D: 5, linear: 3.215888500213623, quadratic: 1.6013147830963135, grad: [-0.08871960639953613, -0.06760772317647934, -0.2056645005941391] },
+    { B: 32, D: 16, linear: 4.603850364685059, quadratic: 1.728621244430542, grad: [0.007972709834575653, -0.002121007302775979, -0.012585234828293324] },
+  ];
+  const rel = (got: number, want: number) => Math.abs(got - want) / Math.abs(want);
+
+  it("matches TLlib's MK-MMD on fixed inputs within 1e-4 relative, with and without its constant 2/(B-1)", () => {
+    for (const r of TLLIB) {
+      const { s, t } = fixed(r.B, r.D);
+      for (const linear of [true, false]) {
+        const want = linear ? r.linear : r.quadratic;
+        expect(rel(mkmmd(s, t, { linear, tllibConstant: true }).dataSync()[0]!, want)).toBeLessThan(1e-4);
+        expect(rel(mkmmd(s, t, { linear }).dataSync()[0]!, want - 2 / (r.B - 1))).toBeLessThan(1e-4);
+      }
+      const g = tf.grad((x: tf.Tensor) => mkmmd(x as tf.Tensor2D, t))(s).dataSync();
+      r.grad.forEach((v, i) => expect(Math.abs(g[i]! - v)).toBeLessThan(1e-4 * Math.max(...r.grad.map(Math.abs))));
+    }
   });
 });
 
