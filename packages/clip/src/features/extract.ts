@@ -25,6 +25,7 @@ import {
   FEATURES_FILE, FeatureCache, chunkFile, concatRows, imageListHash,
   type CacheIdentity, type FeatureKey, type FeatureManifest, type FeatureRows, type SkippedImage,
 } from './cache.js';
+import { lockCacheEntry } from './lock.js';
 
 export interface ImageItem {
   /** Absolute, or relative to `root`. */
@@ -112,6 +113,8 @@ export async function extractFeatures(opts: ExtractOptions): Promise<FeatureSet>
   };
   const cache = FeatureCache.forIdentity(opts.cacheDir, identity);
   const what = `${key.dataset}/${key.domain}/${key.split} view ${key.view}`;
+  // one process encodes an entry at a time; the others wait and read what it wrote (lock.ts)
+  await using lock = await lockCacheEntry(cache.dir, { log, what });
 
   let manifest: FeatureManifest | undefined;
   const found = await cache.readManifest();
