@@ -235,11 +235,34 @@ describe('dampl command line', () => {
     expect(one).toMatch(/^ {2}lr +a number >= 0 +default 0\.003\n {6}base learning rate\n {6}source: DAPL configs\/trainers\/DAPL\/ep25-32-csc\.yaml OPTIM\.LR$/m);
     expect(one).toMatch(/^ {2}tau +a number >= 0 and <= 1 +default 0\.5$/m);
     expect(one).toMatch(/^ {2}synth: .*lr=0\.01/m);
-    expect(one).toMatch(/^ {2}dampl@ep25-32-csc: /m);
+    expect(one).toMatch(/^ {2}dampl@ep25-32-csc \(released for RN101\): /m);
     const json = JSON.parse(c.out[2]!);
     expect(json.config.lr).toEqual({ value: 0.1, from: '--set dampl.lr=0.1' });
     expect(json.config.nCtx).toEqual({ value: 8, from: "dampl's preset for synth" });
     expect(json.config.tau.from).toMatch(/^default: DAPL configs/);
     expect(c.err.join('')).toMatch(/--set and --config show the config on a dataset/);
+  });
+
+  it('dampl methods dapl@released prints the backbone it was released for and each of its values with its source', async () => {
+    const c = capture();
+    try {
+      expect(await main(['methods', 'dapl@released'])).toBe(0);
+      expect(await main(['methods', 'dapl@relased'])).toBe(1);
+    } finally {
+      c.restore();
+    }
+    const out = c.out[0]!;
+    expect(out).toMatch(/^named config dapl@released: /m);
+    expect(out).toMatch(/^ {2}backbone it was released for: RN101$/m);
+    expect(out).toMatch(/^ {2}lrStepPer +'batch'\n {6}source: DAPL trainers\/dapl\.py forward_backward calls self\.update_lr\(\) after every batch/m);
+    expect(out).toMatch(/^ {2}csc +true\n {6}source: DAPL configs\/trainers\/DAPL\/ep25-32-csc\.yaml TRAINER\.DAPL\.CSC$/m);
+    expect(out).toMatch(/^ {2}momentum +0\.9\n {6}source: Dassl dassl\/config\/defaults\.py OPTIM\.MOMENTUM$/m);
+    // every value it sets is printed with a source line under it
+    const block = out.slice(out.indexOf('named config'), out.indexOf('\nkeys ('));
+    const values = block.split('\n').filter((l) => /^ {2}\w+ {2,}/.test(l));
+    expect(values.length).toBe(21);
+    expect(block.split('\n').filter((l) => /^ {6}source: \S/.test(l)).length).toBe(values.length);
+    expect(out).toMatch(/^ {2}dapl@pda-vitb16 \(released for ViT-B\/16\): .*epochs=10/m);
+    expect(c.err.join('')).toMatch(/no config named 'relased' for method 'dapl'.*did you mean 'released'/s);
   });
 });

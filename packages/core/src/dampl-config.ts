@@ -101,7 +101,9 @@ const RELEASED_KEYS = [
 
 /**
  * `dampl@ep25-32-csc` (and `dapl@ep25-32-csc`): DAPL's released recipe on any dataset, over a
- * dataset's preset; on the real benchmarks it is the default.
+ * dataset's preset; on the real benchmarks it is the default. The scheduler steps per epoch, as
+ * the yaml describes it; `dapl@released` (released-configs.ts) steps it per batch, as DAPL's
+ * trainer does.
  */
 export function releasedRecipe(method: 'dampl' | 'dapl'): NamedConfig {
   return {
@@ -109,6 +111,8 @@ export function releasedRecipe(method: 'dampl' | 'dapl'): NamedConfig {
     name: 'ep25-32-csc',
     doc: "DAPL's released training recipe",
     source: `${EP25}, with ${DASSL} for what it leaves out (the schema defaults of these keys)`,
+    backbone: 'RN101',
     values: Object.fromEntries(RELEASED_KEYS.map((k) => [k, damplSchema[k].default])),
+    sources: Object.fromEntries(RELEASED_KEYS.map((k) => [k, damplSchema[k].source])),
   };
 }

@@ -4,7 +4,7 @@ export {
   stableStringify, hashConfig, closest, editDistance, describeField,
   type FieldSpec, type ConfigSchema, type ConfigOf, type ConfigLayer,
 } from '@dampl/runtime';
-export { registerNamedConfig, getNamedConfig, listNamedConfigs, type NamedConfig } from './config.js';
+export { registerNamedConfig, getNamedConfig, listNamedConfigs, namedValueSource, type NamedConfig } from './config.js';
 export {
   registerMethod, getMethod, listMethods, resolveMethodConfig, methodConfigLayers, explainMethodConfig, methodDefaults,
   fitMethod, makeTargetAnalysis, checkFeatures, argmaxRows,
@@ -31,10 +31,12 @@ export {
 export { dampl, TextPredictor } from './dampl.js';
 export { damplSchema, damplPresets, releasedRecipe, type DamplConfig } from './dampl-config.js';
 export { damplAblations, registerDamplAblations } from './ablations.js';
+export { releasedConfigs } from './released-configs.js';
 
 import { registerDamplAblations } from './ablations.js';
 import { registerNamedConfig } from './config.js';
 import { releasedRecipe } from './dampl-config.js';
+import { releasedConfigs } from './released-configs.js';
 import { dampl } from './dampl.js';
 import { registerMethod } from './methods.js';
 
@@ -42,6 +44,7 @@ registerMethod(dampl);
 registerDamplAblations();
 registerNamedConfig(releasedRecipe('dampl'));
 registerNamedConfig(releasedRecipe('dapl'));
+for (const c of releasedConfigs()) registerNamedConfig(c);
 
 /** What the bench registers from this package (package.json: "dampl": { "methods": "./src/index.ts" }). */
 export const methods = [dampl];

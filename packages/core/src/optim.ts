@@ -42,8 +42,11 @@ export interface OptimConfig {
  * advances per batch and the cosine with T_max = 25 repeats every 50 batches: its released VisDA
  * log (output/visda17/DAPL/ep25-32-csc/1.0_0.6_1.0_t0/seed_2/log.txt, 4762 batches per epoch)
  * prints, after the scheduler step of batch 100, 2.988e-3 in epoch 1 and 1.781e-3 in epoch 2,
- * which this formula gives for t = 100 and t = 4862. `lrStepPer: 'batch'` reproduces that;
- * 'epoch' (the default) follows the schedule the configs describe.
+ * which this formula gives for t = 100 and t = 4862. `lrStepPer: 'batch'` reproduces that and is
+ * what `dapl@released` runs (lr-schedule.test.ts holds its first 200 rates beside torch's
+ * CosineAnnealingLR in Dassl's warm-up); 'epoch' (the default) follows the schedule the configs
+ * describe. Torch's recursive CosineAnnealingLR equals this closed form, past T_max too (period
+ * 2 T_max), up to rounding.
  */
 export function learningRate(c: Pick<OptimConfig, 'lr' | 'lrSchedule' | 'warmupEpochs' | 'warmupType' | 'warmupLr' | 'epochs'>, t: number): number {
   const W = c.warmupEpochs;

@@ -1,12 +1,13 @@
 /**
  * `dampl methods [method]`: every registered method with its package, presets and named configs;
  * or one method's keys, each with its type and range, default, doc and the source of the default,
- * then its presets and named configs. With `--dataset` (and `--set`, `--config`, as `bench run`
+ * then its presets and named configs; named as `method@config`, that config first, each value with
+ * its source and the backbone it was released for. With `--dataset` (and `--set`, `--config`, as `bench run`
  * takes them) the config a run would use, each value with where it came from.
  */
 import type { CommandModule } from 'yargs';
 import { ConfigError, describeField, type FieldSpec } from '@dampl/runtime';
-import type { Method } from '@dampl/core';
+import type { Method, NamedConfig } from '@dampl/core';
 import { PLUGIN_OPTION, registerMethods, type GlobalOptions } from './common.js';
 
 interface MethodsArgs extends GlobalOptions {
@@ -30,8 +31,17 @@ export function fieldLines(key: string, spec: FieldSpec, value?: { value: unknow
   return out;
 }
 
+/** A named config: its doc, the backbone it was released for, its source, then each value with its own source. */
+export function namedLines(n: NamedConfig): string[] {
+  const out = [`named config ${n.method}@${n.name}: ${n.doc}`,
+    `  backbone it was released for: ${n.backbone ?? 'not named by its source'}`, `  source: ${n.source}`,
+    `  values (${Object.keys(n.values).length}; every other key keeps the dataset's preset or the default), each with its source:`];
+  for (const [k, v] of Object.entries(n.values)) out.push(`  ${k.padEnd(18)} ${show(v)}`, `      source: ${n.sources?.[k] ?? n.source}`);
+  return out;
+}
+
 async function describeOne(spec: string, a: MethodsArgs): Promise<{ lines: string[]; json: unknown }> {
-  const { getMethod, listNamedConfigs, explainMethodConfig } = await import('@dampl/core');
+  const { getMethod, getNamedConfig, listNamedConfigs, explainMethodConfig } = await import('@dampl/core');
   const { parseMethodSpec } = await import('../grid.js');
   const { methodPackage } = await import('../plugins.js');
   const { expandSpecs, parseConfigArgs } = await import('../variants.js');
@@ -44,6 +54,8 @@ async function describeOne(spec: string, a: MethodsArgs): Promise<{ lines: strin
   const schema = method.configSchema;
   const named = listNamedConfigs(method.name);
   const lines = [`${variant!.label}: ${method.describe}`, `  package: ${methodPackage(method.name) ?? 'registered in code'}`, ''];
+  const chosen = parsed.named ? getNamedConfig(method.name, parsed.named) : undefined;
+  if (chosen) lines.push(...namedLines(chosen), '');
   lines.push(dataset ? `keys (${Object.keys(schema).length}), with the values on ${dataset} where they differ from the default:` : `keys (${Object.keys(schema).length}):`);
   for (const [k, f] of Object.entries(schema)) lines.push(...fieldLines(k, f, explained?.[k]));
   const presets = Object.entries(method.presets ?? {});
@@ -51,7 +63,9 @@ async function describeOne(spec: string, a: MethodsArgs): Promise<{ lines: strin
   for (const [d, p] of presets) lines.push(`  ${d}: ${Object.entries(p.values).map(([k, v]) => `${k}=${show(v)}`).join(', ')}`, `      source: ${p.source}`);
   if (named.length) {
     lines.push('', `named configs (--methods ${method.name}@<name>):`);
-    for (const n of named) lines.push(`  ${method.name}@${n.name}: ${Object.entries(n.values).map(([k, v]) => `${k}=${show(v)}`).join(', ')}`, `      source: ${n.source}`);
+    for (const n of named) {
+      lines.push(`  ${method.name}@${n.name}${n.backbone ? ` (released for ${n.backbone})` : ''}: ${Object.entries(n.values).map(([k, v]) => `${k}=${show(v)}`).join(', ')}`, `      source: ${n.source}`);
+    }
   }
   return {
     lines,
