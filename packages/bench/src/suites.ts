@@ -56,7 +56,9 @@ export const SUITES: Readonly<Record<string, Suite>> = {
   real: {
     name: 'real',
     model: REAL_MODEL,
-    seeds: [1, 2, 3],
+    // DAPL's scripts/main.sh runs every task for SEED in 1 2 3 4 5 (LeapLabTHU/DAPrompt); PDA's
+    // scripts run one seed (train.py's default 2) and TLlib's example scripts --seed 0, once
+    seeds: [1, 2, 3, 4, 5],
     datasets: [
       { dataset: 'office-home', root: path.join(workspaceRoot, 'datasets', 'office-home') },
       { dataset: 'mini-domainnet', root: path.join(workspaceRoot, 'datasets', 'domainnet') },
