@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { ConfigError, type BackendFamily, type ConfigLayer } from '@dampl/runtime';
-import { getMethod, getNamedConfig, hashConfig, listMethods, resolveMethodConfig, stableStringify } from '@dampl/core';
+import { getMethod, getNamedConfig, hashSchemaConfig, listMethods, resolveMethodConfig, stableStringify } from '@dampl/core';
 import { findTask, getDataset, type Task } from '@dampl/data';
 
 export { parseShard, shardOf, inShard, type Shard } from './shard.js';
@@ -108,8 +108,9 @@ export async function buildGrid(g: GridInput): Promise<Cell[]> {
     matched += tasks.length;
     const configs = new Map<string, { config: unknown; configHash: string }>();
     for (const m of g.methods) {
-      const config = await resolveMethodConfig(getMethod(m.name), { dataset, named: m.named, overrides: g.overrides?.[m.name], layers: m.layers });
-      configs.set(m.label, { config, configHash: hashConfig(config) });
+      const method = getMethod(m.name);
+      const config = await resolveMethodConfig(method, { dataset, named: m.named, overrides: g.overrides?.[m.name], layers: m.layers });
+      configs.set(m.label, { config, configHash: hashSchemaConfig(method.configSchema, config) });
     }
     for (const seed of g.seeds) {
       for (const task of tasks) {

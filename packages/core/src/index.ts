@@ -1,7 +1,7 @@
 export type { TextTower, TextTowerConfig, TextTokenizer, TokenBatch } from './types.js';
 export {
   defineSchema, schemaDefaults, resolveConfig, resolveWithSources, validateConfig, parseConfigPairs, loadConfigFile,
-  stableStringify, hashConfig, closest, editDistance, describeField,
+  stableStringify, hashConfig, hashSchemaConfig, closest, editDistance, describeField,
   type FieldSpec, type ConfigSchema, type ConfigOf, type ConfigLayer,
 } from '@dampl/runtime';
 export { registerNamedConfig, getNamedConfig, listNamedConfigs, namedValueSource, type NamedConfig } from './config.js';

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from './errors.js';
 import {
-  closest, defineSchema, hashConfig, loadConfigFile, parseConfigPairs, resolveConfig, resolveWithSources, stableStringify, validateConfig,
+  closest, defineSchema, hashConfig, hashSchemaConfig, loadConfigFile, parseConfigPairs, resolveConfig, resolveWithSources, stableStringify, validateConfig,
 } from './config.js';
 
 const schema = defineSchema({
@@ -101,5 +101,20 @@ describe('config', () => {
 
   it('refuses a schema key without a doc or the source of its default', () => {
     expect(() => defineSchema({ a: { type: 'number', default: 1, doc: 'a', source: '' } })).toThrow(/schema key 'a' needs a doc and the source/);
+  });
+});
+
+describe('config hashes', () => {
+  it('leave out a key added later while it holds its default, so earlier hashes stay', () => {
+    const before = defineSchema({ lr: { type: 'number', default: 0.1, doc: 'lr', source: 'test' } });
+    const after = defineSchema({ ...before, neck: { type: 'enum', choices: ['bn', 'dropout'], default: 'bn', doc: 'neck', source: 'test', hashOmitsDefault: true } });
+    const old = hashConfig(resolveConfig(before, []));
+    expect(hashSchemaConfig(before, resolveConfig(before, []))).toBe(old);
+    expect(hashSchemaConfig(after, resolveConfig(after, []))).toBe(old);
+    expect(hashSchemaConfig(after, resolveConfig(after, [{ source: 't', values: { neck: 'dropout' } }]))).not.toBe(old);
+    // a key without the flag is part of the hash at its default too
+    const { hashOmitsDefault: _omit, ...neck } = after.neck;
+    const plain = defineSchema({ ...before, neck });
+    expect(hashSchemaConfig(plain, resolveConfig(plain, []))).not.toBe(old);
   });
 });

@@ -22,6 +22,11 @@ interface FieldInfo {
   doc: string;
   /** The source of the default: a paper's table, a released config (file and key), or 'this project' with the reason. */
   source: string;
+  /**
+   * A key added after results were recorded under the schema: while it holds its default it is
+   * left out of the config's hash (`hashSchemaConfig`), so those records keep their hash.
+   */
+  hashOmitsDefault?: true;
 }
 
 export type FieldSpec = FieldInfo & (
@@ -145,6 +150,17 @@ export function stableStringify(value: unknown): string {
 /** sha256 (hex) of the stable JSON of `value`: a cache key for results. */
 export function hashConfig(value: unknown): string {
   return createHash('sha256').update(stableStringify(value)).digest('hex');
+}
+
+/**
+ * The hash of a resolved config of `schema`: `hashConfig` of it without the keys whose field says
+ * `hashOmitsDefault` and that hold their default (a key added later leaves earlier hashes as they were).
+ */
+export function hashSchemaConfig(schema: ConfigSchema, config: unknown): string {
+  if (!config || typeof config !== 'object') return hashConfig(config);
+  const kept = Object.entries(config as Record<string, unknown>)
+    .filter(([k, v]) => !(schema[k]?.hashOmitsDefault && stableStringify(v) === stableStringify(schema[k]!.default)));
+  return hashConfig(Object.fromEntries(kept));
 }
 
 /** Levenshtein distance, for "did you mean" suggestions. */

@@ -22,6 +22,6 @@ export { gitCommit, machineRecord, type MachineRecord } from './provenance.js';
 export { stopGradient, matMul, product, readFloat32 } from './ops.js';
 export {
   defineSchema, schemaDefaults, resolveConfig, resolveWithSources, validateConfig, parseConfigPairs, loadConfigFile,
-  stableStringify, hashConfig, closest, editDistance, describeField,
+  stableStringify, hashConfig, hashSchemaConfig, closest, editDistance, describeField,
   type FieldSpec, type ConfigSchema, type ConfigOf, type ConfigLayer,
 } from './config.js';
