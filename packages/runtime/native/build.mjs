@@ -1,10 +1,10 @@
 #!/usr/bin/env node
-// Builds the native matrix-product addon (dampl_blas.c) with the system C compiler and Node's
+// Builds the native addon (the kernels and their Node-API glue in src/*.c) with the system C compiler and Node's
 // headers, at install time (root `postinstall`). It never fails the install: without a compiler or
 // headers it says what is missing and the wasm/cpu kernels are used. `--strict` exits 1 instead.
 //   node packages/runtime/native/build.mjs [--strict]
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -38,7 +38,8 @@ mkdirSync(path.dirname(out), { recursive: true });
 const tmp = `${out}.tmp-${process.pid}`;
 // -march=native: the addon is built on the machine that runs it (vectorised row loops);
 // a compiler that refuses it gets a second try without.
-const compile = (extra) => execFileSync(cc, [...flags, ...extra, path.join(here, 'dampl_blas.c'), '-o', tmp, ...(process.platform === 'linux' ? ['-ldl', '-lpthread', '-lm'] : [])], { stdio: ['ignore', 'pipe', 'pipe'] });
+const sources = readdirSync(path.join(here, 'src')).filter((f) => f.endsWith('.c')).sort().map((f) => path.join(here, 'src', f));
+const compile = (extra) => execFileSync(cc, [...flags, ...extra, ...sources, '-o', tmp, ...(process.platform === 'linux' ? ['-ldl', '-lpthread', '-lm'] : [])], { stdio: ['ignore', 'pipe', 'pipe'] });
 try {
   try {
     compile(process.env.DAMPL_NATIVE_MARCH === '0' ? [] : ['-march=native']);

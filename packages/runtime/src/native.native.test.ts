@@ -1,5 +1,5 @@
 /**
- * The native kernels (native.ts, native/dampl_blas.c) against the backends' own kernels and tfjs's
+ * The native kernels (native.ts, native/src) against the backends' own kernels and tfjs's
  * formulas: nx run runtime:test:native, which needs the addon built and a BLAS to load.
  */
 import * as tf from '@tensorflow/tfjs-core';

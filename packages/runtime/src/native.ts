@@ -27,7 +27,7 @@ import * as tf from '@tensorflow/tfjs-core';
 
 const require = createRequire(import.meta.url);
 
-/** The addon's interface (native/dampl_blas.c). */
+/** The addon's interface (native/src). */
 interface BlasAddon {
   load(path: string): void;
   info(): { library?: string; config?: string; threads?: number };
@@ -211,7 +211,7 @@ function cpuKernel({ inputs: { a, b }, backend, attrs }: MatMulArgs): tf.TensorI
 const KERNELS: Record<string, (args: MatMulArgs) => tf.TensorInfo | undefined> = { wasm: wasmKernel, cpu: cpuKernel };
 
 /**
- * Fused row-wise kernels of the transformer block (native/dampl_blas.c), multi-threaded:
+ * Fused row-wise kernels of the transformer block (native/src: layernorm.c, gelu.c, attention.c, ...), multi-threaded:
  *   layerNorm      inputs [x, w, b]          numbers [rows, cols, eps]
  *   layerNormGrad  inputs [x, dy, w, base?]  numbers [rows, cols, eps]   (base: added to dx; may be null)
  *   quickGelu      inputs [x]                numbers [n]
