@@ -4,7 +4,7 @@
  */
 import { afterAll, describe, it } from 'vitest';
 import { nativeBlasError } from '@dampl/runtime';
-import type { WeightStore } from './layers.js';
+import type { WeightStore } from './weight-store.js';
 import { expectFusedBlockEqualsGraph } from './testing/blocks.js';
 
 const why = nativeBlasError();

@@ -3,7 +3,7 @@
  * layers.native.test.ts, in nx run clip:test:native).
  */
 import { afterAll, describe, it } from 'vitest';
-import type { WeightStore } from './layers.js';
+import type { WeightStore } from './weight-store.js';
 import { expectFusedBlockEqualsGraph } from './testing/blocks.js';
 
 describe('frozen residual block', () => {

@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { DamplError, FormatError } from '@dampl/runtime';
 import type { ClipConfig, ClipModel, ClipTokenizer } from './types.js';
-import { WeightStore } from './layers.js';
+import { WeightStore } from './weight-store.js';
 import { VisionTransformer, vitConfig, vitWeightShapes } from './vit.js';
 import { ModifiedResNet, resnetConfig, resnetWeightShapes } from './resnet.js';
 import { TextTransformer, textConfig, textWeightShapes } from './text.js';

@@ -7,7 +7,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { ClipConfig } from './types.js';
-import { attend, batchNorm, linear, type BatchNorm, type Linear, type WeightStore } from './layers.js';
+import { batchNorm, linear, type BatchNorm, type Linear } from './layers.js';
+import { attend } from './attention.js';
+import { type WeightStore } from './weight-store.js';
 
 export interface ResNetConfig {
   /** Input resolution R (a multiple of 32). */

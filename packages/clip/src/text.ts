@@ -16,10 +16,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { matMul } from '@dampl/runtime';
 import type { ClipConfig } from './types.js';
-import {
-  causalMask, isTrainable, layerNorm, residualBlockParams, residualBlockShapes, rowsTransformer, rowsTransformerAvailable, transformer,
-  type Norm, type ResidualBlock, type WeightStore,
-} from './layers.js';
+import { isTrainable, layerNorm, type Norm } from './layers.js';
+import { causalMask } from './attention.js';
+import { residualBlockParams, residualBlockShapes, rowsTransformer, rowsTransformerAvailable, transformer, type ResidualBlock } from './block.js';
+import { type WeightStore } from './weight-store.js';
 
 export interface TextTransformerConfig {
   contextLength: number;

@@ -6,10 +6,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { matMul, nativeMatMulActive, nativeOp, nativeOpsActive } from '@dampl/runtime';
 import type { ClipConfig } from './types.js';
-import {
-  isTrainable, layerNorm, residualBlockParams, residualBlockShapes, transformer,
-  type Norm, type ResidualBlock, type WeightStore,
-} from './layers.js';
+import { isTrainable, layerNorm, type Norm } from './layers.js';
+import { residualBlockParams, residualBlockShapes, transformer, type ResidualBlock } from './block.js';
+import { type WeightStore } from './weight-store.js';
 
 export interface VitConfig {
   /** Input resolution R: images are [N, 3, R, R]. */

@@ -6,7 +6,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { expect } from 'vitest';
 import { Rng, disableNativeMatMul, enableNativeMatMul, selectBackend } from '@dampl/runtime';
-import { WeightStore, causalMask, residualBlock, residualBlockOps, residualBlockParams, residualBlockShapes } from '../layers.js';
+import { causalMask } from '../attention.js';
+import { residualBlock, residualBlockOps, residualBlockParams, residualBlockShapes } from '../block.js';
+import { WeightStore } from '../weight-store.js';
 
 const W = 16;
 const HEADS = 4;
