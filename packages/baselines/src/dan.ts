@@ -2,10 +2,18 @@
  * DAN: deep adaptation network (Long et al., "Learning Transferable Features with Deep
  * Adaptation Networks", ICML 2015), here on frozen CLIP image features.
  *
- *   f = bottleneck(x)                  Linear(E, 256) - BN - ReLU, [B, 256]
+ *   f = bottleneck(x)                  Linear(E, 256) - BN - ReLU, [B, 256] (`bottleneck: 'bn-relu'`)
+ *                                      or Linear(E, 256) - ReLU - Dropout(0.5) ('relu-dropout', TLlib's DAN)
  *   L = CE(classifier(f_s), y_s) + tradeOff * MK-MMD(f_s, f_t)
- *   MK-MMD with five Gaussian kernels, bandwidths 2^k times the mean pairwise squared distance,
- *   k = -3..1, linear-time estimator (quadratic with `linear: false`); see modules/mmd.ts.
+ *   MK-MMD with five Gaussian kernels, bandwidths 2^k times the mean squared distance over the
+ *   joint batch (TLlib's GaussianKernel), k = -3..1, linear-time estimator (quadratic with
+ *   `linear: false`), without TLlib's constant 2/(B-1), which moves no gradient; see modules/mmd.ts.
+ *
+ * TLlib's dan.py passes source and target through the model separately (`y_s, f_s = model(x_s)`,
+ * then x_t); this trainer passes them as one batch. With its bottleneck (no BatchNorm: every layer
+ * acts on each row alone) the two are the same computation, so `dan@tllib` (tllib-configs.ts)
+ * needs only the bottleneck; today's default keeps the BatchNorm bottleneck the other feature
+ * methods share, whose BatchNorm sees both domains.
  *
  * Inputs: source features [Ns, E] with labels [Ns], target features [Nt, E]; batches of B + B.
  * Hyper-parameters: TLlib examples/domain_adaptation/image_classification/dan.py: SGD (Nesterov)
@@ -21,7 +29,7 @@ import { ConfigError, type Rng } from '@dampl/runtime';
 import { defineSchema, type ConfigOf } from '@dampl/core';
 import { mkmmd } from './modules/mmd.js';
 import { featureMethod, featureTrainFields } from './modules/feature-method.js';
-import { trainHead, type FeatureData, type TrainHooks } from './modules/feature-train.js';
+import { BOTTLENECKS, trainHead, type FeatureData, type TrainHooks } from './modules/feature-train.js';
 
 const DAN_SOURCE = 'TLlib examples/domain_adaptation/image_classification/dan.py';
 
@@ -30,6 +38,11 @@ export const danSchema = defineSchema({
     epochs: 20, itersPerEpoch: 500, batchSize: 32, lr: 0.003, momentum: 0.9, nesterov: true, weightDecay: 5e-4,
     lrGamma: 0.0003, lrDecay: 0.75, bottleneckDim: 256, normalize: true, tradeOff: 1,
   }, DAN_SOURCE),
+  bottleneck: {
+    type: 'enum', choices: BOTTLENECKS, default: 'bn-relu', hashOmitsDefault: true,
+    doc: "the bottleneck after its Linear: 'bn-relu' (BatchNorm, ReLU) or 'relu-dropout' (ReLU, Dropout 0.5, TLlib's DAN)",
+    source: "this project: the bottleneck of TLlib's tllib/modules/classifier.py, shared by the feature-space methods; TLlib's DAN (tllib/alignment/dan.py ImageClassifier) is 'relu-dropout', run as dan@tllib",
+  },
   linear: { type: 'boolean', default: true, doc: 'linear-time MK-MMD estimator; false: the quadratic one', source: `${DAN_SOURCE} --non-linear (off: linear)` },
   kernelMinExp: { type: 'integer', default: -3, min: -20, max: 20, doc: 'smallest k of the Gaussian bandwidths 2^k x mean squared distance', source: `${DAN_SOURCE}: GaussianKernel(alpha=2 ** k) for k in range(-3, 2)` },
   kernelMaxExp: { type: 'integer', default: 1, min: -20, max: 20, doc: 'largest k of the Gaussian bandwidths', source: `${DAN_SOURCE}: k in range(-3, 2)` },

@@ -14,7 +14,7 @@
  *
  * A new method is best a package of its own: `npx nx g @dampl/bench:method <name>` (README, "Add a method").
  */
-import { registerMethod, type Method } from '@dampl/core';
+import { registerMethod, registerNamedConfig, type Method } from '@dampl/core';
 import { cdan } from './cdan.js';
 import { coop } from './coop.js';
 import { dan } from './dan.js';
@@ -23,6 +23,7 @@ import { dapl } from './dapl.js';
 import { linearProbe } from './linear-probe.js';
 import { mcc } from './mcc.js';
 import { sourceOnly } from './source-only.js';
+import { tllibConfigs } from './tllib-configs.js';
 import { zeroShot, zeroShotEnsemble } from './zero-shot.js';
 
 export { zeroShot, zeroShotEnsemble, ensembleTextFeatures, CLIP_IMAGENET_TEMPLATES, SINGLE_TEMPLATE, zeroShotSchema, zeroShotEnsembleSchema, type ZeroShotConfig } from './zero-shot.js';
@@ -37,11 +38,12 @@ export { mcc, mccSchema, fitMcc, mccLoss, type MccConfig } from './mcc.js';
 export { gradientReverse, grlCoefficient } from './modules/grl.js';
 export { mkmmd, pairwiseSquaredDistances, type MkmmdOptions } from './modules/mmd.js';
 export { lbfgs, type LbfgsOptions, type LbfgsResult } from './modules/lbfgs.js';
-export { Linear, BatchNorm1d, ReLU, Sequential, type Layer } from './modules/nn.js';
+export { Linear, BatchNorm1d, Dropout, ReLU, Sequential, type Layer } from './modules/nn.js';
+export { danTllib, dannTllib, tllibConfigs } from './tllib-configs.js';
 export { featureMethod, featureTrainFields, featureData, analyse, checkState, toSafeTensors, fromSafeTensors, type FeatureMethodSpec } from './modules/feature-method.js';
 export {
   trainHead, runEpochs, sgdStep, deviceFeatures, gatherRows, inverseDecayLr, l2normalizeRows, BatchSampler, Sgd, FeatureClassifier,
-  type FeatureData, type FeatureTrainConfig, type TrainHooks, type FeatureEpoch, type Alignment, type AlignmentInput,
+  BOTTLENECKS, type Bottleneck, type FeatureData, type FeatureTrainConfig, type TrainHooks, type FeatureEpoch, type Alignment, type AlignmentInput,
 } from './modules/feature-train.js';
 
 /** Every baseline, in the order listings show them. */
@@ -62,3 +64,4 @@ export const baselines: readonly Method<any>[] = [
 export const methods = baselines;
 
 for (const m of baselines) registerMethod(m);
+for (const c of tllibConfigs) registerNamedConfig(c);

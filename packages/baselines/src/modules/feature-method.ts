@@ -135,7 +135,7 @@ export function featureMethod<S extends ConfigSchema>(spec: FeatureMethodSpec<S>
       const meta = checkState(name, state, input);
       const cfg = validateConfig(schema, state.config as Record<string, unknown>, `saved ${name} config`);
       const c = cfg as unknown as FeatureTrainConfig;
-      const model = new FeatureClassifier(meta.dim, meta.numClasses, c.bottleneckDim, c.normalize, new Rng(meta.seed).fork('init'));
+      const model = new FeatureClassifier(meta.dim, meta.numClasses, c.bottleneckDim, c.normalize, new Rng(meta.seed).fork('init'), c.bottleneck);
       try {
         model.load(fromSafeTensors(state.tensors));
       } catch (e) {

@@ -19,7 +19,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { DamplError, silentLogger, type Logger, type Rng } from '@dampl/runtime';
 import { NonFiniteLossError, TrainingAborted, argmaxRows, checkFeatures, type FeatureMatrix, type Prediction } from '@dampl/core';
-import { BatchNorm1d, Linear, ReLU, Sequential, loadLayer, type Layer } from './nn.js';
+import { BatchNorm1d, Dropout, Linear, ReLU, Sequential, loadLayer, type Layer } from './nn.js';
 
 export interface FeatureData {
   /** [Ns, E] row-major. */
@@ -52,7 +52,17 @@ export interface FeatureTrainConfig {
   tradeOff: number;
   /** Label smoothing eps of the source cross-entropy, targets (1 - eps) y + eps / K (default 0). */
   labelSmoothing?: number;
+  /** The bottleneck's layers after the Linear (default 'bn-relu'; see `Bottleneck`). */
+  bottleneck?: Bottleneck;
 }
+
+/**
+ * 'bn-relu': Linear - BatchNorm1d - ReLU (TLlib tllib/modules/classifier.py, as its DANN/CDAN
+ * examples build it); 'relu-dropout': Linear - ReLU - Dropout(0.5) (TLlib tllib/alignment/dan.py
+ * ImageClassifier, DAN's).
+ */
+export type Bottleneck = 'bn-relu' | 'relu-dropout';
+export const BOTTLENECKS = ['bn-relu', 'relu-dropout'] as const satisfies readonly Bottleneck[];
 
 /** What a transfer loss sees of one step: bottleneck features and logits of both domains. */
 export interface AlignmentInput {
@@ -107,8 +117,10 @@ export class FeatureClassifier {
   readonly neck: Sequential;
   readonly head: Linear;
 
-  constructor(readonly dim: number, readonly numClasses: number, readonly bottleneckDim: number, readonly normalize: boolean, rng: Rng) {
-    this.neck = new Sequential(new Linear(dim, bottleneckDim, rng), new BatchNorm1d(bottleneckDim), new ReLU());
+  constructor(readonly dim: number, readonly numClasses: number, readonly bottleneckDim: number, readonly normalize: boolean, rng: Rng, bottleneck: Bottleneck = 'bn-relu') {
+    this.neck = bottleneck === 'relu-dropout'
+      ? new Sequential(new Linear(dim, bottleneckDim, rng), new ReLU(), new Dropout(0.5, rng.fork('dropout')))
+      : new Sequential(new Linear(dim, bottleneckDim, rng), new BatchNorm1d(bottleneckDim), new ReLU());
     this.head = new Linear(bottleneckDim, numClasses, rng);
   }
 
@@ -302,7 +314,7 @@ export function deviceFeatures(x: Float32Array, dim: number, normalize: boolean)
 export async function trainHead(data: FeatureData, cfg: FeatureTrainConfig, rng: Rng, hooks: TrainHooks = {}, alignment?: Alignment):
 Promise<{ model: FeatureClassifier; history: FeatureEpoch[] }> {
   const { dim, numClasses } = data;
-  const model = new FeatureClassifier(dim, numClasses, cfg.bottleneckDim, cfg.normalize, rng.fork('init'));
+  const model = new FeatureClassifier(dim, numClasses, cfg.bottleneckDim, cfg.normalize, rng.fork('init'), cfg.bottleneck);
   const params = [...model.params(), ...(alignment?.layers.flatMap((l) => l.params()) ?? [])];
   const sgd = new Sgd(cfg.momentum, cfg.weightDecay, cfg.nesterov);
   const srcBatches = new BatchSampler(data.sourceLabels.length, cfg.batchSize, rng.fork('source-order'));

@@ -97,6 +97,30 @@ export class ReLU implements Layer {
   }
 }
 
+/**
+ * Inverted dropout (torch.nn.Dropout): in training each unit is zeroed with probability p and the
+ * others are scaled by 1 / (1 - p); in eval the identity. The masks come from a seeded Rng, drawn
+ * on the host ([N, d] uniforms a call), so a run is reproducible.
+ */
+export class Dropout implements Layer {
+  constructor(readonly p: number, private readonly rng: Rng) {
+    if (!(p >= 0 && p < 1)) throw new DamplError(`dropout probability ${p} is outside [0, 1)`, 'use e.g. 0.5 (TLlib DAN)');
+  }
+  apply(x: tf.Tensor2D, training: boolean): tf.Tensor2D {
+    if (!training || this.p === 0) return x;
+    const keep = 1 / (1 - this.p);
+    const mask = new Float32Array(x.size);
+    for (let i = 0; i < mask.length; i++) mask[i] = this.rng.next() >= this.p ? keep : 0;
+    return tf.mul(x, tf.tensor2d(mask, x.shape));
+  }
+  params(): tf.Variable[] {
+    return [];
+  }
+  state(): Map<string, tf.Tensor> {
+    return new Map();
+  }
+}
+
 export class Sequential implements Layer {
   readonly layers: Layer[];
   constructor(...layers: Layer[]) {
