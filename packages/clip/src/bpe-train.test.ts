@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { trainBpe } from './bpe-train.js';
-import { BpeTokenizer, loadTokenizer, writeHfTokenizerFiles } from './tokenizer.js';
+import { loadTokenizer } from './tokenizer.js';
+import { BpeTokenizer } from './bpe.js';
+import { writeHfTokenizerFiles } from './hf-tokenizer.js';
 
 const corpus = [
   'a photo of a red house.', 'a sketch of a house', 'a clipart image of a blue car.', 'a painting of a green car',

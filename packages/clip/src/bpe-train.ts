@@ -6,7 +6,8 @@
  * Tiny CLIPs trained on a narrow caption corpus use it to keep their embedding table small;
  * the result loads in `BpeTokenizer` and saves with `writeHfTokenizerFiles`.
  */
-import { bpeVocabFromMerges, bytesToUnicode, cleanText, PIECE_PATTERN, type BpeVocab } from './tokenizer.js';
+import { bpeVocabFromMerges, bytesToUnicode, PIECE_PATTERN, type BpeVocab } from './bpe.js';
+import { cleanText } from './text-clean.js';
 
 export interface BpeTrainOptions {
   maxMerges?: number;

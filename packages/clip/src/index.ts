@@ -1,8 +1,9 @@
 export type { ClipConfig, ClipModel, ClipTokenizer, TextConfig, TokenBatch, VisionConfig } from './types.js';
-export {
-  loadTokenizer, writeHfTokenizerFiles, BpeTokenizer, HfTokenizer, cleanText, htmlUnescape, buildTokenBatch,
-  readBpeVocab, hfTokenizerJson, SOT_TOKEN, EOT_TOKEN, CONTEXT_LENGTH, BPE_VOCAB_FILE, CLIP_BPE_VOCAB, type BpeVocab,
-} from './tokenizer.js';
+export { loadTokenizer } from './tokenizer.js';
+export { BpeTokenizer, readBpeVocab, type BpeVocab } from './bpe.js';
+export { writeHfTokenizerFiles, HfTokenizer, hfTokenizerJson } from './hf-tokenizer.js';
+export { cleanText, htmlUnescape } from './text-clean.js';
+export { buildTokenBatch, SOT_TOKEN, EOT_TOKEN, CONTEXT_LENGTH, BPE_VOCAB_FILE, CLIP_BPE_VOCAB } from './token-batch.js';
 export {
   CLIP_MEAN, CLIP_STD, DEFAULT_AUGMENT, clipPreprocess, parsePreprocessorConfig, readPreprocessorConfig, preprocessDescriptor,
   decodeImage, transformImage, loadImage, ImageReadError,

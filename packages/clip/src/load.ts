@@ -39,7 +39,8 @@ import {
 import { clipWeightShapes, createClip } from './model.js';
 import { detectOpenAIPrefix, openaiLayout, sourceShape, type CheckpointLayout } from './weights/openai.js';
 import { hfLayout, isHfLayout } from './weights/hf.js';
-import { loadTokenizer, BPE_VOCAB_FILE } from './tokenizer.js';
+import { loadTokenizer } from './tokenizer.js';
+import { BPE_VOCAB_FILE } from './token-batch.js';
 
 export interface HubOptions {
   /** Hugging Face hub cache folder (holding `models--*`); default `$HF_HUB_CACHE` or `$HF_HOME/hub`. */

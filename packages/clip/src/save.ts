@@ -11,7 +11,8 @@ import { atomicWriteFile, DamplError, readFloat32, writeSafetensors, type SafeTe
 import type { ClipConfig, ClipModel } from './types.js';
 import { hfRule } from './weights/hf.js';
 import { CLIP_MEAN, CLIP_STD } from './preprocess.js';
-import { writeHfTokenizerFiles, type BpeVocab } from './tokenizer.js';
+import { type BpeVocab } from './bpe.js';
+import { writeHfTokenizerFiles } from './hf-tokenizer.js';
 
 /** The `config.json` of a ViT CLIP in transformers' CLIPConfig form. */
 export function hfConfigJson(c: ClipConfig, extra: Record<string, unknown> = {}): Record<string, unknown> {

@@ -3,9 +3,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLIP_REFERENCE_SOURCE } from './testing/reference.js';
-import {
-  CLIP_BPE_VOCAB, BpeTokenizer, buildTokenBatch, bytesToUnicode, cleanText, htmlUnescape, loadTokenizer, writeHfTokenizerFiles,
-} from './tokenizer.js';
+import { loadTokenizer } from './tokenizer.js';
+import { BpeTokenizer, bytesToUnicode } from './bpe.js';
+import { writeHfTokenizerFiles } from './hf-tokenizer.js';
+import { cleanText, htmlUnescape } from './text-clean.js';
+import { CLIP_BPE_VOCAB, buildTokenBatch } from './token-batch.js';
 import type { ClipTokenizer } from './types.js';
 
 interface GoldenCase { text: string; ids: number[]; tokens77: number[] }

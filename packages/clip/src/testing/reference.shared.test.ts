@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readSafetensors, sharedReferenceDir, toFloat32 } from '@dampl/runtime';
-import { CLIP_BPE_VOCAB } from '../tokenizer.js';
+import { CLIP_BPE_VOCAB } from '../token-batch.js';
 import { CLIP_REFERENCE_SOURCE, SLIM_CHECKPOINTS, fullTensors, referenceTokenIds } from './reference.js';
 
 const ref = sharedReferenceDir();

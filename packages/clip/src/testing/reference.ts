@@ -14,7 +14,7 @@ import { cp, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { readSafetensors, toFloat32, toInt32, workspaceRoot, writeSafetensors, type SafeTensor } from '@dampl/runtime';
-import { CLIP_BPE_VOCAB } from '../tokenizer.js';
+import { CLIP_BPE_VOCAB } from '../token-batch.js';
 
 /** The committed copy. */
 export const CLIP_REFERENCE_SOURCE = path.join(workspaceRoot, 'packages', 'clip', 'reference');
