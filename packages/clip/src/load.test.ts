@@ -12,7 +12,8 @@ import {
   type SafeTensor,
 } from '@dampl/runtime';
 import { clipWeightShapes, randomClipWeights } from './model.js';
-import { findCachedModel, loadClip } from './load.js';
+import { loadClip } from './load.js';
+import { findCachedModel } from './hub.js';
 import { hfRule } from './weights/hf.js';
 import { toOpenAIKwargs } from './config.js';
 import type { ClipConfig, ClipModel } from './types.js';
