@@ -13,6 +13,7 @@ import { RUNS_DIR } from '../records.js';
 import { DEFAULT_FEATURE_CACHE } from './features.js';
 import { PLUGIN_OPTION, loggerFor, registerMethods, useBackend, type GlobalOptions } from './common.js';
 import { parseShard } from '../shard.js';
+import { slurmCommand } from './slurm.js';
 import { methodSpecs } from '../grid.js';
 import { checkSpecs, expandSpecs, parseConfigArgs, type MethodVariants } from '../variants.js';
 import { DEFAULT_RESULTS_DIR, SUITE_CHOICES, displayPath, suitesFor, type Suite } from '../suites.js';
@@ -60,7 +61,7 @@ async function checkRunConfigs(a: RunArgs, suites: Suite[], variants: MethodVari
   await checkSpecs(expandSpecs(methodSpecs(a.methods), variants), datasets);
 }
 
-function parseRoots(pairs: readonly string[] | undefined): Record<string, string> {
+export function parseRoots(pairs: readonly string[] | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   for (const p of pairs ?? []) {
     const eq = p.indexOf('=');
@@ -71,7 +72,7 @@ function parseRoots(pairs: readonly string[] | undefined): Record<string, string
 }
 
 /** The filters that apply to `suite` (for --suite all, each suite takes the datasets it has). */
-async function suiteFilters(suite: Suite, all: Suite[], datasets: string[] | undefined, roots: Record<string, string>) {
+export async function suiteFilters(suite: Suite, all: Suite[], datasets: string[] | undefined, roots: Record<string, string>) {
   const { getDataset } = await import('@dampl/data');
   const has = (s: Suite, n: string) => s.datasets.some((d) => d.dataset === getDataset(n).name);
   for (const n of [...(datasets ?? []), ...Object.keys(roots)]) {
@@ -116,7 +117,7 @@ const REPORT_OPTION = {
   describe: "the tables' epoch: last (default); best also sets the best epoch on the target test set beside it (an oracle, as the published prompt-learning runs report) and compares it with sources that report their best; kept for the folder",
 } as const;
 
-const runCommand: CommandModule<GlobalOptions, RunArgs> = {
+export const runCommand: CommandModule<GlobalOptions, RunArgs> = {
   command: 'run',
   describe: 'run every registered method on every task of the suite\'s datasets (resumable; `nx run bench:all` = --suite all)',
   builder: (y) => y
@@ -130,7 +131,7 @@ const runCommand: CommandModule<GlobalOptions, RunArgs> = {
     .option('config', { type: 'string', array: true, describe: 'JSON file of method values, {"dampl": {"lr": 0.002}}; files apply in order' })
     .option('set', { type: 'string', array: true, describe: 'a method\'s value, method.key=value (e.g. dampl.lr=0.002); over --config; `dampl methods <method>` lists the keys' })
     .option('sweep', { type: 'string', array: true, describe: 'a grid axis, method.key=v1,v2,... (e.g. dampl.mu=0.5,1,2): one variant of the method per value' })
-    .option('shard', { type: 'string', describe: 'run part i of n of the grid (i/n); join the parts with `dampl bench merge`' })
+    .option('shard', { type: 'string', describe: 'run part i of n of the grid (i/n), or part i of the split in a manifest of `bench slurm` (i/n@manifest.json); join the parts with `dampl bench merge`' })
     .option('dry-run', { type: 'boolean', default: false, describe: 'list the grid and estimate its cost from earlier records; run nothing' })
     .option('rerun', { type: 'boolean', default: false, describe: 'run finished cells again' })
     .option('report', REPORT_OPTION)
@@ -301,6 +302,7 @@ export const benchCommand: CommandModule<GlobalOptions, GlobalOptions> = {
     .command(mergeCommand)
     .command(perfCommand)
     .command(gpuCommand)
-    .demandCommand(1, 'name a bench command: run, merge, perf or gpu') as never,
+    .command(slurmCommand)
+    .demandCommand(1, 'name a bench command: run, merge, perf, gpu or slurm') as never,
   handler: () => {},
 };
