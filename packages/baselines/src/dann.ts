@@ -6,7 +6,8 @@
  *   L = CE(classifier(f_s), y_s) + tradeOff * 0.5 * (BCE(D(R(f_s)), 1) + BCE(D(R(f_t)), 0))
  *   D = Linear(256, 1024) - BN - ReLU - Linear(1024, 1024) - BN - ReLU - Linear(1024, 1)   [2B, 1]
  *   R = gradient reversal (modules/grl.ts), coefficient 2 / (1 + exp(-10 p)) - 1,
- *       p = step / steps (the published schedule; TLlib's warm start is grlAlpha 1, grlSteps 1000)
+ *       p = step / steps (the published schedule; TLlib's warm start, grlAlpha 1 and grlSteps 1000,
+ *       is the named config dann@tllib, tllib-configs.ts)
  *
  * Inputs: source features [Ns, E] with labels [Ns], target features [Nt, E]; batches of B + B.
  * Source and target go through D as one batch (BatchNorm sees both), as TLlib's

@@ -20,7 +20,10 @@
  * configs/trainers/DAPL/ep25-32-csc.yaml: N_CTX 16, N_DMX 16, CSC True, T 1.0, TAU 0.5, U 1.0,
  * SGD lr 3e-3, 25 epochs, cosine with 1 linear warm-up epoch from 1e-5, batch 32 + 32; the class
  * text "{class} , a {domain} image.." of trainers/dapl.py (prompt = "X.. {class} , a {domain}
- * image." + "."). The synthetic world takes DAMPL's synth preset (`daplPresets`).
+ * image." + "."). The synthetic world takes DAMPL's synth preset (`daplPresets`). Named configs
+ * for the published protocols, each value with its source (core released-configs.ts):
+ * `dapl@released` (ep25-32-csc, RN101, the scheduler stepped per batch as trainers/dapl.py does),
+ * `dapl@rn50` (ep25-32.yaml) and `dapl@pda-vitb16` (DAPL as PDA reruns it with ViT-B/16).
  *
  * @example
  *   const result = await fitMethod(dapl, { ...input, clip, config: methodDefaults(dapl, 'office-home') });
