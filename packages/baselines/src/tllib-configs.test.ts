@@ -69,7 +69,7 @@ describe('dan@tllib and dann@tllib', () => {
     const cfg: DanConfig = { ...methodDefaults(dan, 'synth'), bottleneck: 'relu-dropout', epochs: 2, itersPerEpoch: 20, bottleneckDim: 16, batchSize: 8 };
     const input = {
       source: { data: data.source, rows: 60, dim }, sourceLabels, target: { data: data.target, rows: 60, dim },
-      classNames: ['a', 'b', 'c'], domainNames: ['s', 't'], seed: 4, config: cfg, clip: undefined as never,
+      classNames: ['a', 'b', 'c'], domainNames: ['s', 't'] as const, seed: 4, config: cfg, clip: undefined as never,
     };
     const a = await dan.fit(input);
     const b = await dan.fit(input);
