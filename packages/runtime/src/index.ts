@@ -10,11 +10,8 @@ export {
   enableNativeMatMul, disableNativeMatMul, nativeMatMulActive, nativeOpsActive, nativeOp, type NativeOp, loadNativeBlas, nativeBlasError, openblasCoretype,
   NATIVE_ADDON_PATH, type NativeBlasInfo,
 } from './native.js';
-export {
-  SafetensorsFile, readSafetensors, writeSafetensors, parseSafetensors, serializeSafetensors, parseHeader,
-  toFloat32, toInt32, bytesToArray, f16ToF32, f32ToF16, bf16ToF32, f32ToBf16, f32, i32, DTYPE_BYTES,
-  type SafeDtype, type SafeTensor, type StoredArray, type TensorEntry, type SafetensorsHeader,
-} from './safetensors.js';
+export { SafetensorsFile, readSafetensors, writeSafetensors, parseSafetensors, serializeSafetensors, parseHeader, bytesToArray, DTYPE_BYTES, type SafeDtype, type SafeTensor, type StoredArray, type TensorEntry, type SafetensorsHeader } from './safetensors.js';
+export { toFloat32, toInt32, f16ToF32, f32ToF16, bf16ToF32, f32ToBf16 } from './float-formats.js';
 export { Rng } from './rng.js';
 export { createLogger, silentLogger, progress, type Logger, type LogLevel, type Progress, type ProgressOptions } from './log.js';
 export { sharedReferenceDir, atomicWriteFile, workspaceRoot } from './fs.js';

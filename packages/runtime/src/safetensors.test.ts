@@ -2,10 +2,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  DTYPE_BYTES, SafetensorsFile, bf16ToF32, f16ToF32, f32ToBf16, f32ToF16, parseSafetensors, readSafetensors,
-  serializeSafetensors, toFloat32, writeSafetensors, type SafeDtype, type SafeTensor,
-} from './safetensors.js';
+import { DTYPE_BYTES, SafetensorsFile, parseSafetensors, readSafetensors, serializeSafetensors, writeSafetensors, type SafeDtype, type SafeTensor } from './safetensors.js';
+import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16, toFloat32 } from './float-formats.js';
 import { FormatError } from './errors.js';
 
 let dir: string;
