@@ -124,7 +124,7 @@ export async function buildKit(out: string): Promise<{ dir: string; bytes: numbe
   const runtimeSrc = path.join(workspaceRoot, 'packages', 'runtime', 'src');
   for (const f of ['webgpu-probe.mjs', 'tfjs-esm-hook.mjs']) cpSync(path.join(runtimeSrc, f), path.join(app, f));
   cpSync(path.join(workspaceRoot, 'packages', 'bench', 'src', 'anchors.json'), path.join(app, 'anchors.json'));
-  for (const rel of ['packages/data/assets/synth-clip', 'packages/clip/assets', 'results/reference/synth/results.csv']) {
+  for (const rel of ['packages/synth/assets/synth-clip', 'packages/clip/assets', 'results/reference/synth/results.csv']) {
     cpSync(path.join(workspaceRoot, rel), path.join(app, rel), { recursive: true });
   }
   writeFileSync(path.join(app, 'COMMIT'), `${gitCommit()}\n`);

@@ -20,7 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, readSafetensors, selectBackend, toFloat32, type BackendReport } from '@dampl/runtime';
 import { dampl, fitMethod, listMethods, methodDefaults, zeroShotTextFeatures, type DamplConfig } from '@dampl/core';
 import { makeToyProblem } from '@dampl/core/testing';
-import { SYNTH_CLASSES } from '@dampl/data';
+import { SYNTH_CLASSES } from '@dampl/synth';
 import { loadClip, type ClipModel } from '@dampl/clip';
 import { loadMethods } from './plugins.js';
 import { recordPredictions, readRecords, type RunRecord } from './records.js';

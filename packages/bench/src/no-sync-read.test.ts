@@ -15,7 +15,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, selectBackend, type BackendReport } from '@dampl/runtime';
 import { listMethods } from '@dampl/core';
-import { generateSynthWorld } from '@dampl/data';
+import { generateSynthWorld } from '@dampl/synth';
 import { loadMethods } from './plugins.js';
 import { readRecords } from './records.js';
 import { runSuite } from './runner.js';

@@ -17,7 +17,8 @@ import {
   ConfigError, DamplError, backendFamily, describeBackend, type BackendFamily, type BackendReport, type Logger,
 } from '@dampl/runtime';
 import { fitMethod, getMethod, type FeatureMatrix } from '@dampl/core';
-import { evaluate, generateSynthWorld, getDataset, type DatasetIndex } from '@dampl/data';
+import { evaluate, getDataset, type DatasetIndex } from '@dampl/data';
+import { generateSynthWorld } from '@dampl/synth';
 import type { ClipModel, FeatureSet } from '@dampl/clip';
 import { backboneName } from './anchors.js';
 import { baseMethodName, buildGrid, methodSpecs, type Cell } from './grid.js';
@@ -114,10 +115,17 @@ export function formatSeconds(s: number): string {
   return m < 60 ? `${m} min` : `${Math.floor(m / 60)} h ${String(m % 60).padStart(2, '0')} min`;
 }
 
-/** How a model argument names the model in cell keys: workspace-relative for paths, else as given. */
-export function modelKey(model: string): string {
+/**
+ * How a model names itself in cell keys and tables: a hub id as given; a local model (a directory
+ * or a .safetensors file) by its name and the first 16 hex digits of its weights' sha256
+ * (`synth-clip@237ffbc4...`), so that a key holds wherever the files are and changes with the weights.
+ */
+export async function modelKey(model: string): Promise<string> {
   const isPath = existsSync(model) || path.isAbsolute(model) || model.startsWith('.');
-  return isPath ? displayPath(path.resolve(model)) : model;
+  if (!isPath) return model;
+  if (!existsSync(model)) throw new DamplError(`no model at ${model}`, 'give a Hugging Face CLIP directory, an OpenAI-layout .safetensors file, or a hub id');
+  const { weightsHashOf } = await import('@dampl/clip');
+  return `${path.basename(model).replace(/\.safetensors$/, '')}@${(await weightsHashOf(model)).slice(0, 16)}`;
 }
 
 /** Domain words for prompts: "Real_World" -> "real world". */
@@ -148,7 +156,7 @@ export async function runSuite(o: RunOptions): Promise<SuiteReport> {
   const print = o.print ?? ((l: string) => process.stdout.write(l + '\n'));
   const outDir = path.join(o.resultsDir, o.suite.name);
   const model = o.model ?? o.suite.model;
-  const mKey = modelKey(model);
+  const mKey = await modelKey(model);
   const datasets = resolveDatasets(o);
   const skipped: SkippedDataset[] = [];
   const present: SuiteDataset[] = [];

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { ConfigError, workspaceRoot } from '@dampl/runtime';
 
 /** The tiny CLIP trained on the synthetic world, in Hugging Face layout (committed). */
-export const SYNTH_CLIP_DIR = path.join(workspaceRoot, 'packages', 'data', 'assets', 'synth-clip');
+export const SYNTH_CLIP_DIR = path.join(workspaceRoot, 'packages', 'synth', 'assets', 'synth-clip');
 
 /** Committed reference runs, one folder per suite, apart from the runs a user makes. */
 export const REFERENCE_RESULTS_DIR = path.join(workspaceRoot, 'results', 'reference');

@@ -17,6 +17,7 @@
  */
 import { listMethods } from '@dampl/core';
 import { getDataset, listDatasets } from '@dampl/data';
+import '@dampl/synth'; // the synthetic world's title and task order
 import { anchorsFor, ANCHOR_DATASET_KEYS, publishedNamesFor, type AnchorRow, type AnchorTable } from './anchors.js';
 import { comparedSelection, protocolDifferences, runProtocol, type Report, type RunProtocol } from './protocol.js';
 import type { RunRecord } from './records.js';

@@ -12,7 +12,8 @@ import {
   argmaxRows, defineSchema, l2Normalize, registerMethod, zeroShotTextFeatures,
   type FeatureMatrix, type Method, type MethodResult, type Prediction,
 } from '@dampl/core';
-import { encodePng, imageFolderIndex, registerDataset, type Dataset } from '@dampl/data';
+import { imageFolderIndex, registerDataset, type Dataset } from '@dampl/data';
+import { encodePng } from '@dampl/synth';
 
 /** GPT-2's byte -> printable character table, in CLIP's vocabulary order. */
 function byteTokens(): string[] {

@@ -15,7 +15,7 @@ export {
   type FeatureKey, type CacheIdentity, type FeatureManifest, type FeatureRows, type SkippedImage,
 } from './features/cache.js';
 export { createClip, randomClipWeights, clipWeightShapes, clipVariables, type ClipInit } from './model.js';
-export { loadClip, sha256Files, type LoadClipOptions } from './load.js';
+export { loadClip, sha256Files, weightsHashOf, type LoadClipOptions } from './load.js';
 export { findCachedModel, downloadModel, resolveHubModel, hubCacheDir, xenovaCacheDir, isHubId, HF_MODEL_FILES, type HubOptions } from './hub.js';
 export {
   configFromHf, configFromOpenAIKwargs, configFromMetadata, headsFromMetadata, inferConfigFromShapes, normalizeConfig,

@@ -199,18 +199,28 @@ async function loadHfDir(dir: string, source: string, opts: LoadClipOptions): Pr
     throw new FormatError(`${configPath}: not valid JSON (${(e as Error).message})`);
   }
   const config = opts.config ? normalizeConfig(opts.config, 'options.config') : configFromHf(json, configPath);
-  let files: string[];
+  return build(await hfWeightFiles(dir), hfLayout, config, source, await resolveTokenizer(opts.tokenizer, dir));
+}
+
+/** The weight files of a Hugging Face directory: model.safetensors, or its shards in name order. */
+async function hfWeightFiles(dir: string): Promise<string[]> {
   const index = path.join(dir, SHARD_INDEX);
-  if (existsSync(path.join(dir, 'model.safetensors'))) files = [path.join(dir, 'model.safetensors')];
-  else if (existsSync(index)) {
+  if (existsSync(path.join(dir, 'model.safetensors'))) return [path.join(dir, 'model.safetensors')];
+  if (existsSync(index)) {
     const map = (JSON.parse(await readFile(index, 'utf8')) as { weight_map?: Record<string, string> }).weight_map;
     if (!map) throw new FormatError(`${index}: no weight_map`);
-    files = [...new Set(Object.values(map))].sort().map((f) => path.join(dir, f));
-  } else {
-    throw new FormatError(`${dir} has no model.safetensors`,
-      'download model.safetensors from the model page (PyTorch .bin weights are not read: convert them to safetensors)');
+    return [...new Set(Object.values(map))].sort().map((f) => path.join(dir, f));
   }
-  return build(files, hfLayout, config, source, await resolveTokenizer(opts.tokenizer, dir));
+  throw new FormatError(`${dir} has no model.safetensors`,
+    'download model.safetensors from the model page (PyTorch .bin weights are not read: convert them to safetensors)');
+}
+
+/**
+ * The `weightsHash` a model at `pathOrDir` (a Hugging Face directory or a .safetensors file) loads
+ * with, without loading it: the sha256 of its weight file, or of its shards' bytes in order.
+ */
+export async function weightsHashOf(pathOrDir: string): Promise<string> {
+  return sha256Files(statSync(pathOrDir).isDirectory() ? await hfWeightFiles(pathOrDir) : [pathOrDir]);
 }
 
 async function loadSafetensorsFile(file: string, source: string, opts: LoadClipOptions): Promise<ClipModel> {

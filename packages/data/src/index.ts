@@ -1,6 +1,7 @@
 /**
- * @dampl/data: datasets (Office-Home, mini-DomainNet, VisDA-2017, the synthetic world), their
- * tasks and protocols, metrics, the tree checker and the verified downloader.
+ * @dampl/data: the real datasets (Office-Home, mini-DomainNet, VisDA-2017) and the registry that
+ * others (the synthetic world of @dampl/synth, a user's package) add to, their tasks and protocols,
+ * metrics, the tree checker and the verified downloader.
  */
 export {
   ALL,
@@ -33,4 +34,3 @@ export {
   extractArchive, scanArchive, entryViolation, UnsafeArchiveError,
   type ArchiveEntry, type ArchiveFormat, type ExtractOptions, type ExtractResult,
 } from './download/extract.js';
-export * from './synth/index.js';

@@ -14,6 +14,7 @@ import {
   mirrorFromEnv,
   type Dataset,
 } from '@dampl/data';
+import '@dampl/synth'; // registers the synthetic world beside the real datasets
 import { loggerFor, type GlobalOptions } from './common.js';
 
 /** Problems were found in a dataset tree; the report has been printed. */

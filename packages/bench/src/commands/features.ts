@@ -80,6 +80,7 @@ export async function encodeDatasetFeatures(
 ): Promise<FeaturesRow[]> {
   // Loaded here so that other commands start without TensorFlow.js and the dataset modules.
   const { getDataset, findDomain } = await import('@dampl/data');
+  await import('@dampl/synth'); // registers the synthetic world
   const { loadClip, extractFeatures, readPreprocessorConfig, clipPreprocess, DEFAULT_AUGMENT } = await import('@dampl/clip');
 
   const dataset = getDataset(o.dataset);

@@ -14,9 +14,9 @@
  * adapt split and a 5-fold linear probe per domain (`linearProbeByDomain`): how far methods that
  * keep the image features frozen could get with target labels.
  *
- *   npx tsx packages/data/src/synth/pretrain-main.ts [--out DIR] [--world DIR] [--backend wasm] [--init-from DIR]
+ *   npx tsx packages/synth/src/pretrain-main.ts [--out DIR] [--world DIR] [--backend wasm] [--init-from DIR]
  *     [--<key> value ...]      every key of synthPretrainSchema in kebab-case, e.g. --steps 100 --share-sketch 0.3
- *   (nx run data:pretrain-synth; --help lists the keys with their defaults and sources)
+ *   (nx run synth:pretrain; --help lists the keys with their defaults and sources)
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -38,7 +38,7 @@ import type { SynthPretrainConfig } from './pretrain-config.js';
 
 /** Where the world and the committed model live by default. */
 export const SYNTH_WORLD_DIR = path.join(workspaceRoot, '.cache', 'synth', 'world');
-export const SYNTH_MODEL_DIR = path.join(workspaceRoot, 'packages', 'data', 'assets', 'synth-clip');
+export const SYNTH_MODEL_DIR = path.join(workspaceRoot, 'packages', 'synth', 'assets', 'synth-clip');
 
 /** Prompt words every user of the model needs tokenised well, beside the captions. */
 function vocabularyCorpus(captions: string[]): string[] {

@@ -1,4 +1,4 @@
-/** `nx run data:synth-preview`: writes a contact sheet of the synthetic world (preview.ts) as a PNG. */
+/** `nx run synth:preview`: writes a contact sheet of the synthetic world (preview.ts) as a PNG. */
 import { writeFile } from 'node:fs/promises';
 import { contactSheet } from './preview.js';
 import { encodePng } from './png.js';

@@ -4,10 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { imageFolderIndex } from '../image-folder.js';
-import { registerDataset } from '../registry.js';
-import { crossDomainTasks } from '../tasks.js';
-import { ALL, type Dataset, type DomainSpec } from '../types.js';
+import { ALL, crossDomainTasks, imageFolderIndex, registerDataset, type Dataset, type DomainSpec } from '@dampl/data';
 import { synthDomainsAndClasses } from './world.js';
 
 const SHORT: Record<string, string> = { photo: 'ph', clipart: 'cl', sketch: 'sk', painting: 'pa' };
@@ -21,7 +18,7 @@ const domains: DomainSpec[] = synthDomains.map((d) => ({
 
 const LAYOUT = [
   'adapt/photo/<class>/*.png   adapt/clipart/...   adapt/sketch/...   adapt/painting/...',
-  '(the root may be the world folder or its adapt/ folder; make it with generateSynthWorld from @dampl/data)',
+  '(the root may be the world folder or its adapt/ folder; make it with generateSynthWorld from @dampl/synth)',
 ].join('\n');
 
 export const synthDataset: Dataset = {

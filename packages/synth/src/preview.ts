@@ -1,7 +1,7 @@
 /**
  * Contact sheet of the synthetic world: one row per class, `perDomain` columns per domain.
  *
- *   npx tsx packages/data/src/synth/preview-main.ts /tmp/synth-preview.png [--seed 0] [--per-domain 2] [--size 64] [--zoom 2]
+ *   npx tsx packages/synth/src/preview-main.ts /tmp/synth-preview.png [--seed 0] [--per-domain 2] [--size 64] [--zoom 2]
  */
 import { Rng } from '@dampl/runtime';
 import { SYNTH_CLASSES, renderSynthImage } from './render.js';

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getDataset } from '../registry.js';
+import { getDataset } from '@dampl/data';
 import { SYNTH_CLASSES } from './render.js';
 import { SYNTH_DOMAINS } from './styles.js';
 import { type SynthCaptionRecord, type SynthManifest, generateSynthWorld, synthDomainsAndClasses } from './world.js';

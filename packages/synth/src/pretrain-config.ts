@@ -38,7 +38,7 @@ const PROJECT = 'this project';
 
 /**
  * The pre-training settings, flat, with their sources: the command line of
- * `nx run data:pretrain-synth` takes each key as an option (`--steps 100`, `--share-sketch 0.3`).
+ * `nx run synth:pretrain` takes each key as an option (`--steps 100`, `--share-sketch 0.3`).
  * Every default is this project's choice for a 48-wide CLIP that trains in about an hour on two
  * CPU cores and leaves the target domains (sketch, painting) hard for zero-shot.
  */

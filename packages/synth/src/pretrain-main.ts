@@ -1,5 +1,5 @@
 /**
- * `nx run data:pretrain-synth`: pretrains the synthetic world's CLIP (pretrain.ts) and saves it in
+ * `nx run synth:pretrain`: pretrains the synthetic world's CLIP (pretrain.ts) and saves it in
  * Hugging Face layout with its training log. Every key of `synthPretrainSchema` is an option
  * (`--steps 100 --share-sketch 0.3`; `--help` lists them with their defaults and sources), besides
  * where to write and read.
@@ -44,7 +44,7 @@ async function main(argv: string[]): Promise<void> {
   const r = await pretrainSynthClip(cfg, world, log, initFrom);
   await mkdir(out, { recursive: true });
   const provenance = {
-    made_by: 'nx run data:pretrain-synth (packages/data/src/synth/pretrain-main.ts)',
+    made_by: 'nx run synth:pretrain (packages/synth/src/pretrain-main.ts)',
     config: { ...cfg, model: r.model.config },
     settings,
     init_from: initFrom ? path.relative(workspaceRoot, path.resolve(initFrom)) : null,
