@@ -5,7 +5,7 @@
  */
 import type { Rng } from '@dampl/runtime';
 import type { SynthAttributes } from './render.js';
-import { SYNTH_DOMAINS } from './styles.js';
+import { SYNTH_DOMAINS } from './style-types.js';
 
 function a(word: string): string {
   return /^[aeiou]/i.test(word) ? `an ${word}` : `a ${word}`;

@@ -3,7 +3,7 @@
  * sketch and painting styles, deterministic from a seed, for running the whole pipeline in
  * minutes on a CPU.
  */
-export { SYNTH_DOMAINS, type SynthDomain, type SynthDomainInfo } from './styles.js';
+export { SYNTH_DOMAINS, type SynthDomain, type SynthDomainInfo } from './style-types.js';
 export {
   SYNTH_CLASSES, DEFAULT_SIZE, DEFAULT_SUPERSAMPLE, renderSynthImage, sampleSynthScene, renderSynthScene,
   type SynthClass, type SynthAttributes, type SynthImage, type SynthImageOptions, type SynthScene, type SizeName, type PositionName,

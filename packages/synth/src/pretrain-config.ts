@@ -4,7 +4,7 @@
  */
 import { ConfigError, defineSchema, schemaDefaults, type ConfigOf } from '@dampl/runtime';
 import type { ClipConfig } from '@dampl/clip';
-import type { SynthDomain } from './styles.js';
+import type { SynthDomain } from './style-types.js';
 
 export interface SynthPretrainConfig {
   worldSeed: number;

@@ -31,7 +31,7 @@ import {
 } from '@dampl/clip';
 import { generateSynthWorld, type SynthCaptionRecord } from './world.js';
 import { SYNTH_CLASSES } from './render.js';
-import { SYNTH_DOMAINS, type SynthDomain } from './styles.js';
+import { SYNTH_DOMAINS, type SynthDomain } from './style-types.js';
 
 export { SYNTH_PRETRAIN_DEFAULTS, synthPretrainConfig, synthPretrainSchema, type SynthPretrainConfig, type SynthPretrainSettings } from './pretrain-config.js';
 import type { SynthPretrainConfig } from './pretrain-config.js';

@@ -5,7 +5,7 @@
  */
 import { Rng } from '@dampl/runtime';
 import { SYNTH_CLASSES, renderSynthImage } from './render.js';
-import { SYNTH_DOMAINS } from './styles.js';
+import { SYNTH_DOMAINS } from './style-types.js';
 
 export interface ContactSheetOptions {
   seed?: number;

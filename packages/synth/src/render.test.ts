@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { rgbToHsv } from './colour.js';
 import { SYNTH_CLASSES, renderSynthImage, sampleSynthScene } from './render.js';
-import { SYNTH_DOMAINS, type SynthDomain } from './styles.js';
+import { SYNTH_DOMAINS, type SynthDomain } from './style-types.js';
 
 const S = 64;
 

@@ -11,10 +11,8 @@ import { CLASS_DEFS, type Part, type SynthClassDef } from './classes.js';
 import { type ColourName, type RolePalette, samplePalette } from './colour.js';
 import { type Pose, bounds, transformPath } from './geometry.js';
 import { Canvas, Mask, downsample, quantize } from './raster.js';
-import {
-  BACKGROUND_PHRASES, SYNTH_DOMAINS, type Placed, type StyleParams, type SynthDomain,
-  drawStyle, postStyle, sampleStyle, visibleColourName,
-} from './styles.js';
+import { drawStyle, postStyle, sampleStyle, visibleColourName } from './styles.js';
+import { BACKGROUND_PHRASES, SYNTH_DOMAINS, type Placed, type StyleParams, type SynthDomain } from './style-types.js';
 
 export interface SynthClass {
   /** Folder name under `<split>/<domain>/`. */

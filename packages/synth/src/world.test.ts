@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getDataset } from '@dampl/data';
 import { SYNTH_CLASSES } from './render.js';
-import { SYNTH_DOMAINS } from './styles.js';
+import { SYNTH_DOMAINS } from './style-types.js';
 import { type SynthCaptionRecord, type SynthManifest, generateSynthWorld, synthDomainsAndClasses } from './world.js';
 
 let tmp: string;

@@ -20,7 +20,7 @@ import { ConfigError, Rng, atomicWriteFile } from '@dampl/runtime';
 import { synthCaption } from './captions.js';
 import { encodePng } from './png.js';
 import { DEFAULT_SIZE, DEFAULT_SUPERSAMPLE, SYNTH_CLASSES, checkDomain, renderSynthScene, sampleSynthScene, synthClassDef } from './render.js';
-import { SYNTH_DOMAINS, type SynthDomain } from './styles.js';
+import { SYNTH_DOMAINS, type SynthDomain } from './style-types.js';
 
 export const SYNTH_SPLITS = ['adapt', 'pretrain'] as const;
 export type SynthSplit = (typeof SYNTH_SPLITS)[number];
