@@ -10,7 +10,8 @@ import { DamplError, Rng } from '@dampl/runtime';
 import { CLASS_DEFS, type Part, type SynthClassDef } from './classes.js';
 import { type ColourName, type RolePalette, samplePalette } from './colour.js';
 import { type Pose, bounds, transformPath } from './geometry.js';
-import { Canvas, Mask, downsample, quantize } from './raster.js';
+import { Canvas, Mask } from './raster.js';
+import { downsample, quantize } from './image-ops.js';
 import { drawStyle, postStyle, sampleStyle, visibleColourName } from './styles.js';
 import { BACKGROUND_PHRASES, SYNTH_DOMAINS, type Placed, type StyleParams, type SynthDomain } from './style-types.js';
 

@@ -1,7 +1,8 @@
 /** The clipart domain: flat saturated fills with dark outlines on plain backgrounds (styles.ts). */
 import { type Hsv, type RolePalette, hsvRgb } from './colour.js';
 import { bounds, ellipse } from './geometry.js';
-import { type RGB, fillPaths, paintFlat, strokePath } from './raster.js';
+import { type RGB, fillPaths, strokePath } from './raster.js';
+import { paintFlat } from './paint.js';
 import type { DrawContext, Placed, ClipartStyle } from './style-types.js';
 
 function clipartColour(c: Hsv): Hsv {

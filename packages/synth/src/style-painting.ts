@@ -2,7 +2,9 @@
 import { type Hsv, type RolePalette, hsvRgb, mix, scale } from './colour.js';
 import { densify } from './geometry.js';
 import { fbm } from './noise.js';
-import { type Path, fillPaths, paintFlat, strokePath, upsampleInto } from './raster.js';
+import { type Path, fillPaths, strokePath } from './raster.js';
+import { paintFlat } from './paint.js';
+import { upsampleInto } from './image-ops.js';
 import { wobble } from './style-sketch.js';
 import type { DrawContext, Placed, PaintingStyle } from './style-types.js';
 

@@ -1,7 +1,9 @@
 /** The photo domain: shaded parts, a cast shadow and textured photo-like backgrounds (styles.ts). */
 import { type Hsv, type RolePalette, hsvRgb, mix } from './colour.js';
 import { fbm, valueNoise } from './noise.js';
-import { type RGB, blurMask, darken, fillPaths, paintFlat, paintShaded, strokePath, upsampleInto } from './raster.js';
+import { type RGB, fillPaths, strokePath } from './raster.js';
+import { darken, paintFlat, paintShaded } from './paint.js';
+import { blurMask, upsampleInto } from './image-ops.js';
 import type { DrawContext, Placed, PhotoStyle } from './style-types.js';
 
 export function drawPhoto(ctx: DrawContext, placed: readonly Placed[], palette: RolePalette, st: PhotoStyle): void {

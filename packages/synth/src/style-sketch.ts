@@ -3,7 +3,9 @@ import type { Rng } from '@dampl/runtime';
 import { hsvRgb } from './colour.js';
 import { densify } from './geometry.js';
 import { valueNoise } from './noise.js';
-import { type Path, type RGB, fillPaths, paintFlat, paintFrom, paintHatch, strokePath, upsampleInto } from './raster.js';
+import { type Path, type RGB, fillPaths, strokePath } from './raster.js';
+import { paintFlat, paintFrom, paintHatch } from './paint.js';
+import { upsampleInto } from './image-ops.js';
 import type { DrawContext, Placed, SketchStyle } from './style-types.js';
 
 /**
