@@ -5,9 +5,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rng, selectBackend } from '@dampl/runtime';
 import { loadClip, type ClipModel } from '@dampl/clip';
-import {
-  SYNTH_MODEL_DIR, augmentImage, crossValidatedLinearProbe, linearProbeByDomain, loadAdaptImages, zeroShotByDomain,
-} from './pretrain.js';
+import { SYNTH_MODEL_DIR } from './pretrain.js';
+import { augmentImage } from './augment.js';
+import { crossValidatedLinearProbe, linearProbeByDomain, loadAdaptImages, zeroShotByDomain } from './synth-eval.js';
 import { generateSynthWorld } from './world.js';
 
 describe('crossValidatedLinearProbe', () => {

@@ -13,7 +13,8 @@ import {
   BACKENDS, DamplError, createLogger, describeBackend, resolveConfig, selectBackend, workspaceRoot, type BackendChoice,
 } from '@dampl/runtime';
 import { saveClipHf } from '@dampl/clip';
-import { SYNTH_MODEL_DIR, SYNTH_WORLD_DIR, pretrainSynthClip, synthPretrainConfig, synthPretrainSchema } from './pretrain.js';
+import { SYNTH_MODEL_DIR, SYNTH_WORLD_DIR, pretrainSynthClip } from './pretrain.js';
+import { synthPretrainConfig, synthPretrainSchema } from './pretrain-config.js';
 
 const kebab = (k: string) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { resolveConfig, schemaDefaults } from '@dampl/runtime';
-import { SYNTH_MODEL_DIR, SYNTH_PRETRAIN_DEFAULTS, synthPretrainConfig, synthPretrainSchema } from './pretrain.js';
+import { SYNTH_MODEL_DIR } from './pretrain.js';
+import { SYNTH_PRETRAIN_DEFAULTS, synthPretrainConfig, synthPretrainSchema } from './pretrain-config.js';
 
 describe('synthetic CLIP pre-training settings', () => {
   it('default to the settings the committed model was trained with (its train-log provenance)', () => {
