@@ -7,7 +7,8 @@
  * styles.
  */
 import { DamplError, Rng } from '@dampl/runtime';
-import { CLASS_DEFS, type Part, type SynthClassDef } from './classes.js';
+import { CLASS_DEFS, type SynthClassDef } from './classes.js';
+import { type Part } from './parts.js';
 import { type ColourName, type RolePalette, samplePalette } from './colour.js';
 import { type Pose, bounds, transformPath } from './geometry.js';
 import { Canvas, Mask } from './raster.js';

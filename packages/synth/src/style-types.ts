@@ -1,6 +1,6 @@
 /** The synthetic domains, the parameters each draws with, and what their drawing functions take. */
 import type { Rng } from '@dampl/runtime';
-import type { Part } from './classes.js';
+import type { Part } from './parts.js';
 import { type Canvas, type Mask, type Path } from './raster.js';
 
 export type SynthDomain = 'photo' | 'clipart' | 'sketch' | 'painting';
