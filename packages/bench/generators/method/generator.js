@@ -4,7 +4,8 @@
  *
  *   package.json              @dampl/<name>, its dependencies, and "dampl": { "methods": "./src/index.ts" },
  *                             which is how the bench finds it
- *   project.json, tsconfig.json, vitest.config.ts, README.md    as every package of the workspace has
+ *   project.json, tsconfig.json, README.md    as every package of the workspace has (its tests run
+ *                             under the workspace's vitest.config.ts, as a vitest project of its own)
  *   src/index.ts              exports `methods`, the list the bench registers
  *   src/<name>.ts             a `Method` with its doc-comment skeleton (paper, loss, shapes,
  *                             hyper-parameters), its config schema (each key's default with its

@@ -18,7 +18,7 @@ describe('nx g @dampl/bench:method', () => {
     const tree = workspace();
     await methodGenerator(tree, { name: 'nearest-demo', describe: "NearestDemo: it's a demo" });
     const dir = 'packages/nearest-demo';
-    expect(tree.children(dir).sort()).toEqual(['README.md', 'package.json', 'project.json', 'src', 'tsconfig.json', 'vitest.config.ts']);
+    expect(tree.children(dir).sort()).toEqual(['README.md', 'package.json', 'project.json', 'src', 'tsconfig.json']);
     expect(tree.children(`${dir}/src`).sort()).toEqual(['index.ts', 'nearest-demo.test.ts', 'nearest-demo.ts']);
     const pkg = JSON.parse(tree.read(`${dir}/package.json`, 'utf-8')!);
     expect(pkg).toMatchObject({
@@ -27,8 +27,10 @@ describe('nx g @dampl/bench:method', () => {
     });
     const project = JSON.parse(tree.read(`${dir}/project.json`, 'utf-8')!);
     expect(project.name).toBe('nearest-demo');
-    expect(project.targets.test.options.command).toContain('--outputFile.json=../../.cache/vitest/nearest-demo.json');
-    expect(tree.read(`${dir}/vitest.config.ts`, 'utf-8')).toContain("from '../../vitest.shared.js'");
+    // its tests run as a project of the workspace's vitest config; Nx's boundary rule places it among the method packages
+    expect(project.targets.test.options).toEqual({ cwd: '{workspaceRoot}', command: 'vitest run --project nearest-demo --reporter=default --reporter=json --outputFile.json=.cache/vitest/nearest-demo.json' });
+    expect(project.tags).toEqual(['layer:method']);
+    expect(project.targets.lint.options.command).toBe('eslint .');
     const mod = tree.read(`${dir}/src/nearest-demo.ts`, 'utf-8')!;
     expect(mod).toContain("name: 'nearest-demo'");
     expect(mod).toContain('export const nearestDemo: Method<NearestDemoConfig>');
@@ -45,7 +47,7 @@ describe('nx g @dampl/bench:method', () => {
     const tree = workspace();
     await methodGenerator(tree, { name: 'deep', directory: 'packages/methods/deep', packageName: '@lab/deep' });
     expect(JSON.parse(tree.read('packages/methods/deep/package.json', 'utf-8')!).name).toBe('@lab/deep');
-    expect(tree.read('packages/methods/deep/vitest.config.ts', 'utf-8')).toContain("from '../../../vitest.shared.js'");
+    expect(JSON.parse(tree.read('packages/methods/deep/project.json', 'utf-8')!).$schema).toBe('../../../node_modules/nx/schemas/project-schema.json');
   });
 
   it('refuses bad names, an existing folder and a package name the workspace has', async () => {
