@@ -7,7 +7,7 @@ export { runSuiteWithWorkers, type WorkerPlan } from './jobs.js';
 export { runPerf, perfMarkdown, ratioTable, replaceSection, PERF_START, PERF_END, type PerfOptions } from './perf.js';
 export { buildGrid, cellKey, parseShard, shardOf, inShard, methodSpecs, parseMethodSpec, type Cell, type Shard, type MethodSpec } from './grid.js';
 export { readRecords, writeRecord, recordPredictions, type RunRecord, type Provenance } from './records.js';
-export { rowsFromRecords, resultsCsv, parseResultsCsv, readResultsCsv, type ResultRow } from './results.js';
+export { rowsFromRecords, resultsCsv, parseResultsCsv, type ResultRow } from './results.js';
 export { summarize, stat, type Summary, type DatasetTable, type Stat } from './summary.js';
 export { renderSummary } from './summary-md.js';
 export { renderChart, chartSpec } from './chart.js';

@@ -2,7 +2,6 @@
  * The results table: one row per (method, dataset, task, seed) with the accuracy recomputed from
  * the record's predictions, written to results.csv with csv-stringify and read back with csv-parse.
  */
-import { readFile } from 'node:fs/promises';
 import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
 import { FormatError, type Logger } from '@dampl/runtime';
@@ -120,8 +119,4 @@ export function parseResultsCsv(text: string, where = 'results.csv'): ResultRow[
     }
     return row as unknown as ResultRow;
   });
-}
-
-export async function readResultsCsv(file: string): Promise<ResultRow[]> {
-  return parseResultsCsv(await readFile(file, 'utf8'), file);
 }

@@ -181,7 +181,7 @@ export async function runSuite(o: RunOptions): Promise<SuiteReport> {
   const report: SuiteReport = { suite: o.suite.name, outDir, model: mKey, grid, mine, finished, pending, outcomes: [], skipped, files: [] };
 
   if (o.dryRun) {
-    report.estimate = printDryRun(report, records, o, print);
+    report.estimate = printDryRun(report, records, print);
     return report;
   }
   if (!o.backend) throw new DamplError('runSuite needs the active backend (selectBackend) unless it is a dry run');
@@ -435,7 +435,7 @@ async function runCell(o: RunOptions, cell: Cell, ds: PreparedDataset, clip: Cli
   };
 }
 
-function printDryRun(r: SuiteReport, records: Map<string, RunRecord>, o: RunOptions, print: (l: string) => void): { seconds: number; unknown: number } {
+function printDryRun(r: SuiteReport, records: Map<string, RunRecord>, print: (l: string) => void): { seconds: number; unknown: number } {
   const timings = new Map<string, number[]>();
   for (const rec of records.values()) {
     const k = `${rec.method}\u0000${rec.dataset}`;
@@ -471,6 +471,5 @@ function printDryRun(r: SuiteReport, records: Map<string, RunRecord>, o: RunOpti
     print(`${known ? `estimated training time of ${known} cell(s): ${formatSeconds(seconds)} in one process` : 'no estimate'}`
       + `${unknown ? `; ${unknown} cell(s) with no earlier timing` : ''}; feature extraction, when the cache lacks a domain, comes on top`);
   }
-  void o;
   return { seconds, unknown };
 }

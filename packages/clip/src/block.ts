@@ -10,7 +10,7 @@
  * `opsBlock` runs the same on tfjs ops.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { nativeOp, nativeOpsActive, product } from '@dampl/runtime';
+import { matMulTransposed, nativeOp, nativeOpsActive } from '@dampl/runtime';
 import { isCausalMask, selfAttention, type Attention } from './attention.js';
 import { isTrainable, layerNorm, layerNormBackward, linear, LN_EPS, normalise, quickGelu, type GradFunc, type Linear, type Norm } from './layers.js';
 import type { WeightStore } from './weight-store.js';
@@ -71,7 +71,7 @@ const opsBlock = {
     const q = toHeads(tf.mul(dense(a, pq), 1 / Math.sqrt(d)) as tf.Tensor2D);
     const k = toHeads(dense(a, pk));
     const v = toHeads(dense(a, pv));
-    const scores = product(q, k, false, true); // [N*H, L, L]
+    const scores = matMulTransposed(q, k, false, true); // [N*H, L, L]
     const att = tf.softmax(mask ? tf.add(scores, mask) : scores) as tf.Tensor3D;
     const h = tf.add(x2, dense(fromHeads(tf.matMul(att, v) as tf.Tensor3D, n, l, w), p.attn.out)) as tf.Tensor2D;
     const fc = dense(tf.add(tf.mul(normalise(h).xhat, p.ln2.weight), p.ln2.bias) as tf.Tensor2D, p.fc);
@@ -92,11 +92,11 @@ const opsBlock = {
     const dh = tf.add(dy2, layerNormBackward(sh, tf.matMul(df as tf.Tensor2D, p.fc.wt!), p.ln2)) as tf.Tensor2D;
     // attention, with do = dh Wout^T in heads
     const dO = tf.reshape(tf.transpose(tf.reshape(tf.matMul(dh, p.attn.out.wt!), [n, l, heads, d]), [0, 2, 1, 3]), [n * heads, l, d]) as tf.Tensor3D;
-    const dv = product(sa, dO, true, false);
-    const da = product(dO, sv, false, true);
+    const dv = matMulTransposed(sa, dO, true, false);
+    const da = matMulTransposed(dO, sv, false, true);
     const ds = tf.mul(sa, tf.sub(da, tf.sum(tf.mul(da, sa), -1, true))) as tf.Tensor3D;
     const dq = tf.mul(tf.matMul(ds, sk), 1 / Math.sqrt(d)) as tf.Tensor3D;
-    const dk = product(ds, sq, true, false);
+    const dk = matMulTransposed(ds, sq, true, false);
     const dln1 = tf.addN([tf.matMul(fromHeads(dq, n, l, w), pq.wt!), tf.matMul(fromHeads(dk, n, l, w), pk.wt!), tf.matMul(fromHeads(dv, n, l, w), pv.wt!)]);
     return tf.reshape(tf.add(dh, layerNormBackward(sx, dln1, p.ln1)), [n, l, w]);
   },

@@ -15,7 +15,7 @@
  * the plain autograd path instead, with runtime's matMul so that the products stay fast.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { matMul, nativeOp, nativeOpsActive, product } from '@dampl/runtime';
+import { matMul } from '@dampl/runtime';
 
 /** OpenAI CLIP's LayerNorm epsilon (torch's default). */
 export const LN_EPS = 1e-5;

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DamplError, disableNativeMatMul, enableNativeMatMul, readSafetensors, selectBackend, toFloat32, toInt32 } from '@dampl/runtime';
+import { DamplError, disableNativeKernels, enableNativeKernels, readSafetensors, selectBackend, toFloat32, toInt32 } from '@dampl/runtime';
 import { createClip, randomClipWeights } from './model.js';
 import { loadClip } from './load.js';
 import type { ClipConfig, ClipModel } from './types.js';
@@ -85,7 +85,7 @@ for (const backend of ['wasm', 'cpu'] as const) {
 
     for (const native of [true, false]) {
       it(`encodeTextShared equals the joined prompts, features and gradients (${native ? 'native kernels where they load' : 'tfjs kernels'})`, () => {
-        if (!native) disableNativeMatMul(backend);
+        if (!native) disableNativeKernels(backend);
         try {
           const [g, lp, b, lb] = [3, 4, 2, 6];
           const eotShared = [9, 4, 6, 8, 5, 7]; // per prompt, in [lp, lp + lb)
@@ -112,7 +112,7 @@ for (const backend of ['wasm', 'cpu'] as const) {
           expect(() => model.encodeTextShared(tf.zeros([3, 4, 48]) as tf.Tensor3D, tf.zeros([6, 6, 48]) as tf.Tensor3D, true, [3, 4, 5, 6, 7, 8])).toThrow(/eotIndex\[0\] = 3 is outside the branches, \[4, 10\)/);
           expect(() => model.encodeTextShared(tf.zeros([4, 4, 48]) as tf.Tensor3D, tf.zeros([6, 6, 48]) as tf.Tensor3D, true, [4, 4, 4, 4, 4, 4])).toThrow(/do not make prompts/);
         } finally {
-          if (!native) enableNativeMatMul(backend);
+          if (!native) enableNativeKernels(backend);
         }
       });
     }

@@ -4,7 +4,7 @@
  * QuickGELU MLPs and no mask, then ln_post on the class token and a projection to the joint space.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { matMul, nativeMatMulActive, nativeOp, nativeOpsActive } from '@dampl/runtime';
+import { matMul, nativeKernelsActive, nativeOp, nativeOpsActive } from '@dampl/runtime';
 import type { ClipConfig } from './types.js';
 import { isTrainable, layerNorm, type Norm } from './layers.js';
 import { residualBlockParams, residualBlockShapes, transformer, type ResidualBlock } from './block.js';
@@ -83,7 +83,7 @@ export class VisionTransformer {
     return tf.tidy(() => {
       const { patchSize: p, width: w } = this.config;
       const n = pixels.shape[0];
-      const tokens = isTrainable(this.patch) || nativeMatMulActive() ? this.patchesAsProduct(pixels) : tf.reshape(
+      const tokens = isTrainable(this.patch) || nativeKernelsActive() ? this.patchesAsProduct(pixels) : tf.reshape(
         tf.conv2d(tf.transpose(pixels, [0, 2, 3, 1]), this.patch, p, 'valid'), // [N, G, G, W]
         [n, -1, w]); // [N, G*G, W]
       const cls = tf.broadcastTo(tf.reshape(this.cls, [1, 1, w]), [n, 1, w]); // [N, 1, W]

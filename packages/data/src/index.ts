@@ -10,7 +10,7 @@ export {
 } from './types.js';
 export { DatasetIndex, type DatasetIndexInit } from './dataset-index.js';
 export { registerDataset, getDataset, listDatasets, validateDataset } from './registry.js';
-export { crossDomainTasks, findDomain, lookupDomain, findTask, classWords, classDisplayNames, codeUnitCompare } from './tasks.js';
+export { crossDomainTasks, findDomain, lookupDomain, findTask, classWords, codeUnitCompare } from './tasks.js';
 export { imageFolderIndex, IMAGE_EXTENSIONS, type ImageFolderOptions } from './image-folder.js';
 export { readImageList, LabelColumnCheck, type ImageListOptions } from './image-list.js';
 export { isInside, resolveInside, requireRoot } from './paths.js';

@@ -62,10 +62,6 @@ export function classWords(id: string): string {
   return id.replace(/_/g, ' ');
 }
 
-/** The dataset's display names, or the identifiers made into words. */
-export function classDisplayNames(ds: Pick<Dataset, 'classes' | 'classNames'>): string[] {
-  return ds.classNames ?? ds.classes.map(classWords);
-}
 
 /** Sorts by UTF-16 code units, the order of Python's sorted() on folder names (not locale order). */
 export function codeUnitCompare(a: string, b: string): number {

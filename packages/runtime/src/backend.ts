@@ -23,7 +23,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { BackendUnavailableError } from './errors.js';
 import { shareWasmIdentity } from './wasm-kernels.js';
-import { disableNativeMatMul, enableNativeMatMul, nativeBlasError, type NativeBlasInfo } from './native.js';
+import { disableNativeKernels, enableNativeKernels, nativeBlasError, type NativeBlasInfo } from './native.js';
 import {
   activateWebgpu, describeAdapter, probeWebgpuAdapter, softwareAdapter, summariseDawnMessages,
   type AdapterInfo, type WebgpuProbe,
@@ -208,10 +208,10 @@ export async function selectBackend(choice: BackendChoice = 'auto', options: Sel
 function nativeFor(name: BackendName, want: boolean): Pick<BackendReport, 'native' | 'nativeSkipped'> {
   if (name !== 'wasm' && name !== 'cpu') return {};
   if (!want) {
-    disableNativeMatMul(name);
+    disableNativeKernels(name);
     return { nativeSkipped: 'turned off' };
   }
-  const native = enableNativeMatMul(name);
+  const native = enableNativeKernels(name);
   return native ? { native } : { nativeSkipped: nativeBlasError() ?? 'unavailable' };
 }
 

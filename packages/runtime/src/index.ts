@@ -7,7 +7,7 @@ export {
 export { kernelReport, kernelLine, productGflops, type KernelReport } from './kernels.js';
 export { probeWebgpuAdapter, softwareAdapter, summariseDawnMessages, describeAdapter, type AdapterInfo, type WebgpuProbe } from './webgpu.js';
 export {
-  enableNativeMatMul, disableNativeMatMul, nativeMatMulActive, nativeOpsActive, nativeOp, type NativeOp, loadNativeBlas, nativeBlasError, openblasCoretype,
+  enableNativeKernels, disableNativeKernels, nativeKernelsActive, nativeOpsActive, nativeOp, type NativeOp, loadNativeBlas, nativeBlasError, openblasCoretype,
   NATIVE_ADDON_PATH, type NativeBlasInfo,
 } from './native.js';
 export { SafetensorsFile, readSafetensors, writeSafetensors, parseSafetensors, serializeSafetensors, parseHeader, bytesToArray, DTYPE_BYTES, type SafeDtype, type SafeTensor, type StoredArray, type TensorEntry, type SafetensorsHeader } from './safetensors.js';
@@ -16,7 +16,7 @@ export { Rng } from './rng.js';
 export { createLogger, silentLogger, progress, type Logger, type LogLevel, type Progress, type ProgressOptions } from './log.js';
 export { sharedReferenceDir, atomicWriteFile, workspaceRoot } from './fs.js';
 export { gitCommit, machineRecord, type MachineRecord } from './provenance.js';
-export { stopGradient, matMul, product, readFloat32 } from './ops.js';
+export { stopGradient, matMul, matMulTransposed, readFloat32 } from './ops.js';
 export {
   defineSchema, schemaDefaults, resolveConfig, resolveWithSources, validateConfig, parseConfigPairs, loadConfigFile,
   stableStringify, hashConfig, hashSchemaConfig, closest, editDistance, describeField,

@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { blasName } from './backend.js';
-import { NATIVE_ADDON_PATH, disableNativeMatMul, enableNativeMatMul, loadNativeBlas, nativeBlasError, nativeMatMulActive, type NativeBlasInfo } from './native.js';
+import { NATIVE_ADDON_PATH, disableNativeKernels, enableNativeKernels, loadNativeBlas, nativeBlasError, nativeKernelsActive, type NativeBlasInfo } from './native.js';
 import { workspaceRoot } from './fs.js';
 
 export interface KernelReport {
@@ -46,7 +46,7 @@ export function kernelReport(): KernelReport {
 export function kernelLine(backend: string): string {
   if (backend !== 'wasm' && backend !== 'cpu') return `${backend}'s own kernels`;
   const r = kernelReport();
-  return nativeMatMulActive(backend) && r.blas ? `native: ${r.blas.name}${r.blas.coretype ? `, OPENBLAS_CORETYPE=${r.blas.coretype}` : ''}` : `tfjs ${backend} kernels (${r.blasError ?? 'native turned off'})`;
+  return nativeKernelsActive(backend) && r.blas ? `native: ${r.blas.name}${r.blas.coretype ? `, OPENBLAS_CORETYPE=${r.blas.coretype}` : ''}` : `tfjs ${backend} kernels (${r.blasError ?? 'native turned off'})`;
 }
 
 /**
@@ -69,15 +69,15 @@ export async function productGflops(n = 512): Promise<{ n: number; tfjs: number;
     }
     return (2 * n ** 3) / [...seconds].sort((x, y) => x - y)[2]! / 1e9;
   };
-  const wasNative = nativeMatMulActive(backend);
+  const wasNative = nativeKernelsActive(backend);
   try {
-    disableNativeMatMul(backend);
+    disableNativeKernels(backend);
     const tfjs = await time();
-    const native = enableNativeMatMul(backend) ? await time() : undefined;
+    const native = enableNativeKernels(backend) ? await time() : undefined;
     return { n, tfjs, ...(native !== undefined ? { native } : {}) };
   } finally {
-    if (wasNative) enableNativeMatMul(backend);
-    else disableNativeMatMul(backend);
+    if (wasNative) enableNativeKernels(backend);
+    else disableNativeKernels(backend);
     tf.dispose([a, b]);
   }
 }

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { selectBackend } from './backend.js';
 import './ops.js';
-import { disableNativeMatMul, enableNativeMatMul, nativeBlasError, nativeMatMulActive, nativeOp, nativeOpsActive } from './native.js';
+import { disableNativeKernels, enableNativeKernels, nativeBlasError, nativeKernelsActive, nativeOp, nativeOpsActive } from './native.js';
 
 const unavailable = nativeBlasError();
 if (unavailable) throw new Error(`runtime:test:native needs the native kernels with a BLAS: ${unavailable}; on Debian/Ubuntu: apt-get install libopenblas0-pthread, then npm ci`);
@@ -15,13 +15,13 @@ describe('native matMul', () => {
   /** Runs f with the native kernel and with the backend's own, returning both results. */
   async function both(backend: 'wasm' | 'cpu', f: () => tf.Tensor): Promise<[tf.Tensor, tf.Tensor]> {
     await selectBackend(backend);
-    expect(enableNativeMatMul(backend)).toBeDefined();
-    expect(nativeMatMulActive(backend)).toBe(true);
+    expect(enableNativeKernels(backend)).toBeDefined();
+    expect(nativeKernelsActive(backend)).toBe(true);
     const fast = f();
-    disableNativeMatMul(backend);
-    expect(nativeMatMulActive(backend)).toBe(false);
+    disableNativeKernels(backend);
+    expect(nativeKernelsActive(backend)).toBe(false);
     const own = f();
-    enableNativeMatMul(backend);
+    enableNativeKernels(backend);
     return [fast, own];
   }
 
@@ -65,9 +65,9 @@ describe('native matMul', () => {
     const f = () => tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.square(tf.matMul(x as tf.Tensor3D, y as tf.Tensor3D, false, true))))([r([4, 7, 5], 3), r([4, 6, 5], 4)]);
     await selectBackend('wasm');
     const fast = f();
-    disableNativeMatMul('wasm');
+    disableNativeKernels('wasm');
     const own = f();
-    enableNativeMatMul('wasm');
+    enableNativeKernels('wasm');
     for (let i = 0; i < 2; i++) {
       const a = fast[i]!.dataSync();
       const b = own[i]!.dataSync();
@@ -160,7 +160,7 @@ describe('native matMul', () => {
 
   it('leaves int32 products to the backend', async () => {
     await selectBackend('cpu');
-    expect(nativeMatMulActive('cpu')).toBe(true);
+    expect(nativeKernelsActive('cpu')).toBe(true);
     const c = tf.matMul(tf.tensor2d([[1, 2]], [1, 2], 'int32'), tf.tensor2d([[3], [4]], [2, 1], 'int32'));
     expect(c.dtype).toBe('int32');
     expect(Array.from(c.dataSync())).toEqual([11]);

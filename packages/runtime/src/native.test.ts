@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { selectBackend } from './backend.js';
 import './ops.js';
-import { nativeBlasError, nativeMatMulActive, openblasCoretype } from './native.js';
+import { nativeBlasError, nativeKernelsActive, openblasCoretype } from './native.js';
 
 describe('openblasCoretype', () => {
   const cpuinfo = (flags: string) => `processor\t: 0\nmodel name\t: Some CPU\nflags\t\t: ${flags}\n`;
@@ -19,7 +19,7 @@ describe('selectBackend without native products', () => {
     const r = await selectBackend('wasm', { native: false });
     expect(r.native).toBeUndefined();
     expect(r.nativeSkipped).toBe('turned off');
-    expect(nativeMatMulActive('wasm')).toBe(false);
+    expect(nativeKernelsActive('wasm')).toBe(false);
     const again = await selectBackend('wasm');
     if (!nativeBlasError()) expect(again.native?.library).toBeTruthy();
   });

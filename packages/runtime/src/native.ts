@@ -263,7 +263,7 @@ function nativeOpKernel(args: { inputs: Record<string, tf.TensorInfo>; backend: 
 
 /** Whether the fused native kernels run on the active backend (wasm or cpu with the addon loaded). */
 export function nativeOpsActive(): boolean {
-  return nativeMatMulActive() && typeof addon?.layerNorm === 'function';
+  return nativeKernelsActive() && typeof addon?.layerNorm === 'function';
 }
 
 /** Runs one fused native kernel (see NativeOp) on float32 tensors of the active backend. */
@@ -287,7 +287,7 @@ const originals = new Map<string, tf.KernelConfig>();
  * Routes the backend's matrix products through the native BLAS. Returns what was loaded, or
  * undefined (with `nativeBlasError()` saying why) when the backend keeps its own kernel.
  */
-export function enableNativeMatMul(backendName: string): NativeBlasInfo | undefined {
+export function enableNativeKernels(backendName: string): NativeBlasInfo | undefined {
   const kernel = KERNELS[backendName];
   if (!kernel || !loadNativeBlas()) return undefined;
   if (originals.has(backendName)) return blasInfo;
@@ -306,7 +306,7 @@ export function enableNativeMatMul(backendName: string): NativeBlasInfo | undefi
 }
 
 /** Puts the backend's own matMul kernel back. */
-export function disableNativeMatMul(backendName: string): void {
+export function disableNativeKernels(backendName: string): void {
   const original = originals.get(backendName);
   if (!original) return;
   tf.unregisterKernel('BatchMatMul', backendName);
@@ -315,6 +315,6 @@ export function disableNativeMatMul(backendName: string): void {
 }
 
 /** Whether the backend's matrix products run through the native BLAS now. */
-export function nativeMatMulActive(backendName: string = tf.getBackend()): boolean {
+export function nativeKernelsActive(backendName: string = tf.getBackend()): boolean {
   return originals.has(backendName);
 }

@@ -7,7 +7,7 @@
  */
 import { register } from 'node:module';
 import * as tf from '@tensorflow/tfjs-core';
-import { nativeMatMulActive } from './native.js';
+import { nativeKernelsActive } from './native.js';
 
 if (!process.env.VITEST) register('./tfjs-esm-hook.mjs', import.meta.url);
 await import('@tensorflow/tfjs-core/dist/register_all_gradients.js');
@@ -51,8 +51,8 @@ const swapLast = (t: tf.Tensor): tf.Tensor => (t.rank === 2 ? tf.transpose(t) : 
  * transposed explicitly first otherwise (on tfjs-wasm a product with a transposed operand takes a
  * path 10-20x slower than transposing first). Not differentiable by itself: for gradients' insides.
  */
-export function product<T extends tf.Tensor>(a: T, b: tf.Tensor, transposeA = false, transposeB = false): T {
-  const explicit = !nativeMatMulActive();
+export function matMulTransposed<T extends tf.Tensor>(a: T, b: tf.Tensor, transposeA = false, transposeB = false): T {
+  const explicit = !nativeKernelsActive();
   const [x, y] = [explicit && transposeA ? swapLast(a) : a, explicit && transposeB ? swapLast(b) : b];
   return tf.matMul(x as tf.Tensor3D, y as tf.Tensor3D, !explicit && transposeA, !explicit && transposeB) as unknown as T;
 }
@@ -60,7 +60,7 @@ export function product<T extends tf.Tensor>(a: T, b: tf.Tensor, transposeA = fa
 /**
  * Matrix product a @ b (rank 2, or rank 3 batched with equal batch sizes) whose gradients
  *   da = dy @ b^T,  db = a^T @ dy
- * take `product`'s fast route for their transposed operands. The result is the same as
+ * take `matMulTransposed`'s fast route for their transposed operands. The result is the same as
  * tf.matMul's.
  */
 export function matMul<T extends tf.Tensor2D | tf.Tensor3D>(a: T, b: tf.Tensor2D | tf.Tensor3D): T {
@@ -70,8 +70,8 @@ export function matMul<T extends tf.Tensor2D | tf.Tensor3D>(a: T, b: tf.Tensor2D
       value: tf.matMul(x as tf.Tensor2D, y as tf.Tensor2D),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [xs, ys] = saved as [tf.Tensor, tf.Tensor];
-        let dx = product(dy, ys, false, true);
-        let dw = product(xs, dy, true, false);
+        let dx = matMulTransposed(dy, ys, false, true);
+        let dw = matMulTransposed(xs, dy, true, false);
         // a rank-2 operand broadcast against a batched one: sum its gradient over the batch
         if (xs.rank === 2 && dx.rank === 3) dx = tf.sum(dx, 0);
         if (ys.rank === 2 && dw.rank === 3) dw = tf.sum(dw, 0);

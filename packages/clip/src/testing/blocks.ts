@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { expect } from 'vitest';
-import { Rng, disableNativeMatMul, enableNativeMatMul, selectBackend } from '@dampl/runtime';
+import { Rng, disableNativeKernels, enableNativeKernels, selectBackend } from '@dampl/runtime';
 import { causalMask } from '../attention.js';
 import { residualBlock, residualBlockOps, residualBlockParams, residualBlockShapes } from '../block.js';
 import { WeightStore } from '../weight-store.js';
@@ -33,8 +33,8 @@ async function maxRelDiff(a: tf.Tensor, b: tf.Tensor): Promise<number> {
 /** Same outputs and input gradients, fused and as the op graph, with or without the native kernels. */
 export async function expectFusedBlockEqualsGraph(native: boolean, stores: WeightStore[]): Promise<void> {
   await selectBackend('wasm');
-  if (native) enableNativeMatMul('wasm');
-  else disableNativeMatMul('wasm');
+  if (native) enableNativeKernels('wasm');
+  else disableNativeKernels('wasm');
   try {
     const store = new WeightStore(randomBlock(3));
     stores.push(store);
@@ -61,6 +61,6 @@ export async function expectFusedBlockEqualsGraph(native: boolean, stores: Weigh
     const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(residualBlock(t as tf.Tensor3D, q), dy)))(x);
     expect(await maxRelDiff(g, tf.grad((t: tf.Tensor) => tf.sum(tf.mul(residualBlockOps(t as tf.Tensor3D, p), dy)))(x))).toBeLessThan(1e-4);
   } finally {
-    enableNativeMatMul('wasm');
+    enableNativeKernels('wasm');
   }
 }
