@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildGrid, cellKey, methodSpecs, parseShard, shardOf, type Cell } from './grid.js';
+import { buildGrid, cellKey, inShard, methodSpecs, parseShard, shardOf } from './grid.js';
 import { centroidMethod, registerTestMethods } from './testing.js';
 
 registerTestMethods();
@@ -64,18 +64,19 @@ describe('--shard i/n', () => {
     for (const bad of ['0/3', '4/3', '1/0', 'a/b', '1']) expect(() => parseShard(bad)).toThrow(/--shard must be i\/n/);
   });
 
-  it('is a partition of the grid: disjoint, the whole grid together, the same on every run', async () => {
+  it('is a partition of the grid: every cell in exactly one shard of the runner\'s selection, the same on every run', async () => {
     const g = await grid();
     const again = await grid();
+    expect(g).toHaveLength(72);
     for (const n of [1, 2, 3, 5]) {
-      const parts: Cell[][] = Array.from({ length: n }, (_, i) => g.filter((c) => shardOf(c.key, n) === i + 1));
-      const keys = parts.flat().map((c) => c.key);
-      expect(keys).toHaveLength(g.length);
-      expect(new Set(keys)).toEqual(new Set(g.map((c) => c.key)));
-      for (let i = 0; i < n; i++) {
-        expect(again.filter((c) => shardOf(c.key, n) === i + 1).map((c) => c.key)).toEqual(parts[i]!.map((c) => c.key));
-      }
-      if (n > 1) for (const p of parts) expect(p.length).toBeGreaterThan(0);
+      const shards = Array.from({ length: n }, (_, i) => parseShard(`${i + 1}/${n}`));
+      // inShard is what runSuite selects a shard's cells with
+      for (const c of g) expect(shards.filter((s) => inShard(c, s)).map((s) => s.index)).toHaveLength(1);
+      const sizes = shards.map((s) => g.filter((c) => inShard(c, s)).length);
+      expect(sizes.reduce((a, b) => a + b, 0)).toBe(g.length);
+      // hashing spreads 72 cells over up to 5 shards: none is empty or holds most of the grid
+      for (const size of sizes) expect(size).toBeGreaterThan(n === 1 ? 71 : 72 / n / 3);
+      for (const s of shards) expect(again.filter((c) => inShard(c, s)).map((c) => c.key)).toEqual(g.filter((c) => inShard(c, s)).map((c) => c.key));
     }
   });
 

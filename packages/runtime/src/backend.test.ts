@@ -36,10 +36,16 @@ describe('backends', () => {
     let maxDiff = 0;
     for (let i = 0; i < w.length; i++) maxDiff = Math.max(maxDiff, Math.abs(w[i]! - c[i]!));
     expect(maxDiff).toBeLessThan(1e-5);
-    // and both agree with a float64 reference
-    let ref = 0;
-    for (let k = 0; k < 53; k++) ref += a[k]! * b[k * 29]!;
-    expect(Math.abs(w[0]! - ref)).toBeLessThan(1e-5);
+    // and both agree, entry by entry, with the product computed here in float64
+    expect(w).toHaveLength(37 * 29);
+    for (let i = 0; i < 37; i++) {
+      for (let j = 0; j < 29; j++) {
+        let ref = 0;
+        for (let k = 0; k < 53; k++) ref += a[i * 53 + k]! * b[k * 29 + j]!;
+        expect(Math.abs(w[i * 29 + j]! - ref)).toBeLessThan(1e-4);
+        expect(Math.abs(c[i * 29 + j]! - ref)).toBeLessThan(1e-4);
+      }
+    }
   });
 
   it('auto picks a backend and says why faster ones were skipped', async () => {
