@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PERF_END, PERF_START, ratioTable, replaceSection } from './perf.js';
 import { findTorchPython } from './perf/step.bench.js';
@@ -33,15 +36,25 @@ describe('the README ratio table', () => {
 
 describe('findTorchPython', () => {
   it('names what it tried and how to install torch when no interpreter has it', () => {
-    const saved = process.env.DAMPL_PYTHON;
-    process.env.DAMPL_PYTHON = '/nonexistent/python3';
+    const r = findTorchPython(undefined, ['/also/not/here', '/nonexistent/python3']);
+    expect(r.python).toBeUndefined();
+    expect(r.reason).toMatch(/\/also\/not\/here: ENOENT.*\/nonexistent\/python3: ENOENT.*apt-get install python3-torch/);
+  });
+
+  it('takes the first interpreter that imports torch, passing over those that fail', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'perf-python-'));
     try {
-      const r = findTorchPython('/also/not/here');
-      if (r.python) expect(r.python).not.toMatch(/nonexistent|not\/here/);
-      else expect(r.reason).toMatch(/\/also\/not\/here: ENOENT.*\/nonexistent\/python3: ENOENT.*apt-get install python3-torch/);
+      // stand-ins for interpreters: one whose `import torch` fails, one that prints a version
+      const fails = path.join(dir, 'no-torch');
+      const works = path.join(dir, 'with-torch');
+      writeFileSync(fails, '#!/bin/sh\necho "ModuleNotFoundError: No module named torch" >&2\nexit 1\n', { mode: 0o755 });
+      writeFileSync(works, '#!/bin/sh\necho 1.13.0\n', { mode: 0o755 });
+      expect(findTorchPython(undefined, ['/nonexistent/python3', fails, works])).toEqual({ python: works });
+      const none = findTorchPython(undefined, [fails]);
+      expect(none.python).toBeUndefined();
+      expect(none.reason).toContain(`${fails}: ModuleNotFoundError: No module named torch`);
     } finally {
-      if (saved === undefined) delete process.env.DAMPL_PYTHON;
-      else process.env.DAMPL_PYTHON = saved;
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -37,8 +37,10 @@ export interface StepRow {
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 /** A python3 that imports torch, or why none was found. */
-export function findTorchPython(explicit?: string): { python?: string; reason?: string } {
-  const candidates = [explicit, process.env.DAMPL_PYTHON, 'python3', '/usr/bin/python3'].filter((c): c is string => !!c);
+export function findTorchPython(
+  explicit?: string,
+  candidates = [explicit, process.env.DAMPL_PYTHON, 'python3', '/usr/bin/python3'].filter((c): c is string => !!c),
+): { python?: string; reason?: string } {
   const tried: string[] = [];
   for (const py of candidates) {
     const r = spawnSync(py, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
