@@ -101,21 +101,29 @@ describe('the committed synthetic-world CLIP', () => {
     }
   });
 
-  it('reaches 60% zero-shot on its easiest domain, with a gap of 15 points or more to the hardest', () => {
+  /**
+   * The committed model's figures on the default world (README, train-log.txt): zero-shot
+   * "a photo of a {class}." photo 88.8, clipart 79.0, painting 69.6, sketch 51.0; the 5-fold
+   * linear probe 87.1, 92.9, 71.7, 78.8. The model and the world are fixed, so the figures move
+   * only with float rounding between backends and kernels: zero-shot may differ by 1.5 points
+   * (7 of a domain's 480 images), the probe, which trains, by 2.5.
+   */
+  const ZERO_SHOT: Record<string, number> = { photo: 0.888, clipart: 0.79, painting: 0.696, sketch: 0.51 };
+  const PROBE: Record<string, number> = { photo: 0.871, clipart: 0.929, painting: 0.717, sketch: 0.788 };
+
+  it('gives its measured zero-shot accuracy on every domain, within 1.5 points', () => {
+    expect(Object.keys(acc).sort()).toEqual(Object.keys(ZERO_SHOT).sort());
+    for (const [domain, a] of Object.entries(acc)) expect(Math.abs(a - ZERO_SHOT[domain]!), `${domain}: ${a}`).toBeLessThanOrEqual(0.015);
+    // what the figures were made to show: an easy domain, a gap to the hardest, all well above chance (1/12)
     const values = Object.values(acc);
-    const best = Math.max(...values);
-    const worst = Math.min(...values);
-    expect(best).toBeGreaterThanOrEqual(0.6);
-    expect(best - worst).toBeGreaterThanOrEqual(0.15);
+    expect(Math.max(...values)).toBeGreaterThanOrEqual(0.6);
+    expect(Math.max(...values) - Math.min(...values)).toBeGreaterThanOrEqual(0.3);
+    for (const a of values) expect(a).toBeGreaterThanOrEqual(5 / 12);
   });
 
-  it('is at least 3x chance on every domain', () => {
-    for (const [domain, a] of Object.entries(acc)) expect(a, domain).toBeGreaterThanOrEqual(3 / 12);
-  });
-
-  it('has image features that a linear probe separates: 70% or more on every domain, 20 points above zero-shot on the hardest', () => {
-    for (const [domain, a] of Object.entries(probe)) expect(a, domain).toBeGreaterThanOrEqual(0.7);
-    const hardest = Object.entries(acc).sort((a, b) => a[1] - b[1])[0]![0];
-    expect(probe[hardest]! - acc[hardest]!, hardest).toBeGreaterThanOrEqual(0.2);
+  it('has image features that a linear probe separates as measured, within 2.5 points, far above zero-shot on sketch', () => {
+    expect(Object.keys(probe).sort()).toEqual(Object.keys(PROBE).sort());
+    for (const [domain, a] of Object.entries(probe)) expect(Math.abs(a - PROBE[domain]!), `${domain}: ${a}`).toBeLessThanOrEqual(0.025);
+    expect(probe.sketch! - acc.sketch!).toBeGreaterThanOrEqual(0.2);
   });
 });
