@@ -55,7 +55,11 @@ describe('feature-space adaptation', () => {
     expect(Array.from(p)).toEqual(Array.from((await dann2.model.predict(target)).probs));
     for (let i = 0; i < 10; i++) expect(p.subarray(i * 3, i * 3 + 3).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
     expect(dann2.history).toHaveLength(4);
-    expect(dann2.history.at(-1)!.losses.transfer).toBeGreaterThan(0);
+    // the reversed gradient works against the discriminator: over the last two epochs its BCE
+    // averages 0.107 here (seeded), against 0.008 with the reversal taken out (a zero gradient into
+    // the bottleneck) and 0.006 with the gradient passed through unreversed
+    const lastTwo = dann2.history.slice(-2).map((h) => h.losses.transfer!);
+    expect((lastTwo[0]! + lastTwo[1]!) / 2).toBeGreaterThan(0.03);
     const dan = (await fitDan(data, { ...DAN_DEFAULTS, ...common, lr: 0.01 }, new Rng(0))).model;
     const src = (await trainHead(data, { ...DAN_DEFAULTS, ...common, lr: 0.01 }, new Rng(0))).model;
     const accDan = accuracy((await dan.predict(target)).probs, data.targetLabels, 3);
