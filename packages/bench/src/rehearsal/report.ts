@@ -33,6 +33,9 @@ export interface Rehearsal {
   pending: string[];
 }
 
+/** `--fraction`'s default (main.ts). */
+export const DEFAULT_FRACTION = 0.05;
+
 const gib = (b: number): string => (b / 2 ** 30).toFixed(2);
 const mb = (b: number): string => (b / 1e6).toFixed(1);
 export function duration(s: number | null): string {
@@ -52,6 +55,7 @@ export function reportMarkdown(r: Rehearsal): string {
     `dataset, seed ${r.seed}; prompt methods capped at ${r.caps.steps.join(' and ')} steps, feature-space heads at ${r.caps.iters.join(' and ')}`,
     `iterations (two runs each, for a line through setup and per-step cost); the whole run took ${duration(r.seconds)}.`,
     'Accuracy on random weights means nothing and is not reported. Figures: `rehearsal.json`.', '');
+  if (r.fraction !== DEFAULT_FRACTION) L.push(`The target's default is \`--fraction ${DEFAULT_FRACTION}\`; this run took \`--fraction ${r.fraction}\`.`, '');
   if (r.pending.length) L.push(`Not measured (the run was cut short): ${r.pending.join(', ')}.`, '');
   if (r.findings.length) L.push('## Findings', '', ...r.findings.map((f) => `- ${f}`), '');
   L.push('## Machine', '', `- backend: ${p.backend}`, `- kernels: ${p.kernels}`, `- cpu: ${p.device.cpu} x ${p.device.cpus}, ${p.device.memoryGiB} GiB`,
@@ -62,7 +66,10 @@ export function reportMarkdown(r: Rehearsal): string {
     L.push(`| ${d} | ${t.task} | ${n} | ${mb(t.bytes)} MB | ${t.shape.countsSource} | ${t.shape.sizeSource} |`);
   }
   L.push('', '## Stages', '', 'Peak RSS is the process\'s maximum resident set over the stage (VmHWM, reset at the stage\'s start);',
-    'backend bytes are tf.memory() at the end of the stage and the largest sampled during it.', '',
+    'backend bytes are tf.memory() at the end of the stage and the largest sampled during it. The wasm backend\'s memory grows and',
+    'never shrinks, so a stage\'s peak includes what the stages before it grew that memory to: a stage\'s own need shows where its',
+    'peak rises above the stages before it. tf.memory() is sampled when the event loop is free (during loads and reads), not inside',
+    'the synchronous kernels of a training step; for those stages the peak RSS is the measure.', '',
     '| stage | seconds | CPU seconds | peak RSS GiB | backend MB (end / peak) | detail |', '| --- | ---: | ---: | ---: | ---: | --- |');
   for (const s of r.stages) {
     const det = Object.entries(s.detail).filter(([k, v]) => v !== undefined && k !== 'files' && k !== 'configHash')
@@ -79,7 +86,8 @@ export function reportMarkdown(r: Rehearsal): string {
   const g = r.projection;
   L.push('', '## Projected cost of the full real grid', '',
     `Every method, every task, seeds ${g.seeds.join(', ')} (the real suite's), at the datasets' full sizes; encoding each dataset once`,
-    '(the feature cache is shared). GPU: ' + (g.gpu ? `from ${g.gpu.source} (${g.gpu.device}): encoding at its images a second, the prompt methods' steps at its DAMPL step scaled by the prompts; the other methods keep this CPU's figures.`
+    '(the feature cache is shared). Per-step and per-image costs are this run\'s, on CPUs shared with other work (load average above): a quiet machine is faster.',
+    'GPU: ' + (g.gpu ? `from ${g.gpu.source} (${g.gpu.device}): encoding at its images a second, the prompt methods' steps at its DAMPL step scaled by the prompts; the other methods keep this CPU's figures.`
       : 'no GPU kit report was given (`--gpu gpu.json`) and none is committed, so no GPU projection is made.'), '',
     '| dataset | cells | images | encoding (CPU) | feature cache | methods (CPU) | total (CPU) | total (GPU) |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const d of g.datasets) {
@@ -87,7 +95,7 @@ export function reportMarkdown(r: Rehearsal): string {
     L.push(`| ${d.dataset} | ${cells} | ${d.images} | ${duration(d.encodeCpuSeconds)} | ${mb(d.cacheBytes)} MB | ${duration(d.cpuSeconds - d.encodeCpuSeconds)} | ${duration(d.cpuSeconds)} | ${duration(d.gpuSeconds)} |`);
   }
   L.push(`| all | | | | | | ${duration(g.cpuSeconds)} | ${duration(g.gpuSeconds)} |`);
-  L.push('', '| dataset | method | cells | steps in all | CPU | GPU |', '| --- | --- | ---: | ---: | ---: | ---: |');
+  L.push('', '| dataset | method | cells | steps in all (the linear probe: source samples) | CPU | GPU |', '| --- | --- | ---: | ---: | ---: | ---: |');
   for (const d of g.datasets) for (const m of d.methods) L.push(`| ${d.dataset} | ${m.method} | ${m.cells} | ${m.steps} | ${duration(m.cpuSeconds)} | ${duration(m.gpuSeconds)} |`);
   L.push('', ...EXERCISED, '');
   return L.join('\n');
