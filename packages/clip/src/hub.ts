@@ -30,7 +30,7 @@ export interface HubOptions {
 }
 
 /** The files a Hugging Face CLIP directory holds; the first two are required. */
-export const HF_MODEL_FILES = ['config.json', 'model.safetensors', 'tokenizer.json', 'preprocessor_config.json'] as const;
+export const HF_MODEL_FILES = ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json', 'preprocessor_config.json'] as const;
 const REQUIRED_FILES = ['config.json', 'model.safetensors'];
 /** A sharded checkpoint's index, in place of model.safetensors. */
 export const SHARD_INDEX = 'model.safetensors.index.json';

@@ -227,7 +227,7 @@ describe('hub ids', () => {
     const err = await loadClip(id, { hubCacheDir: hub, xenovaCacheDir: path.join(tmp, 'empty-x') }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DamplError);
     const msg = (err as Error).message;
-    for (const f of ['config.json', 'model.safetensors', 'tokenizer.json', 'preprocessor_config.json']) expect(msg).toContain(f);
+    for (const f of ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json', 'preprocessor_config.json']) expect(msg).toContain(f);
     expect(msg).toContain(path.join(hub, 'models--acme--clip-tiny-test', 'snapshots', 'main'));
     expect(msg).toContain(path.join(tmp, 'empty-x', id));
     expect(msg).toContain('offline');
@@ -295,6 +295,9 @@ describe('hub ids', () => {
       expect(existsSync(path.join(snap, 'tokenizer.json'))).toBe(false);
       expect((await readFile(path.join(hub, 'models--acme--clip-tiny-test', 'refs', 'main'), 'utf8')).trim()).toBe(commit);
       expect(requests).toContain('/acme/clip-tiny-test/resolve/main/model.safetensors');
+      // the tokenizer needs tokenizer_config.json beside tokenizer.json: both are asked for
+      expect(requests).toContain('/acme/clip-tiny-test/resolve/main/tokenizer.json');
+      expect(requests).toContain('/acme/clip-tiny-test/resolve/main/tokenizer_config.json');
       const n = requests.length;
       const again = await loadClip(id, opts);
       expect(requests.length).toBe(n);
