@@ -5,11 +5,12 @@ export { writeHfTokenizerFiles, HfTokenizer, hfTokenizerJson } from './hf-tokeni
 export { cleanText, htmlUnescape } from './text-clean.js';
 export { buildTokenBatch, SOT_TOKEN, EOT_TOKEN, CONTEXT_LENGTH, BPE_VOCAB_FILE, CLIP_BPE_VOCAB } from './token-batch.js';
 export {
-  CLIP_MEAN, CLIP_STD, DEFAULT_AUGMENT, clipPreprocess, parsePreprocessorConfig, readPreprocessorConfig, preprocessDescriptor,
+  CLIP_MEAN, CLIP_STD, DEFAULT_AUGMENT, DAPL_AUGMENT, clipPreprocess, parsePreprocessorConfig, readPreprocessorConfig, preprocessDescriptor,
   decodeImage, transformImage, loadImage, ImageReadError,
   type PreprocessConfig, type AugmentConfig, type ViewSpec, type Interpolation, type DecodedImage,
 } from './preprocess.js';
 export { extractFeatures, type ExtractOptions, type FeatureSet, type ImageItem, type ImageEncoder } from './features/extract.js';
+export { extractViews, type ViewSet, type ViewSetCost } from './features/views.js';
 export {
   FeatureCache, cacheDirFor, identityHash, imageListHash, FEATURES_FILE,
   type FeatureKey, type CacheIdentity, type FeatureManifest, type FeatureRows, type SkippedImage,

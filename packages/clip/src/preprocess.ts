@@ -62,6 +62,15 @@ export interface AugmentConfig {
 export const DEFAULT_AUGMENT: AugmentConfig = { seed: 0, scale: [0.5, 1], ratio: [3 / 4, 4 / 3], flip: true };
 
 /**
+ * The training augmentation of DAPL's dataset configs, INPUT.TRANSFORMS
+ * ["random_resized_crop", "random_flip", "normalize"], with Dassl's defaults
+ * (dassl/config/defaults.py: INPUT.RRCROP_SCALE (0.08, 1.0); the ratio is torchvision's default
+ * (3/4, 4/3), which Dassl's random_resized_crop leaves as it is; flip with probability 0.5) and
+ * the bicubic interpolation of CLIP's preprocessing, which DAPL's trainer configs set.
+ */
+export const DAPL_AUGMENT: AugmentConfig = { seed: 0, scale: [0.08, 1], ratio: [3 / 4, 4 / 3], flip: true };
+
+/**
  * Which view of an image to produce: view 0 is CLIP's deterministic centre crop; view k >= 1 is
  * the k-th augmented view, drawn from an Rng seeded by (augment.seed, k, image key), so the
  * same view of the same image is the same in every run.
