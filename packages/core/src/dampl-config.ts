@@ -20,6 +20,7 @@ import { defineSchema, type ConfigOf } from '@dampl/runtime';
 import type { NamedConfig } from './config.js';
 import type { Preset } from './methods.js';
 import { CORRECTIONS } from './pseudo.js';
+import { VIEWS_FIELD } from './views.js';
 
 const EP25 = 'DAPL configs/trainers/DAPL/ep25-32-csc.yaml';
 const DASSL = 'Dassl dassl/config/defaults.py';
@@ -65,6 +66,7 @@ export const damplSchema = defineSchema({
   batchTarget: { type: 'integer', default: 32, min: 1, doc: 'target images per step', source: `${EP25} DATALOADER.TRAIN_U.BATCH_SIZE` },
   countIter: { type: 'enum', choices: ['source', 'target', 'smaller', 'larger'], default: 'source', doc: 'which set counts the steps of an epoch', source: `${DASSL} TRAIN.COUNT_ITER = train_x` },
   evalBatch: { type: 'integer', default: 4096, min: 1, doc: 'rows per chunk when predicting (does not change results)', source: 'this project' },
+  views: VIEWS_FIELD,
 });
 
 export type DamplConfig = ConfigOf<typeof damplSchema>;

@@ -30,6 +30,7 @@ import {
 } from './methods.js';
 import { PromptLearner, zeroShotTextFeatures } from './prompt.js';
 import { PseudoLabeler, type PseudoLabels } from './pseudo.js';
+import { epochView, parseViews, type TrainViews } from './views.js';
 import { train, type Batch, type TrainModel } from './trainer.js';
 import type { TextTower } from './types.js';
 
@@ -66,11 +67,12 @@ export class TextPredictor {
 class DamplModel implements TrainModel {
   readonly params: ReadonlyMap<string, tf.Variable>;
   readonly learner: PromptLearner;
-  private readonly xs: tf.Tensor2D;
+  private xs: tf.Tensor2D;
   private readonly ys: Int32Array;
-  private readonly xt: tf.Tensor2D;
+  private xt: tf.Tensor2D;
   private readonly zeroShot: tf.Tensor2D;
-  private readonly labeler: PseudoLabeler;
+  private labeler: PseudoLabeler;
+  private readonly views?: TrainViews;
   private pseudo?: PseudoLabels;
 
   constructor(private readonly input: MethodInput<DamplConfig>, private readonly cfg: DamplConfig, private readonly tower: TextTower) {
@@ -80,6 +82,7 @@ class DamplModel implements TrainModel {
     if (input.sourceLabels.length !== input.source.rows) {
       throw new DamplError(`${input.sourceLabels.length} source labels for ${input.source.rows} source feature rows`);
     }
+    this.views = trainViewsFor(input, cfg);
     const K = input.classNames.length;
     for (const y of input.sourceLabels) {
       if (!(y >= 0 && y < K)) throw new DamplError(`source label ${y} is outside the ${K} classes`);
@@ -93,12 +96,27 @@ class DamplModel implements TrainModel {
     this.labeler = new PseudoLabeler(this.xt, this.zeroShot, tower.logitScale, cfg);
   }
 
+  /** With cached views, the epoch's view of both sets replaces the last, and the pseudo-labels are computed on it. */
+  private takeEpochView(epoch: number): void {
+    if (!this.views) return;
+    const E = this.tower.config.embedDim;
+    const s = epochView(this.views.source, this.input.seed, epoch + 1, 'source');
+    const t = epochView(this.views.target, this.input.seed, epoch + 1, 'target');
+    this.xs.dispose();
+    this.xt.dispose();
+    this.labeler.dispose();
+    this.xs = tf.tidy(() => l2Normalize(tf.tensor2d(s.data, [s.rows, E])));
+    this.xt = tf.tidy(() => l2Normalize(tf.tensor2d(t.data, [t.rows, E])));
+    this.labeler = new PseudoLabeler(this.xt, this.zeroShot, this.tower.logitScale, this.cfg);
+  }
+
   /** Target-domain text features [K, E], outside any tape. */
   targetText(): tf.Tensor2D {
     return this.learner.textFeatures([1]);
   }
 
   async beforeEpoch(epoch: number): Promise<Partial<EpochRecord>> {
+    this.takeEpochView(epoch);
     const text = this.labeler.needsTargetText ? this.targetText() : undefined;
     try {
       this.pseudo = await this.labeler.compute(epoch, this.cfg.epochs, text);
@@ -192,6 +210,23 @@ async function resultFrom(learner: PromptLearner, cfg: DamplConfig, tower: TextT
     state: async () => state,
     dispose: () => predictor.dispose(),
   };
+}
+
+/** The cached views a run trains on (undefined for views=0), checked against the clean features. */
+function trainViewsFor(input: MethodInput<DamplConfig>, cfg: DamplConfig): TrainViews | undefined {
+  const mode = parseViews(cfg.views);
+  if (mode.kind === 'clean') return undefined;
+  if (mode.kind === 'online') {
+    throw new ConfigError("views=online needs the runner's image encoder on each batch, which this build does not pass to methods yet", 'use views=K (cached augmented views), e.g. --set dampl.views=4');
+  }
+  const v = input.trainViews;
+  if (!v || v.source.length !== mode.k || v.target.length !== mode.k) {
+    throw new ConfigError(`views=${mode.k} needs ${mode.k} cached views of the source and target (input.trainViews), got ${v ? `${v.source.length} and ${v.target.length}` : 'none'}`, 'extract them with extractViews (packages/clip) or run through dampl bench run');
+  }
+  for (const [m, clean, what] of [...v.source.map((m) => [m, input.source, 'source'] as const), ...v.target.map((m) => [m, input.target, 'target'] as const)]) {
+    if (m.rows !== clean.rows || m.dim !== clean.dim) throw new DamplError(`a cached ${what} view is ${m.rows}x${m.dim}, the clean ${what} features ${clean.rows}x${clean.dim}`, 'rebuild the feature cache');
+  }
+  return v;
 }
 
 function requireTower(clip: TextTower | undefined): TextTower {

@@ -12,6 +12,7 @@
  * operation is to score predictions. A method reports pseudo-label accuracy and target accuracy
  * in its history through them, and has nothing to compute a loss from.
  */
+import type { TrainViews } from './views.js';
 import {
   ConfigError, DamplError, closest, loadConfigFile, parseConfigPairs, resolveConfig, resolveWithSources,
   type ConfigLayer, type ConfigOf, type ConfigSchema, type Logger, type SafeTensor,
@@ -95,6 +96,12 @@ export interface MethodInput<C> {
   target: FeatureMatrix;
   /** Scores target predictions for the history; never part of any loss. */
   targetAnalysis?: TargetAnalysis;
+  /**
+   * With config `views` = K > 0: K cached augmented views of the source and target training
+   * images (views.ts); each epoch trains on one view per image. Evaluation keeps the clean
+   * `source`/`target`/`evalTarget` features.
+   */
+  trainViews?: TrainViews;
   /** Target evaluation set, scored after each epoch (its labels are behind a TargetAnalysis too). */
   evalTarget?: { features: FeatureMatrix; analysis: TargetAnalysis };
   /** Class names as shown in prompts (underscores become spaces). */

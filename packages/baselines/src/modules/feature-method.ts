@@ -7,7 +7,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, DamplError, Rng, readFloat32, type SafeTensor } from '@dampl/runtime';
 import {
-  checkFeatures, validateConfig,
+  VIEWS_FIELD, checkFeatures, parseViews, validateConfig,
   type ConfigOf, type ConfigSchema, type EpochRecord, type FeatureMatrix, type Method, type MethodInput,
   type MethodResult, type MethodState, type Prediction, type Preset, type RestoreInput,
 } from '@dampl/core';
@@ -34,6 +34,7 @@ export function featureTrainFields(d: FeatureTrainConfig, source: string) {
     bottleneckDim: { type: 'integer', default: d.bottleneckDim, min: 1, doc: 'bottleneck width d', source: `${source} --bottleneck-dim` },
     normalize: { type: 'boolean', default: d.normalize, doc: 'L2-normalise the CLIP features before the bottleneck', source: 'this project: CLIP features are compared by cosine' },
     tradeOff: { type: 'number', default: d.tradeOff, min: 0, doc: 'weight of the transfer loss', source: `${source} --trade-off` },
+    views: VIEWS_FIELD,
   } as const;
 }
 
@@ -111,6 +112,9 @@ export function featureMethod<S extends ConfigSchema>(spec: FeatureMethodSpec<S>
       const cfg = validateConfig(schema, input.config as Record<string, unknown>, `${name} config`);
       if (input.resumeFrom) {
         throw new ConfigError(`${name} cannot resume from a checkpoint`, 'feature-space methods train in one go; run it again without resumeFrom');
+      }
+      if (parseViews((cfg as { views?: string }).views ?? '0').kind !== 'clean') {
+        throw new ConfigError(`${name} trains on the clean view only in this build (views=${(cfg as { views?: string }).views})`, `use views=0 for ${name}; dampl and dapl take views=K`);
       }
       const data = featureData(input);
       const log = input.logger?.child(name);

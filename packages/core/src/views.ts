@@ -1,0 +1,63 @@
+/**
+ * Views: which image views a method that trains on image features sees.
+ *
+ *   '0'       one clean view (CLIP's centre crop) for every epoch; the synthetic suite's default,
+ *             so its results, config hashes and predictions stand;
+ *   'K' (> 0) K cached augmented views per image (DAPL's random resized crop + flip, encoded once
+ *             into the feature cache); each epoch takes one view per image, seeded by the run's
+ *             seed, the epoch and the domain;
+ *   'online'  the image encoder runs on each batch's fresh augmentation (DAPL's trainer runs its
+ *             frozen image encoder on every batch).
+ * Evaluation always uses the clean view.
+ */
+import { ConfigError, Rng } from '@dampl/runtime';
+import type { FeatureMatrix } from './methods.js';
+
+export type ViewsMode = { kind: 'clean' } | { kind: 'cached'; k: number } | { kind: 'online' };
+
+/** The `views` key of every schema of a method that trains on image features. */
+export const VIEWS_FIELD = {
+  type: 'string',
+  default: '0',
+  hashOmitsDefault: true,
+  doc: "training views: '0' (the clean view), K > 0 cached augmented views per image, or 'online' (fresh augmentation each batch)",
+  source: 'DAPL (LeapLabTHU/DAPrompt) trains on a fresh random resized crop + flip of every image each batch; 0 keeps the clean view of the synthetic suite',
+} as const;
+
+/** Parses a `views` value; a wrong one is a ConfigError saying what to write. */
+export function parseViews(value: string | number): ViewsMode {
+  const s = String(value).trim();
+  if (s === 'online') return { kind: 'online' };
+  if (/^\d+$/.test(s)) {
+    const k = Number(s);
+    return k === 0 ? { kind: 'clean' } : { kind: 'cached', k };
+  }
+  throw new ConfigError(`views is ${JSON.stringify(value)}; expected 0, a positive integer K or 'online'`, 'e.g. --set dapl.views=4');
+}
+
+/** The cached views a method trains on: views[v] holds view v + 1 of every row, in the clean features' order. */
+export interface TrainViews {
+  source: readonly FeatureMatrix[];
+  target: readonly FeatureMatrix[];
+}
+
+/** Which of K views each of `rows` images takes in `epoch` (1-based); seeded by seed, epoch and domain. */
+export function epochViewIndices(rows: number, k: number, seed: number, epoch: number, domain: 'source' | 'target'): Int32Array {
+  const rng = new Rng(seed).fork(`views ${domain} epoch ${epoch}`);
+  const out = new Int32Array(rows);
+  for (let i = 0; i < rows; i++) out[i] = rng.int(k);
+  return out;
+}
+
+/** The features of `epoch`: row i from view epochViewIndices(...)[i] of `views`. */
+export function epochView(views: readonly FeatureMatrix[], seed: number, epoch: number, domain: 'source' | 'target'): FeatureMatrix {
+  const first = views[0];
+  if (!first) throw new ConfigError('no cached views to sample from', "extract the views first, or use views=0");
+  for (const v of views) {
+    if (v.rows !== first.rows || v.dim !== first.dim) throw new ConfigError(`cached views differ in shape: ${v.rows}x${v.dim} against ${first.rows}x${first.dim}`, 'rebuild the feature cache');
+  }
+  const pick = epochViewIndices(first.rows, views.length, seed, epoch, domain);
+  const data = new Float32Array(first.rows * first.dim);
+  for (let i = 0; i < first.rows; i++) data.set(views[pick[i]!]!.data.subarray(i * first.dim, (i + 1) * first.dim), i * first.dim);
+  return { data, rows: first.rows, dim: first.dim };
+}
