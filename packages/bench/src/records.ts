@@ -4,6 +4,7 @@
  * predictions with their labels, the metrics computed from them and the training history.
  * A cell whose record exists is finished; the tables are rebuilt from the records alone.
  */
+import type { ViewsRecord } from './train-views.js';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir } from 'node:fs/promises';
 import os from 'node:os';
@@ -79,6 +80,8 @@ export interface RunRecord {
   history: EpochRecord[];
   /** The target test set scored after each epoch (epochs.ts), where the method has epochs; the tables' best-epoch figures. */
   epochs?: EpochScore[];
+  /** The cached augmented views the method trained on and what they cost (train-views.ts); absent for the clean view (views 0). */
+  views?: ViewsRecord;
 }
 
 export function encodeLabels(values: ArrayLike<number>, numClasses: number): { encoding: RunRecord['predictions']['encoding']; data: string } {

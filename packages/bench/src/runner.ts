@@ -19,7 +19,8 @@ import {
 import { fitMethod, getMethod, type FeatureMatrix } from '@dampl/core';
 import { evaluate, getDataset, type DatasetIndex } from '@dampl/data';
 import { generateSynthWorld } from '@dampl/synth';
-import type { ClipModel, FeatureSet } from '@dampl/clip';
+import type { ClipModel, FeatureSet, ViewSet } from '@dampl/clip';
+import { cellViews, viewsOf } from './train-views.js';
 import { backboneName } from './anchors.js';
 import { baseMethodName, buildGrid, methodSpecs, type Cell } from './grid.js';
 import { expandSpecs, type MethodVariants } from './variants.js';
@@ -231,6 +232,8 @@ async function openModel(model: string, log: Logger): Promise<ClipModel> {
 interface PreparedDataset {
   index: DatasetIndex;
   features(domain: string, split: string): Promise<FeatureSet>;
+  /** K cached augmented views of a domain's split (train-views.ts). */
+  views(domain: string, split: string, k: number): Promise<ViewSet>;
 }
 
 async function prepareDataset(o: RunOptions, d: SuiteDataset, clip: ClipModel, model: string): Promise<PreparedDataset | SkippedDataset> {
@@ -248,13 +251,31 @@ async function prepareDataset(o: RunOptions, d: SuiteDataset, clip: ClipModel, m
   } catch (e) {
     return unreadableDataset(d, e as Error);
   }
-  const { extractFeatures, readPreprocessorConfig, clipPreprocess } = await import('@dampl/clip');
+  const { extractFeatures, extractViews, readPreprocessorConfig, clipPreprocess } = await import('@dampl/clip');
   const size = clip.config.vision.imageSize;
   const isDir = existsSync(model) && statSync(model).isDirectory();
   const preprocess = isDir ? await readPreprocessorConfig(model, size) : clipPreprocess(size);
   const sets = new Map<string, Promise<FeatureSet>>();
+  const viewSets = new Map<string, Promise<ViewSet>>();
+  const quiet = log.level === 'silent' || log.level === 'error' || log.level === 'warn';
   return {
     index,
+    views(domain, split, k) {
+      const key = `${domain}\u0000${split}\u0000${k}`;
+      let p = viewSets.get(key);
+      if (!p) {
+        const items = index.select(domain, split).map((it) => ({ path: it.path, label: it.label, domain: it.domain }));
+        p = extractViews({
+          model: clip, items, root: index.root, cacheDir: o.cacheDir, preprocess,
+          key: { dataset: d.dataset, domain, split }, batchSize: o.batchSize ?? 32, log, progressMode: quiet ? 'off' : undefined,
+        }, k).then((v) => {
+          if (v.imagesEncoded) log.info(`${d.dataset}/${domain}/${split}: ${k} augmented view(s), ${v.imagesEncoded} image(s) encoded in ${formatSeconds(v.seconds)}`);
+          return v;
+        });
+        viewSets.set(key, p);
+      }
+      return p;
+    },
     features(domain, split) {
       const k = `${domain}\u0000${split}`;
       let p = sets.get(k);
@@ -382,6 +403,10 @@ async function runCell(o: RunOptions, cell: Cell, ds: PreparedDataset, clip: Cli
     await ds.features(task.target, sp.testTarget),
   ];
   const method = getMethod(baseMethodName(cell.method));
+  const mode = viewsOf(cell.config, cell.method);
+  const views = mode.kind === 'cached'
+    ? await cellViews(mode.k, (side) => side === 'source' ? ds.views(task.source, sp.trainSource, mode.k) : ds.views(task.target, sp.trainTarget, mode.k))
+    : undefined;
   const mlog = o.log.child(cell.method);
   if (o.log.level !== 'debug') mlog.level = 'warn';
   const before = tf.memory().numTensors;
@@ -394,6 +419,7 @@ async function runCell(o: RunOptions, cell: Cell, ds: PreparedDataset, clip: Cli
     evalTarget: { features: matrix(test), labels: test.labels, onScored: (p) => scored.push(correctPerClass(p, test.labels, K)) },
     classNames: index.classNames, domainNames: [domainWords(task.source), domainWords(task.target)],
     clip, config: cell.config, seed: cell.seed, logger: mlog, signal: o.signal,
+    ...(views ? { trainViews: views.trainViews } : {}),
   });
   const t1 = performance.now();
   let predicted: Int32Array;
@@ -426,6 +452,7 @@ async function runCell(o: RunOptions, cell: Cell, ds: PreparedDataset, clip: Cli
       cpuSeconds: ((c) => (c.user + c.system) / 1e6)(process.cpuUsage(cpu0)),
     },
     predictions: { encoding: p.encoding, n: predicted.length, predicted: p.data, labels: l.data },
+    ...(views ? { views: views.record } : {}),
     result: {
       metric: ev.metric, value: ev.value, accuracy: ev.accuracy, meanClassAccuracy: ev.meanClassAccuracy,
       perClass: ev.perClass.map((c) => ({ class: index.classes[c.label]!, total: c.total, correct: c.correct, accuracy: Number.isNaN(c.accuracy) ? null : c.accuracy })),
