@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { Rng, schemaDefaults, selectBackend } from '@dampl/runtime';
 import { dannSchema, fitDann } from './dann.js';
 import { danSchema, fitDan } from './dan.js';
+import { mcc, mccSchema } from './mcc.js';
 
 const DANN_DEFAULTS = schemaDefaults(dannSchema);
 const DAN_DEFAULTS = schemaDefaults(danSchema);
@@ -70,3 +71,35 @@ describe('feature-space adaptation', () => {
     for (const h of [dann, dann2.model, dan, src]) h.dispose();
   });
 });
+
+describe('cached augmented views in the feature-space heads', () => {
+  const data = toy(2);
+  const matrix = (x: Float32Array) => ({ data: x, rows: x.length / data.dim, dim: data.dim });
+  const input = (views: string, trainViews?: { source: ReturnType<typeof matrix>[]; target: ReturnType<typeof matrix>[] }) => ({
+    source: matrix(data.source), sourceLabels: data.sourceLabels, target: matrix(data.target),
+    classNames: ['a', 'b', 'c'], domainNames: ['s', 't'] as [string, string], seed: 4,
+    config: { ...schemaDefaults(mccSchema), epochs: 3, itersPerEpoch: 20, normalize: false, bottleneckDim: 16, views },
+    ...(trainViews ? { trainViews } : {}),
+  });
+  const probs = async (i: ReturnType<typeof input>) => {
+    const r = await mcc.fit(i as never);
+    const p = (await r.predict(matrix(data.target))).probs;
+    r.dispose();
+    return Array.from(p);
+  };
+
+  it('train on the views each epoch: views equal to the clean features give the clean run, other views another', async () => {
+    const clean = await probs(input('0'));
+    const same = await probs(input('2', { source: [matrix(data.source), matrix(data.source)], target: [matrix(data.target), matrix(data.target)] }));
+    expect(same).toEqual(clean);
+    const flipped = (x: Float32Array) => x.map((v, i) => (i % data.dim < 2 ? -v : v));
+    const other = await probs(input('2', { source: [matrix(data.source), matrix(flipped(data.source))], target: [matrix(data.target), matrix(flipped(data.target))] }));
+    expect(other).not.toEqual(clean);
+  });
+
+  it('say what is missing: K views not given, or online', async () => {
+    await expect(mcc.fit(input('2') as never)).rejects.toThrow(/views=2 needs 2 cached views/);
+    await expect(mcc.fit(input('online') as never)).rejects.toThrow(/views=online needs the runner's image encoder/);
+  });
+});
+

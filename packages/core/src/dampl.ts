@@ -30,7 +30,7 @@ import {
 } from './methods.js';
 import { PromptLearner, zeroShotTextFeatures } from './prompt.js';
 import { PseudoLabeler, type PseudoLabels } from './pseudo.js';
-import { epochView, parseViews, type TrainViews } from './views.js';
+import { epochView, trainViewsFor, type TrainViews } from './views.js';
 import { train, type Batch, type TrainModel } from './trainer.js';
 import type { TextTower } from './types.js';
 
@@ -82,7 +82,7 @@ class DamplModel implements TrainModel {
     if (input.sourceLabels.length !== input.source.rows) {
       throw new DamplError(`${input.sourceLabels.length} source labels for ${input.source.rows} source feature rows`);
     }
-    this.views = trainViewsFor(input, cfg);
+    this.views = trainViewsFor(input, cfg.views, 'dampl');
     const K = input.classNames.length;
     for (const y of input.sourceLabels) {
       if (!(y >= 0 && y < K)) throw new DamplError(`source label ${y} is outside the ${K} classes`);
@@ -210,23 +210,6 @@ async function resultFrom(learner: PromptLearner, cfg: DamplConfig, tower: TextT
     state: async () => state,
     dispose: () => predictor.dispose(),
   };
-}
-
-/** The cached views a run trains on (undefined for views=0), checked against the clean features. */
-function trainViewsFor(input: MethodInput<DamplConfig>, cfg: DamplConfig): TrainViews | undefined {
-  const mode = parseViews(cfg.views);
-  if (mode.kind === 'clean') return undefined;
-  if (mode.kind === 'online') {
-    throw new ConfigError("views=online needs the runner's image encoder on each batch, which this build does not pass to methods yet", 'use views=K (cached augmented views), e.g. --set dampl.views=4');
-  }
-  const v = input.trainViews;
-  if (!v || v.source.length !== mode.k || v.target.length !== mode.k) {
-    throw new ConfigError(`views=${mode.k} needs ${mode.k} cached views of the source and target (input.trainViews), got ${v ? `${v.source.length} and ${v.target.length}` : 'none'}`, 'extract them with extractViews (packages/clip) or run through dampl bench run');
-  }
-  for (const [m, clean, what] of [...v.source.map((m) => [m, input.source, 'source'] as const), ...v.target.map((m) => [m, input.target, 'target'] as const)]) {
-    if (m.rows !== clean.rows || m.dim !== clean.dim) throw new DamplError(`a cached ${what} view is ${m.rows}x${m.dim}, the clean ${what} features ${clean.rows}x${clean.dim}`, 'rebuild the feature cache');
-  }
-  return v;
 }
 
 function requireTower(clip: TextTower | undefined): TextTower {

@@ -10,7 +10,7 @@
  *             frozen image encoder on every batch).
  * Evaluation always uses the clean view.
  */
-import { ConfigError, Rng } from '@dampl/runtime';
+import { ConfigError, DamplError, Rng } from '@dampl/runtime';
 import type { FeatureMatrix } from './methods.js';
 
 export type ViewsMode = { kind: 'clean' } | { kind: 'cached'; k: number } | { kind: 'online' };
@@ -60,4 +60,24 @@ export function epochView(views: readonly FeatureMatrix[], seed: number, epoch: 
   const data = new Float32Array(first.rows * first.dim);
   for (let i = 0; i < first.rows; i++) data.set(views[pick[i]!]!.data.subarray(i * first.dim, (i + 1) * first.dim), i * first.dim);
   return { data, rows: first.rows, dim: first.dim };
+}
+
+/**
+ * The cached views a run trains on (undefined for views=0), checked against the clean features;
+ * views=online is refused until the runner passes an image encoder to methods.
+ */
+export function trainViewsFor(input: { source: FeatureMatrix; target: FeatureMatrix; trainViews?: TrainViews }, views: string, method: string): TrainViews | undefined {
+  const mode = parseViews(views);
+  if (mode.kind === 'clean') return undefined;
+  if (mode.kind === 'online') {
+    throw new ConfigError("views=online needs the runner's image encoder on each batch, which this build does not pass to methods yet", `use views=K (cached augmented views), e.g. --set ${method}.views=4`);
+  }
+  const v = input.trainViews;
+  if (!v || v.source.length !== mode.k || v.target.length !== mode.k) {
+    throw new ConfigError(`views=${mode.k} needs ${mode.k} cached views of the source and target (input.trainViews), got ${v ? `${v.source.length} and ${v.target.length}` : 'none'}`, 'extract them with extractViews (packages/clip) or run through dampl bench run');
+  }
+  for (const [m, clean, what] of [...v.source.map((m) => [m, input.source, 'source'] as const), ...v.target.map((m) => [m, input.target, 'target'] as const)]) {
+    if (m.rows !== clean.rows || m.dim !== clean.dim) throw new DamplError(`a cached ${what} view is ${m.rows}x${m.dim}, the clean ${what} features ${clean.rows}x${clean.dim}`, 'rebuild the feature cache');
+  }
+  return v;
 }

@@ -23,7 +23,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '@dampl/runtime';
-import { defineSchema, imLoss, type ConfigOf } from '@dampl/core';
+import { defineSchema, epochView, imLoss, type ConfigOf } from '@dampl/core';
 import {
   BatchSampler, Sgd, deviceFeatures, featureMethod, gatherRows, runEpochs, sgdStep, trainHead,
   type FeatureData, type TrainHooks,
@@ -66,7 +66,7 @@ export async function fitShotIm(data: FeatureData, cfg: ShotImConfig, rng: Rng, 
     tradeOff: 0, labelSmoothing: cfg.labelSmoothing,
   }, rng.fork('source'), hooks);
   const { model } = src;
-  const target = deviceFeatures(data.target, dim, cfg.normalize);
+  let target = deviceFeatures(data.target, dim, cfg.normalize);
   const params = model.neck.params();
   const sgd = new Sgd(cfg.momentum, cfg.weightDecay, cfg.nesterov);
   const batches = new BatchSampler(nt, Math.min(cfg.batchSize, nt), rng.fork('target-order'));
@@ -74,6 +74,11 @@ export async function fitShotIm(data: FeatureData, cfg: ShotImConfig, rng: Rng, 
     const last = src.history.at(-1)!;
     const adapt = await runEpochs({ epochs: cfg.epochs, itersPerEpoch: perTarget, lr: cfg.lr, lrGamma: cfg.lrGamma / (cfg.epochs * perTarget), lrDecay: cfg.lrDecay },
       hooks, model, (i, lr) => {
+        if (data.views && i % perTarget === 0) {
+          // with cached views, the adaptation epoch's view of each target row (epochs counted on from the source stage)
+          target.dispose();
+          target = deviceFeatures(epochView(data.views.sets.target, data.views.seed, cfg.sourceEpochs + i / perTarget + 1, 'target').data, dim, cfg.normalize);
+        }
         const ti = batches.next();
         return sgdStep(params, sgd, lr, () => {
           const { logits } = model.forward(gatherRows(target, ti), true);

@@ -18,7 +18,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { DamplError, silentLogger, type Logger, type Rng } from '@dampl/runtime';
-import { NonFiniteLossError, TrainingAborted, argmaxRows, checkFeatures, type FeatureMatrix, type Prediction } from '@dampl/core';
+import { NonFiniteLossError, TrainingAborted, argmaxRows, checkFeatures, epochView, type FeatureMatrix, type Prediction, type TrainViews } from '@dampl/core';
 import { BatchNorm1d, Dropout, Linear, ReLU, Sequential, loadLayer, type Layer } from './nn.js';
 
 export interface FeatureData {
@@ -29,6 +29,11 @@ export interface FeatureData {
   target: Float32Array;
   dim: number;
   numClasses: number;
+  /**
+   * Cached augmented views (core views.ts) of the source and target rows: each epoch trains on
+   * one view per row, drawn from `seed`, the epoch and the domain, in place of `source`/`target`.
+   */
+  views?: { sets: TrainViews; seed: number };
 }
 
 export interface FeatureTrainConfig {
@@ -320,11 +325,21 @@ Promise<{ model: FeatureClassifier; history: FeatureEpoch[] }> {
   const srcBatches = new BatchSampler(data.sourceLabels.length, cfg.batchSize, rng.fork('source-order'));
   const tgtBatches = new BatchSampler(data.target.length / dim, cfg.batchSize, rng.fork('target-order'));
   const total = cfg.epochs * cfg.itersPerEpoch;
-  const source = deviceFeatures(data.source, dim, cfg.normalize);
-  const target = alignment ? deviceFeatures(data.target, dim, cfg.normalize) : undefined;
+  let source = deviceFeatures(data.source, dim, cfg.normalize);
+  let target = alignment ? deviceFeatures(data.target, dim, cfg.normalize) : undefined;
   const labels = tf.tidy(() => tf.oneHot(tf.tensor1d(data.sourceLabels, 'int32'), numClasses).toFloat() as tf.Tensor2D); // [Ns, K]
   try {
     const history = await runEpochs(cfg, hooks, model, (i, lr) => {
+      if (data.views && i % cfg.itersPerEpoch === 0) {
+        // the epoch's view of each row replaces the last epoch's on the device
+        const epoch = i / cfg.itersPerEpoch + 1;
+        source.dispose();
+        source = deviceFeatures(epochView(data.views.sets.source, data.views.seed, epoch, 'source').data, dim, cfg.normalize);
+        if (target) {
+          target.dispose();
+          target = deviceFeatures(epochView(data.views.sets.target, data.views.seed, epoch, 'target').data, dim, cfg.normalize);
+        }
+      }
       const si = srcBatches.next();
       const ti = alignment ? tgtBatches.next() : [];
       return sgdStep(params, sgd, lr, (): Record<string, tf.Scalar> => {
