@@ -89,3 +89,23 @@ describe('--shard i/n', () => {
     }
   });
 });
+
+describe('suite values', () => {
+  it('the real suite gives 4 cached views on a CPU backend to the methods with the key, none to others or on a GPU', async () => {
+    const { SUITES } = await import('./suites.js');
+    const { listMethods, registerMethod } = await import('@dampl/core');
+    const { methods } = await import('@dampl/baselines');
+    for (const m of methods) if (!listMethods().some((x) => x.name === m.name)) registerMethod(m);
+    const suiteValues = SUITES.real!.methodValues!('wasm/cpu');
+    expect(SUITES.real!.methodValues!('webgpu')).toBeUndefined();
+    const cells = await buildGrid({ suite: 'real', model: 'm', backend: 'wasm/cpu', datasets: ['office-home'], tasks: ['A-C'], methods: methodSpecs(['dapl', 'dann', 'zero-shot']), seeds: [1], suiteValues });
+    const views = Object.fromEntries(cells.map((c) => [c.method, (c.config as { views?: string }).views]));
+    expect(views).toEqual({ dapl: '4', dann: '4', 'zero-shot': undefined });
+    // the command line's value wins over the suite's
+    const set = await buildGrid({
+      suite: 'real', model: 'm', backend: 'wasm/cpu', datasets: ['office-home'], tasks: ['A-C'], seeds: [1], suiteValues,
+      methods: [{ label: 'dapl[views=0]', name: 'dapl', layers: [{ source: '--set dapl.views=0', values: { views: '0' } }] }],
+    });
+    expect((set[0]!.config as { views: string }).views).toBe('0');
+  });
+});

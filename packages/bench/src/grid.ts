@@ -93,6 +93,8 @@ export interface GridInput {
   seeds: readonly number[];
   /** Config values over each method's resolved config, by registered method name; validated by its schema. */
   overrides?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+  /** The suite's values for every method whose schema has the key (under the command line's), with where they come from. */
+  suiteValues?: { source: string; values: Readonly<Record<string, unknown>> };
 }
 
 /**
@@ -109,7 +111,9 @@ export async function buildGrid(g: GridInput): Promise<Cell[]> {
     const configs = new Map<string, { config: unknown; configHash: string }>();
     for (const m of g.methods) {
       const method = getMethod(m.name);
-      const config = await resolveMethodConfig(method, { dataset, named: m.named, overrides: g.overrides?.[m.name], layers: m.layers });
+      const own = g.suiteValues && Object.fromEntries(Object.entries(g.suiteValues.values).filter(([k]) => k in method.configSchema));
+      const layers = own && Object.keys(own).length ? [{ source: g.suiteValues!.source, values: own }, ...(m.layers ?? [])] : m.layers;
+      const config = await resolveMethodConfig(method, { dataset, named: m.named, overrides: g.overrides?.[m.name], layers });
       configs.set(m.label, { config, configHash: hashSchemaConfig(method.configSchema, config) });
     }
     for (const seed of g.seeds) {

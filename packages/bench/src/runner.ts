@@ -172,7 +172,7 @@ export async function runSuite(o: RunOptions): Promise<SuiteReport> {
   const seeds = o.seeds?.length ? [...new Set(o.seeds)] : o.suite.seeds;
   const family = o.backend ? backendFamily(o.backend.name) : o.family;
   if (!family) throw new DamplError('runSuite needs the active backend (selectBackend), or for a dry run its family');
-  const grid = await buildGrid({ suite: o.suite.name, model: mKey, backend: family, datasets: present.map((d) => d.dataset), methods, tasks: o.tasks, seeds, overrides: o.overrides });
+  const grid = await buildGrid({ suite: o.suite.name, model: mKey, backend: family, datasets: present.map((d) => d.dataset), methods, tasks: o.tasks, seeds, overrides: o.overrides, suiteValues: o.suite.methodValues?.(family) });
   const mine = grid.filter((c) => inShard(c, o.shard));
   // claims left by workers of a killed `--jobs` run
   if (!o.claimDir && !o.prepareOnly && !o.dryRun) await rm(path.join(outDir, RUNS_DIR, CLAIMS_DIR), { recursive: true, force: true });
