@@ -7,19 +7,14 @@
  * in earlier records).
  */
 import { FormatError } from '@dampl/runtime';
+import type { RunRecord } from '../records.js';
 
 export const MANIFEST_FORMAT = 'dampl-slurm-manifest';
 export const MANIFEST_VERSION = 1;
 export const MANIFEST_FILE = 'manifest.json';
 
-export interface ManifestCell {
-  key: string;
-  suite: string;
-  method: string;
-  dataset: string;
-  task: string;
-  seed: number;
-  configHash: string;
+/** A cell of the split: the fields its run's record will hold, and its estimated cost. */
+export interface ManifestCell extends Pick<RunRecord, 'key' | 'suite' | 'method' | 'dataset' | 'task' | 'seed' | 'configHash'> {
   /** Estimated seconds; null where no earlier record gave one. */
   estimate: number | null;
 }
