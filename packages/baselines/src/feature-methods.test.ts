@@ -99,7 +99,7 @@ describe('cached augmented views in the feature-space heads', () => {
 
   it('say what is missing: K views not given, or online', async () => {
     await expect(mcc.fit(input('2') as never)).rejects.toThrow(/views=2 needs 2 cached views/);
-    await expect(mcc.fit(input('online') as never)).rejects.toThrow(/views=online needs the runner's image encoder/);
+    await expect(mcc.fit(input('online') as never)).rejects.toThrow(/views=online needs an image encoder for each epoch's fresh augmentation/);
   });
 });
 

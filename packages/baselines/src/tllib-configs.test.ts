@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { readFile } from 'node:fs/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Rng, hashSchemaConfig, selectBackend, workspaceRoot } from '@dampl/runtime';
+import { Rng, hashSchemaConfig, selectBackend } from '@dampl/runtime';
 import { getNamedConfig, methodDefaults, resolveMethodConfig } from '@dampl/core';
 import { dan, danSchema, dann, type DanConfig } from './index.js';
 import { FeatureClassifier, trainHead, type FeatureData } from './modules/feature-train.js';
@@ -28,9 +27,9 @@ describe('dan@tllib and dann@tllib', () => {
   });
 
   it("leave today's dan config and its hash as they were recorded before the bottleneck key", async () => {
-    // a DAN record of the committed synthetic reference run, made before `bottleneck` existed
-    const record = JSON.parse(await readFile(`${workspaceRoot}/results/reference/synth/runs/11a1f128b485fd965802e800.json`, 'utf8')) as { method: string; configHash: string; config: Record<string, unknown> };
-    expect(record.method).toBe('dan');
+    // the config hash of DAN on synth in a record made before `bottleneck` existed (the committed
+    // reference run of commit 521262c, results/reference/synth/runs/11a1f128b485fd965802e800.json there)
+    const record = { configHash: '34c95a77d3e83c59f2c30a38c70ddabe02ff24e56e7a38ac94d97d07264ff1b3' };
     const now = methodDefaults(dan, 'synth');
     expect(now.bottleneck).toBe('bn-relu');
     expect(hashSchemaConfig(danSchema, now)).toBe(record.configHash);

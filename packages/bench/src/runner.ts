@@ -20,7 +20,7 @@ import { fitMethod, getMethod, type FeatureMatrix } from '@dampl/core';
 import { evaluate, getDataset, type DatasetIndex } from '@dampl/data';
 import { generateSynthWorld } from '@dampl/synth';
 import type { ClipModel, FeatureSet, ViewSet } from '@dampl/clip';
-import { cellViews, viewsOf } from './train-views.js';
+import { cellViews, onlineViews, viewsOf } from './train-views.js';
 import { backboneName } from './anchors.js';
 import { baseMethodName, buildGrid, methodSpecs, type Cell } from './grid.js';
 import { expandSpecs, type MethodVariants } from './variants.js';
@@ -234,6 +234,8 @@ interface PreparedDataset {
   features(domain: string, split: string): Promise<FeatureSet>;
   /** K cached augmented views of a domain's split (train-views.ts). */
   views(domain: string, split: string, k: number): Promise<ViewSet>;
+  /** Epoch `epoch`'s fresh augmentation of a domain's split for run seed `seed` (online views), encoded when first asked for, then cached. */
+  onlineView(domain: string, split: string, epoch: number, seed: number): Promise<FeatureSet>;
 }
 
 async function prepareDataset(o: RunOptions, d: SuiteDataset, clip: ClipModel, model: string): Promise<PreparedDataset | SkippedDataset> {
@@ -251,7 +253,7 @@ async function prepareDataset(o: RunOptions, d: SuiteDataset, clip: ClipModel, m
   } catch (e) {
     return unreadableDataset(d, e as Error);
   }
-  const { extractFeatures, extractViews, readPreprocessorConfig, clipPreprocess } = await import('@dampl/clip');
+  const { extractFeatures, extractViews, readPreprocessorConfig, clipPreprocess, DAPL_AUGMENT } = await import('@dampl/clip');
   const size = clip.config.vision.imageSize;
   const isDir = existsSync(model) && statSync(model).isDirectory();
   const preprocess = isDir ? await readPreprocessorConfig(model, size) : clipPreprocess(size);
@@ -275,6 +277,14 @@ async function prepareDataset(o: RunOptions, d: SuiteDataset, clip: ClipModel, m
         viewSets.set(key, p);
       }
       return p;
+    },
+    onlineView(domain, split, epoch, seed) {
+      const items = index.select(domain, split).map((it) => ({ path: it.path, label: it.label, domain: it.domain }));
+      // the augmentation's seed is the run's: another seed sees other views, another method of the same seed the same ones
+      return extractFeatures({
+        model: clip, items, root: index.root, cacheDir: o.cacheDir, preprocess, augment: { ...DAPL_AUGMENT, seed },
+        key: { dataset: d.dataset, domain, split, view: epoch }, batchSize: o.batchSize ?? 32, log, progressMode: quiet ? 'off' : undefined,
+      });
     },
     features(domain, split) {
       const k = `${domain}\u0000${split}`;
@@ -407,6 +417,9 @@ async function runCell(o: RunOptions, cell: Cell, ds: PreparedDataset, clip: Cli
   const views = mode.kind === 'cached'
     ? await cellViews(mode.k, (side) => side === 'source' ? ds.views(task.source, sp.trainSource, mode.k) : ds.views(task.target, sp.trainTarget, mode.k))
     : undefined;
+  const online = mode.kind === 'online'
+    ? onlineViews((side, epoch) => (side === 'source' ? ds.onlineView(task.source, sp.trainSource, epoch, cell.seed) : ds.onlineView(task.target, sp.trainTarget, epoch, cell.seed)))
+    : undefined;
   const mlog = o.log.child(cell.method);
   if (o.log.level !== 'debug') mlog.level = 'warn';
   const before = tf.memory().numTensors;
@@ -420,6 +433,7 @@ async function runCell(o: RunOptions, cell: Cell, ds: PreparedDataset, clip: Cli
     classNames: index.classNames, domainNames: [domainWords(task.source), domainWords(task.target)],
     clip, config: cell.config, seed: cell.seed, logger: mlog, signal: o.signal,
     ...(views ? { trainViews: views.trainViews } : {}),
+    ...(online ? { onlineViews: online.onlineViews } : {}),
   });
   const t1 = performance.now();
   let predicted: Int32Array;
@@ -452,7 +466,7 @@ async function runCell(o: RunOptions, cell: Cell, ds: PreparedDataset, clip: Cli
       cpuSeconds: ((c) => (c.user + c.system) / 1e6)(process.cpuUsage(cpu0)),
     },
     predictions: { encoding: p.encoding, n: predicted.length, predicted: p.data, labels: l.data },
-    ...(views ? { views: views.record } : {}),
+    ...(views ? { views: views.record } : online ? { views: online.record() } : {}),
     result: {
       metric: ev.metric, value: ev.value, accuracy: ev.accuracy, meanClassAccuracy: ev.meanClassAccuracy,
       perClass: ev.perClass.map((c) => ({ class: index.classes[c.label]!, total: c.total, correct: c.correct, accuracy: Number.isNaN(c.accuracy) ? null : c.accuracy })),

@@ -68,3 +68,20 @@ describe('dapl.views=4 on a tiny dataset', () => {
     for (const rec of recordsIn(r0)) expect(rec.views).toBeUndefined();
   });
 });
+
+describe('dapl.views=online on a tiny dataset', () => {
+  it('encodes a fresh augmentation of both domains each epoch, seeded by the run, and records it', async () => {
+    const r = path.join(tmp, 'results-online');
+    await runSuite(options(r, 'online'));
+    const records = recordsIn(r);
+    expect(records.length).toBe(2);
+    for (const rec of records) {
+      // 2 epochs, each a view of the source and of the target training images
+      expect(rec.views).toMatchObject({ mode: 'online', k: 2, images: 2 * (rec.data.source.images + rec.data.target.images) });
+      expect(rec.views!.seconds).toBeGreaterThan(0);
+    }
+    // the two tasks' cells share their domains' epoch views: encoded once between them
+    expect(records.reduce((n, x) => n + x.views!.encoded, 0)).toBe(2 * 2 * 4 * CLASSES.length);
+  });
+});
+

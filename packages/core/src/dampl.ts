@@ -30,7 +30,7 @@ import {
 } from './methods.js';
 import { PromptLearner, zeroShotTextFeatures } from './prompt.js';
 import { PseudoLabeler, type PseudoLabels } from './pseudo.js';
-import { epochView, trainViewsFor, type TrainViews } from './views.js';
+import { epochFeaturesFor, type EpochFeatures } from './views.js';
 import { train, type Batch, type TrainModel } from './trainer.js';
 import type { TextTower } from './types.js';
 
@@ -72,7 +72,7 @@ class DamplModel implements TrainModel {
   private xt: tf.Tensor2D;
   private readonly zeroShot: tf.Tensor2D;
   private labeler: PseudoLabeler;
-  private readonly views?: TrainViews;
+  private readonly views?: EpochFeatures;
   private pseudo?: PseudoLabels;
 
   constructor(private readonly input: MethodInput<DamplConfig>, private readonly cfg: DamplConfig, private readonly tower: TextTower) {
@@ -82,7 +82,7 @@ class DamplModel implements TrainModel {
     if (input.sourceLabels.length !== input.source.rows) {
       throw new DamplError(`${input.sourceLabels.length} source labels for ${input.source.rows} source feature rows`);
     }
-    this.views = trainViewsFor(input, cfg.views, 'dampl');
+    this.views = epochFeaturesFor(input, cfg.views, 'dampl');
     const K = input.classNames.length;
     for (const y of input.sourceLabels) {
       if (!(y >= 0 && y < K)) throw new DamplError(`source label ${y} is outside the ${K} classes`);
@@ -96,12 +96,12 @@ class DamplModel implements TrainModel {
     this.labeler = new PseudoLabeler(this.xt, this.zeroShot, tower.logitScale, cfg);
   }
 
-  /** With cached views, the epoch's view of both sets replaces the last, and the pseudo-labels are computed on it. */
-  private takeEpochView(epoch: number): void {
+  /** With views (cached or online), the epoch's view of both sets replaces the last, and the pseudo-labels are computed on it. */
+  private async takeEpochView(epoch: number): Promise<void> {
     if (!this.views) return;
     const E = this.tower.config.embedDim;
-    const s = epochView(this.views.source, this.input.seed, epoch + 1, 'source');
-    const t = epochView(this.views.target, this.input.seed, epoch + 1, 'target');
+    const s = await this.views('source', epoch + 1);
+    const t = await this.views('target', epoch + 1);
     this.xs.dispose();
     this.xt.dispose();
     this.labeler.dispose();
@@ -116,7 +116,7 @@ class DamplModel implements TrainModel {
   }
 
   async beforeEpoch(epoch: number): Promise<Partial<EpochRecord>> {
-    this.takeEpochView(epoch);
+    await this.takeEpochView(epoch);
     const text = this.labeler.needsTargetText ? this.targetText() : undefined;
     try {
       this.pseudo = await this.labeler.compute(epoch, this.cfg.epochs, text);

@@ -29,7 +29,7 @@ export {
   type Checkpoint, type TrainerState,
 } from './checkpoint.js';
 export { dampl, TextPredictor } from './dampl.js';
-export { VIEWS_FIELD, parseViews, epochView, epochViewIndices, trainViewsFor, type ViewsMode, type TrainViews } from './views.js';
+export { VIEWS_FIELD, parseViews, epochView, epochViewIndices, epochFeaturesFor, type ViewsMode, type TrainViews, type OnlineViews, type EpochFeatures } from './views.js';
 export { damplSchema, damplPresets, releasedRecipe, type DamplConfig } from './dampl-config.js';
 export { damplAblations, registerDamplAblations } from './ablations.js';
 export { releasedConfigs } from './released-configs.js';

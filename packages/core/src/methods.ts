@@ -12,7 +12,7 @@
  * operation is to score predictions. A method reports pseudo-label accuracy and target accuracy
  * in its history through them, and has nothing to compute a loss from.
  */
-import type { TrainViews } from './views.js';
+import type { OnlineViews, TrainViews } from './views.js';
 import {
   ConfigError, DamplError, closest, loadConfigFile, parseConfigPairs, resolveConfig, resolveWithSources,
   type ConfigLayer, type ConfigOf, type ConfigSchema, type Logger, type SafeTensor,
@@ -102,6 +102,8 @@ export interface MethodInput<C> {
    * `source`/`target`/`evalTarget` features.
    */
   trainViews?: TrainViews;
+  /** With config `views` = 'online': each epoch's fresh augmentation of the training images, encoded by the caller (views.ts). */
+  onlineViews?: OnlineViews;
   /** Target evaluation set, scored after each epoch (its labels are behind a TargetAnalysis too). */
   evalTarget?: { features: FeatureMatrix; analysis: TargetAnalysis };
   /** Class names as shown in prompts (underscores become spaces). */

@@ -80,9 +80,28 @@ describe('DAMPL with cached views', () => {
     expect(expected).not.toContain(await coverageOn(toy.target, cfg));
   });
 
-  it('asks for the views it is set to, and says that online views are not passed yet', async () => {
+  it('asks for the views it is set to: K cached views, or an image encoder for online views', async () => {
     await expect(dampl.fit(input(config({ views: '4' })))).rejects.toThrow(/views=4 needs 4 cached views/);
     await expect(dampl.fit(input(config({ views: 'online' })))).rejects.toThrow(ConfigError);
+    await expect(dampl.fit(input(config({ views: 'online' })))).rejects.toThrow(/needs an image encoder for each epoch/);
+  });
+
+  it('with online views asks the caller for each epoch\'s fresh views, both sides, and computes the pseudo-labels on them', async () => {
+    const cfg = config({ epochs: 3, views: 'online' });
+    const fresh = { source: noisyViews(toy.source, 3, 5), target: noisyViews(toy.target, 3, 6) };
+    const asked: string[] = [];
+    const onlineViews = {
+      async view(side: 'source' | 'target', epoch: number) {
+        asked.push(`${side} ${epoch}`);
+        return fresh[side][epoch - 1]!;
+      },
+    };
+    const history: EpochRecord[] = [];
+    const r = await dampl.fit(input(cfg, { onlineViews, onEpoch: (e) => history.push(e) }));
+    r.dispose();
+    expect(asked).toEqual(['source 1', 'target 1', 'source 2', 'target 2', 'source 3', 'target 3']);
+    const expected = await Promise.all([0, 1, 2].map((e) => coverageOn(fresh.target[e]!, cfg)));
+    expect(history.map((h) => h.pseudoCoverage)).toEqual(expected);
   });
 
   it('leaves the hash of a config at views 0 as it was', () => {

@@ -69,9 +69,7 @@ export function epochView(views: readonly FeatureMatrix[], seed: number, epoch: 
 export function trainViewsFor(input: { source: FeatureMatrix; target: FeatureMatrix; trainViews?: TrainViews }, views: string, method: string): TrainViews | undefined {
   const mode = parseViews(views);
   if (mode.kind === 'clean') return undefined;
-  if (mode.kind === 'online') {
-    throw new ConfigError("views=online needs the runner's image encoder on each batch, which this build does not pass to methods yet", `use views=K (cached augmented views), e.g. --set ${method}.views=4`);
-  }
+  if (mode.kind === 'online') throw new ConfigError(`${method}: views=online gives no cached views`, 'use epochFeaturesFor, which takes online views too');
   const v = input.trainViews;
   if (!v || v.source.length !== mode.k || v.target.length !== mode.k) {
     throw new ConfigError(`views=${mode.k} needs ${mode.k} cached views of the source and target (input.trainViews), got ${v ? `${v.source.length} and ${v.target.length}` : 'none'}`, 'extract them with extractViews (packages/clip) or run through dampl bench run');
@@ -80,4 +78,44 @@ export function trainViewsFor(input: { source: FeatureMatrix; target: FeatureMat
     if (m.rows !== clean.rows || m.dim !== clean.dim) throw new DamplError(`a cached ${what} view is ${m.rows}x${m.dim}, the clean ${what} features ${clean.rows}x${clean.dim}`, 'rebuild the feature cache');
   }
   return v;
+}
+
+/**
+ * Online views: each epoch a fresh augmentation of every training image, run through the frozen
+ * image encoder by the caller (the bench runner) when the epoch starts. Within an epoch an image
+ * seen twice (the smaller domain cycled to fill the epoch) gets the same view.
+ */
+export interface OnlineViews {
+  /** Features [rows, E] of epoch `epoch`'s (1-based) augmentation of every `side` training image, in the clean features' order. */
+  view(side: 'source' | 'target', epoch: number): Promise<FeatureMatrix>;
+}
+
+/** The features a method trains on in an epoch (1-based), for one side. */
+export type EpochFeatures = (side: 'source' | 'target', epoch: number) => Promise<FeatureMatrix>;
+
+/**
+ * What a method with `views` trains on each epoch: undefined for the clean view; for K cached
+ * views one view per image drawn from `seed`, the epoch and the side; for online views the
+ * caller's fresh augmentation of the epoch. Views are checked against the clean features.
+ */
+export function epochFeaturesFor(
+  input: { source: FeatureMatrix; target: FeatureMatrix; trainViews?: TrainViews; onlineViews?: OnlineViews; seed: number },
+  views: string,
+  method: string,
+): EpochFeatures | undefined {
+  if (parseViews(views).kind === 'online') {
+    const online = input.onlineViews;
+    if (!online) {
+      throw new ConfigError(`${method}: views=online needs an image encoder for each epoch's fresh augmentation (input.onlineViews)`, 'run it through dampl bench run, which passes one, or use views=K');
+    }
+    return async (side, epoch) => {
+      const m = await online.view(side, epoch);
+      const clean = side === 'source' ? input.source : input.target;
+      if (m.rows !== clean.rows || m.dim !== clean.dim) throw new DamplError(`epoch ${epoch}'s online ${side} view is ${m.rows}x${m.dim}, the clean ${side} features ${clean.rows}x${clean.dim}`);
+      return m;
+    };
+  }
+  const cached = trainViewsFor(input, views, method);
+  if (!cached) return undefined;
+  return async (side, epoch) => epochView(side === 'source' ? cached.source : cached.target, input.seed, epoch, side);
 }

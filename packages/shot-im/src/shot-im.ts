@@ -23,7 +23,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '@dampl/runtime';
-import { defineSchema, epochView, imLoss, type ConfigOf } from '@dampl/core';
+import { defineSchema, imLoss, type ConfigOf } from '@dampl/core';
 import {
   BatchSampler, Sgd, deviceFeatures, featureMethod, gatherRows, runEpochs, sgdStep, trainHead,
   type FeatureData, type TrainHooks,
@@ -73,11 +73,12 @@ export async function fitShotIm(data: FeatureData, cfg: ShotImConfig, rng: Rng, 
   try {
     const last = src.history.at(-1)!;
     const adapt = await runEpochs({ epochs: cfg.epochs, itersPerEpoch: perTarget, lr: cfg.lr, lrGamma: cfg.lrGamma / (cfg.epochs * perTarget), lrDecay: cfg.lrDecay },
-      hooks, model, (i, lr) => {
+      hooks, model, async (i, lr) => {
         if (data.views && i % perTarget === 0) {
-          // with cached views, the adaptation epoch's view of each target row (epochs counted on from the source stage)
+          // with views, the adaptation epoch's view of each target row (epochs counted on from the source stage)
+          const xt = await data.views('target', cfg.sourceEpochs + i / perTarget + 1);
           target.dispose();
-          target = deviceFeatures(epochView(data.views.sets.target, data.views.seed, cfg.sourceEpochs + i / perTarget + 1, 'target').data, dim, cfg.normalize);
+          target = deviceFeatures(xt.data, dim, cfg.normalize);
         }
         const ti = batches.next();
         return sgdStep(params, sgd, lr, () => {

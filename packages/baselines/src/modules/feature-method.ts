@@ -7,7 +7,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, DamplError, Rng, readFloat32, type SafeTensor } from '@dampl/runtime';
 import {
-  VIEWS_FIELD, checkFeatures, trainViewsFor, validateConfig,
+  VIEWS_FIELD, checkFeatures, epochFeaturesFor, validateConfig,
   type ConfigOf, type ConfigSchema, type EpochRecord, type FeatureMatrix, type Method, type MethodInput,
   type MethodResult, type MethodState, type Prediction, type Preset, type RestoreInput,
 } from '@dampl/core';
@@ -113,8 +113,8 @@ export function featureMethod<S extends ConfigSchema>(spec: FeatureMethodSpec<S>
       if (input.resumeFrom) {
         throw new ConfigError(`${name} cannot resume from a checkpoint`, 'feature-space methods train in one go; run it again without resumeFrom');
       }
-      const views = trainViewsFor(input, (cfg as { views?: string }).views ?? '0', name);
-      const data: FeatureData = { ...featureData(input), ...(views ? { views: { sets: views, seed: input.seed } } : {}) };
+      const views = epochFeaturesFor(input, (cfg as { views?: string }).views ?? '0', name);
+      const data: FeatureData = { ...featureData(input), ...(views ? { views } : {}) };
       const log = input.logger?.child(name);
       const history: EpochRecord[] = [];
       const { model } = await spec.train(data, cfg, new Rng(input.seed), {

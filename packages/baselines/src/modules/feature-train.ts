@@ -18,7 +18,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { DamplError, silentLogger, type Logger, type Rng } from '@dampl/runtime';
-import { NonFiniteLossError, TrainingAborted, argmaxRows, checkFeatures, epochView, type FeatureMatrix, type Prediction, type TrainViews } from '@dampl/core';
+import { NonFiniteLossError, TrainingAborted, argmaxRows, checkFeatures, type EpochFeatures, type FeatureMatrix, type Prediction } from '@dampl/core';
 import { BatchNorm1d, Dropout, Linear, ReLU, Sequential, loadLayer, type Layer } from './nn.js';
 
 export interface FeatureData {
@@ -30,10 +30,10 @@ export interface FeatureData {
   dim: number;
   numClasses: number;
   /**
-   * Cached augmented views (core views.ts) of the source and target rows: each epoch trains on
-   * one view per row, drawn from `seed`, the epoch and the domain, in place of `source`/`target`.
+   * Augmented views (core views.ts), cached or online: each epoch trains on the features
+   * `views(side, epoch)` gives in place of `source`/`target`.
    */
-  views?: { sets: TrainViews; seed: number };
+  views?: EpochFeatures;
 }
 
 export interface FeatureTrainConfig {
@@ -329,15 +329,17 @@ Promise<{ model: FeatureClassifier; history: FeatureEpoch[] }> {
   let target = alignment ? deviceFeatures(data.target, dim, cfg.normalize) : undefined;
   const labels = tf.tidy(() => tf.oneHot(tf.tensor1d(data.sourceLabels, 'int32'), numClasses).toFloat() as tf.Tensor2D); // [Ns, K]
   try {
-    const history = await runEpochs(cfg, hooks, model, (i, lr) => {
+    const history = await runEpochs(cfg, hooks, model, async (i, lr) => {
       if (data.views && i % cfg.itersPerEpoch === 0) {
         // the epoch's view of each row replaces the last epoch's on the device
         const epoch = i / cfg.itersPerEpoch + 1;
+        const xs = await data.views('source', epoch);
         source.dispose();
-        source = deviceFeatures(epochView(data.views.sets.source, data.views.seed, epoch, 'source').data, dim, cfg.normalize);
+        source = deviceFeatures(xs.data, dim, cfg.normalize);
         if (target) {
+          const xt = await data.views('target', epoch);
           target.dispose();
-          target = deviceFeatures(epochView(data.views.sets.target, data.views.seed, epoch, 'target').data, dim, cfg.normalize);
+          target = deviceFeatures(xt.data, dim, cfg.normalize);
         }
       }
       const si = srcBatches.next();
