@@ -91,13 +91,13 @@ describe('--shard i/n', () => {
 });
 
 describe('suite values', () => {
-  it('the real suite gives 4 cached views on a CPU backend to the methods with the key, none to others or on a GPU', async () => {
+  it('the real suite gives 4 cached views on a CPU backend (online on a GPU) to the methods with the key, none to others', async () => {
     const { SUITES } = await import('./suites.js');
     const { listMethods, registerMethod } = await import('@dampl/core');
     const { methods } = await import('@dampl/baselines');
     for (const m of methods) if (!listMethods().some((x) => x.name === m.name)) registerMethod(m);
     const suiteValues = SUITES.real!.methodValues!('wasm/cpu');
-    expect(SUITES.real!.methodValues!('webgpu')).toBeUndefined();
+    expect(SUITES.real!.methodValues!('webgpu')!.values).toEqual({ views: 'online' });
     const cells = await buildGrid({ suite: 'real', model: 'm', backend: 'wasm/cpu', datasets: ['office-home'], tasks: ['A-C'], methods: methodSpecs(['dapl', 'dann', 'zero-shot']), seeds: [1], suiteValues });
     const views = Object.fromEntries(cells.map((c) => [c.method, (c.config as { views?: string }).views]));
     expect(views).toEqual({ dapl: '4', dann: '4', 'zero-shot': undefined });
