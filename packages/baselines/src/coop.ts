@@ -23,7 +23,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, DamplError, Rng } from '@dampl/runtime';
 import {
   PromptLearner, TextPredictor, cosineLogits, crossEntropy, damplSchema, defineSchema, hashConfig, l2Normalize, train,
-  validateConfig, checkFeatures,
+  validateConfig, checkFeatures, VIEWS_FIELD, epochFeaturesFor, type EpochFeatures,
   type Batch, type ConfigOf, type EpochRecord, type Method, type MethodInput, type Preset, type MethodResult, type MethodState,
   type RestoreInput, type TextTower, type TrainModel,
 } from '@dampl/core';
@@ -33,6 +33,7 @@ const d = damplSchema;
 const COOP_TRAIN = 'CoOp train.py extend_cfg';
 const COOP_EP50 = 'CoOp configs/trainers/CoOp/vit_b16_ep50.yaml';
 export const coopSchema = defineSchema({
+  views: VIEWS_FIELD,
   nCtx: { ...d.nCtx, default: 16, doc: 'M context vectors', source: `${COOP_TRAIN} TRAINER.COOP.N_CTX = 16` },
   csc: { ...d.csc, default: false, doc: 'class-specific context', source: `${COOP_TRAIN} TRAINER.COOP.CSC = False` },
   ctxInit: { ...d.ctxInit, doc: "words to initialise the context, e.g. 'a photo of a'; '' for N(0, initStd^2)", source: `${COOP_TRAIN} TRAINER.COOP.CTX_INIT = ''` },
@@ -72,11 +73,22 @@ function learnerFor(tower: TextTower, classNames: readonly string[], domain: str
 
 class CoopModel implements TrainModel {
   readonly params: ReadonlyMap<string, tf.Variable>;
-  private readonly xs: tf.Tensor2D;
+  private xs: tf.Tensor2D;
+  private readonly views?: EpochFeatures;
 
   constructor(readonly learner: PromptLearner, private readonly input: MethodInput<CoopConfig>, private readonly cfg: CoopConfig, private readonly tower: TextTower) {
     this.params = new Map([['ctx', learner.ctx]]);
     this.xs = tf.tidy(() => l2Normalize(tf.tensor2d(input.source.data, [input.source.rows, input.source.dim])));
+    this.views = epochFeaturesFor(input, cfg.views, 'coop');
+  }
+
+  /** With views (cached or online), the epoch's view of the source images replaces the last. */
+  async beforeEpoch(epoch: number): Promise<Partial<EpochRecord>> {
+    if (!this.views) return {};
+    const v = await this.views('source', epoch + 1);
+    this.xs.dispose();
+    this.xs = tf.tidy(() => l2Normalize(tf.tensor2d(v.data, [v.rows, v.dim])));
+    return {};
   }
 
   loss(batch: Batch): { total: tf.Scalar; terms: Record<string, tf.Scalar> } {

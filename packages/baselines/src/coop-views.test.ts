@@ -1,0 +1,42 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Rng, selectBackend } from '@dampl/runtime';
+import { methodDefaults, type FeatureMatrix } from '@dampl/core';
+import { FakeTextTower, makeToyProblem, type ToyProblem } from '@dampl/core/testing';
+import { coop } from './coop.js';
+
+let tower: FakeTextTower;
+let toy: ToyProblem;
+beforeAll(async () => {
+  await selectBackend('cpu');
+  tower = new FakeTextTower({ seed: 1 });
+  toy = await makeToyProblem(tower, { seed: 3 });
+});
+afterAll(() => tower.dispose());
+
+/** View v of every row: the row plus seeded noise. */
+const noisy = (m: FeatureMatrix, k: number, seed: number): FeatureMatrix[] => Array.from({ length: k }, (_, v) => {
+  const rng = new Rng(seed + v);
+  return { rows: m.rows, dim: m.dim, data: m.data.map((x) => x + rng.normal(0, 0.5)) };
+});
+
+describe('CoOp with views', () => {
+  const fit = async (views: string, over: Record<string, unknown> = {}) => {
+    const r = await coop.fit({
+      source: toy.source, sourceLabels: toy.sourceLabels, target: toy.target, classNames: toy.classNames, domainNames: toy.domainNames,
+      clip: tower, seed: 5, config: { ...methodDefaults(coop, 'synth'), epochs: 3, views }, ...over,
+    });
+    const p = Array.from((await r.predict(toy.evalTarget.features)).probs);
+    r.dispose();
+    return p;
+  };
+
+  it('trains on each epoch\'s view of the source: the clean features as views give the clean run, other views another', async () => {
+    const clean = await fit('0');
+    expect(await fit('2', { trainViews: { source: [toy.source, toy.source], target: [toy.target, toy.target] } })).toEqual(clean);
+    const asked: number[] = [];
+    const views = noisy(toy.source, 3, 9);
+    const online = await fit('online', { onlineViews: { view: async (side: string, epoch: number) => { if (side === 'source') asked.push(epoch); return side === 'source' ? views[epoch - 1]! : toy.target; } } });
+    expect(asked).toEqual([1, 2, 3]);
+    expect(online).not.toEqual(clean);
+  });
+});
