@@ -40,3 +40,23 @@ describe('CoOp with views', () => {
     expect(online).not.toEqual(clean);
   });
 });
+
+describe('the linear probe with views', () => {
+  const fit = async (views: string, over: Record<string, unknown> = {}) => {
+    const { linearProbe } = await import('./linear-probe.js');
+    const r = await linearProbe.fit({
+      source: toy.source, sourceLabels: toy.sourceLabels, target: toy.target, classNames: toy.classNames, domainNames: toy.domainNames,
+      seed: 5, config: { ...methodDefaults(linearProbe, 'synth'), search: 'none', views }, ...over,
+    } as never);
+    const p = Array.from((await r.predict(toy.evalTarget.features)).probs);
+    r.dispose();
+    return p;
+  };
+
+  it('fits the views\' rows beside the clean ones: other rows, another fit; a missing view is an error', async () => {
+    const clean = await fit('0');
+    const views = noisy(toy.source, 2, 4);
+    expect(await fit('2', { trainViews: { source: views, target: [toy.target, toy.target] } })).not.toEqual(clean);
+    await expect(fit('2')).rejects.toThrow(/views=2 needs 2 cached views/);
+  });
+});

@@ -28,7 +28,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, Rng } from '@dampl/runtime';
 import {
-  TrainingAborted, argmaxRows, checkFeatures, defineSchema, validateConfig,
+  TrainingAborted, VIEWS_FIELD, argmaxRows, checkFeatures, defineSchema, epochFeaturesFor, validateConfig,
   type ConfigOf, type EpochRecord, type FeatureMatrix, type Method, type MethodInput, type MethodResult,
   type MethodState, type Prediction, type RestoreInput,
 } from '@dampl/core';
@@ -37,6 +37,7 @@ import { analyse, checkState, featureData, fromSafeTensors } from './modules/fea
 import { l2normalizeRows } from './modules/feature-train.js';
 
 export const linearProbeSchema = defineSchema({
+  views: VIEWS_FIELD,
   C: { type: 'number', default: 0.316, min: 1e-12, doc: "inverse L2 strength, scikit-learn convention, used with search 'none'", source: 'openai/CLIP README linear-probe example: LogisticRegression(C=0.316)' },
   search: { type: 'enum', choices: ['validation', 'none'], default: 'validation', doc: 'choose C on a held-out part of the source, or use C as given', source: 'CLIP paper (Radford et al. 2021) appendix A.3: C swept on a validation split' },
   valFraction: { type: 'number', default: 0.2, min: 0.01, max: 0.9, doc: 'share of each source class held out to choose C', source: 'this project' },
@@ -300,7 +301,19 @@ export const linearProbe: Method<LinearProbeConfig> = {
     const data = featureData(input);
     const { dim, numClasses: K } = data;
     const x = cfg.normalize ? l2normalizeRows(data.source, dim) : data.source;
-    const all = new ProbeSet(x, data.sourceLabels, dim, K);
+    // with views, C is chosen on the clean features (a held-out image's views would leak into
+    // training otherwise) and the final fit takes the views' rows beside the clean ones: the K
+    // cached views, or one fresh augmentation (online)
+    const views = epochFeaturesFor(input, cfg.views, 'linear-probe');
+    const extra = !views ? [] : input.trainViews?.source.length ? [...input.trainViews.source] : [await views('source', 1)];
+    const rows = [x, ...extra.map((m) => (cfg.normalize ? l2normalizeRows(m.data, dim) : m.data))];
+    const stacked = new Float32Array(rows.length * x.length);
+    const labels = new Int32Array(rows.length * data.sourceLabels.length);
+    rows.forEach((r, i) => {
+      stacked.set(r, i * x.length);
+      labels.set(data.sourceLabels, i * data.sourceLabels.length);
+    });
+    const all = new ProbeSet(stacked, labels, dim, K);
     try {
       return await fitProbe(input, cfg, x, all, data.sourceLabels);
     } finally {
