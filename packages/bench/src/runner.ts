@@ -9,7 +9,7 @@
  * Ctrl-C loses the running cell only; the next run skips every cell whose record exists. The
  * tables (results.csv, summary.md, one SVG per dataset) are rebuilt from all records at the end.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -17,9 +17,8 @@ import {
   ConfigError, DamplError, backendFamily, describeBackend, type BackendFamily, type BackendReport, type Logger,
 } from '@dampl/runtime';
 import { fitMethod, getMethod, type FeatureMatrix } from '@dampl/core';
-import { evaluate, getDataset, type DatasetIndex } from '@dampl/data';
-import { generateSynthWorld } from '@dampl/synth';
-import type { ClipModel, FeatureSet, ViewSet } from '@dampl/clip';
+import { evaluate, getDataset } from '@dampl/data';
+import type { ClipModel, FeatureSet } from '@dampl/clip';
 import { cellViews, onlineViews, viewsOf } from './train-views.js';
 import { backboneName } from './anchors.js';
 import { baseMethodName, buildGrid, methodSpecs, type Cell } from './grid.js';
@@ -30,9 +29,11 @@ import {
 } from './records.js';
 import { writeTables } from './tables.js';
 import { correctPerClass } from './epochs.js';
+import { estimateOf, formatSeconds, printDryRun } from './estimates.js';
+import { openModel, prepareDataset, type PreparedDataset } from './prepare.js';
 import type { Report } from './protocol.js';
 import {
-  SYNTH_CLIP_DIR, SYNTH_WORLD_SEED, displayPath, missingDataset, unreadableDataset, type SkippedDataset, type Suite, type SuiteDataset,
+  displayPath, missingDataset, type SkippedDataset, type Suite, type SuiteDataset,
 } from './suites.js';
 
 export interface RunOptions {
@@ -109,12 +110,8 @@ export interface SuiteReport {
 /** One cell failed or more; the others ran and the tables were written. */
 export class CellsFailed extends DamplError {}
 
-export function formatSeconds(s: number): string {
-  if (!Number.isFinite(s)) return '?';
-  if (s < 60) return `${s.toFixed(s < 10 ? 1 : 0)} s`;
-  const m = Math.round(s / 60);
-  return m < 60 ? `${m} min` : `${Math.floor(m / 60)} h ${String(m % 60).padStart(2, '0')} min`;
-}
+export { estimateOf, formatSeconds } from './estimates.js';
+
 
 /**
  * How a model names itself in cell keys and tables: a hub id as given; a local model (a directory
@@ -219,95 +216,6 @@ export async function runSuite(o: RunOptions): Promise<SuiteReport> {
   return report;
 }
 
-async function openModel(model: string, log: Logger): Promise<ClipModel> {
-  if (path.resolve(model) === SYNTH_CLIP_DIR && !existsSync(SYNTH_CLIP_DIR)) {
-    throw new ConfigError(`the tiny CLIP of the synthetic world is not at ${displayPath(SYNTH_CLIP_DIR)}`,
-      'update the checkout, or pass --model <Hugging Face CLIP directory or OpenAI-layout .safetensors file>');
-  }
-  const { loadClip } = await import('@dampl/clip');
-  log.info(`loading ${model}`);
-  return loadClip(model, { logger: log });
-}
-
-interface PreparedDataset {
-  index: DatasetIndex;
-  features(domain: string, split: string): Promise<FeatureSet>;
-  /** K cached augmented views of a domain's split (train-views.ts). */
-  views(domain: string, split: string, k: number): Promise<ViewSet>;
-  /** Epoch `epoch`'s fresh augmentation of a domain's split for run seed `seed` (online views), encoded when first asked for, then cached. */
-  onlineView(domain: string, split: string, epoch: number, seed: number): Promise<FeatureSet>;
-}
-
-async function prepareDataset(o: RunOptions, d: SuiteDataset, clip: ClipModel, model: string): Promise<PreparedDataset | SkippedDataset> {
-  const { log } = o;
-  // workers find the data their parent generated
-  if (d.generate === 'synth-world' && !o.claimDir) {
-    const t0 = Date.now();
-    const r = await generateSynthWorld({ root: d.root, seed: SYNTH_WORLD_SEED, split: 'adapt' });
-    const a = r.splits.adapt!;
-    log.info(`synthetic world at ${displayPath(d.root)}: ${a.written} image(s) written, ${a.skipped} present (${formatSeconds((Date.now() - t0) / 1000)})`);
-  }
-  let index: DatasetIndex;
-  try {
-    index = await getDataset(d.dataset).index(d.root);
-  } catch (e) {
-    return unreadableDataset(d, e as Error);
-  }
-  const { extractFeatures, extractViews, readPreprocessorConfig, clipPreprocess, DAPL_AUGMENT } = await import('@dampl/clip');
-  const size = clip.config.vision.imageSize;
-  const isDir = existsSync(model) && statSync(model).isDirectory();
-  const preprocess = isDir ? await readPreprocessorConfig(model, size) : clipPreprocess(size);
-  const sets = new Map<string, Promise<FeatureSet>>();
-  const viewSets = new Map<string, Promise<ViewSet>>();
-  const quiet = log.level === 'silent' || log.level === 'error' || log.level === 'warn';
-  return {
-    index,
-    views(domain, split, k) {
-      const key = `${domain}\u0000${split}\u0000${k}`;
-      let p = viewSets.get(key);
-      if (!p) {
-        const items = index.select(domain, split).map((it) => ({ path: it.path, label: it.label, domain: it.domain }));
-        p = extractViews({
-          model: clip, items, root: index.root, cacheDir: o.cacheDir, preprocess,
-          key: { dataset: d.dataset, domain, split }, batchSize: o.batchSize ?? 32, log, progressMode: quiet ? 'off' : undefined,
-        }, k).then((v) => {
-          if (v.imagesEncoded) log.info(`${d.dataset}/${domain}/${split}: ${k} augmented view(s), ${v.imagesEncoded} image(s) encoded in ${formatSeconds(v.seconds)}`);
-          return v;
-        });
-        viewSets.set(key, p);
-      }
-      return p;
-    },
-    onlineView(domain, split, epoch, seed) {
-      const items = index.select(domain, split).map((it) => ({ path: it.path, label: it.label, domain: it.domain }));
-      // the augmentation's seed is the run's: another seed sees other views, another method of the same seed the same ones
-      return extractFeatures({
-        model: clip, items, root: index.root, cacheDir: o.cacheDir, preprocess, augment: { ...DAPL_AUGMENT, seed },
-        key: { dataset: d.dataset, domain, split, view: epoch }, batchSize: o.batchSize ?? 32, log, progressMode: quiet ? 'off' : undefined,
-      });
-    },
-    features(domain, split) {
-      const k = `${domain}\u0000${split}`;
-      let p = sets.get(k);
-      if (!p) {
-        const items = index.select(domain, split).map((it) => ({ path: it.path, label: it.label, domain: it.domain }));
-        if (!items.length) throw new DamplError(`${d.dataset}: no images in ${domain}/${split}`, `check the data with: npx dampl data check --dataset ${d.dataset} --root ${displayPath(d.root)}`);
-        const t0 = Date.now();
-        p = extractFeatures({
-          model: clip, items, root: index.root, cacheDir: o.cacheDir, preprocess,
-          key: { dataset: d.dataset, domain, split, view: 0 }, batchSize: o.batchSize ?? 32, log,
-          progressMode: log.level === 'silent' || log.level === 'error' || log.level === 'warn' ? 'off' : undefined,
-        }).then((set) => {
-          if (set.encoded) log.info(`${d.dataset}/${domain}/${split}: ${set.encoded} image(s) encoded in ${formatSeconds((Date.now() - t0) / 1000)}`);
-          return set;
-        });
-        sets.set(k, p);
-      }
-      return p;
-    },
-  };
-}
-
 const matrix = (s: FeatureSet): FeatureMatrix => ({ data: s.features, rows: s.rows, dim: s.embedDim });
 
 async function runCells(o: RunOptions, report: SuiteReport, present: SuiteDataset[], clip: ClipModel, pending: Cell[], records: Map<string, RunRecord>): Promise<void> {
@@ -396,12 +304,6 @@ async function claim(dir: string, key: string): Promise<boolean> {
   }
 }
 
-export function estimateOf(timings: Map<string, number[]>, c: Cell): number {
-  const same = timings.get(`${c.method}\u0000${c.dataset}`);
-  if (same?.length) return same.reduce((a, b) => a + b, 0) / same.length;
-  const all = [...timings.values()].flat();
-  return all.length ? all.reduce((a, b) => a + b, 0) / all.length : NaN;
-}
 
 async function runCell(o: RunOptions, cell: Cell, ds: PreparedDataset, clip: ClipModel, base: Omit<Provenance, 'date'>, backbone: string | null): Promise<RunRecord> {
   const { index } = ds;
@@ -474,43 +376,4 @@ async function runCell(o: RunOptions, cell: Cell, ds: PreparedDataset, clip: Cli
     history,
     ...(scored.length === history.length && scored.length ? { epochs: history.map((h, i) => ({ epoch: h.epoch, correct: scored[i]! })) } : {}),
   };
-}
-
-function printDryRun(r: SuiteReport, records: Map<string, RunRecord>, print: (l: string) => void): { seconds: number; unknown: number } {
-  const timings = new Map<string, number[]>();
-  for (const rec of records.values()) {
-    const k = `${rec.method}\u0000${rec.dataset}`;
-    timings.set(k, [...(timings.get(k) ?? []), rec.timings.totalSeconds]);
-  }
-  const pendingKeys = new Set(r.pending.map((c) => c.key));
-  const mineKeys = new Set(r.mine.map((c) => c.key));
-  print(`suite ${r.suite}: model ${r.model}, results in ${displayPath(r.outDir)}`);
-  for (const s of r.skipped) print(`  skipped ${s.dataset}: ${s.reason}; get it with: ${s.command}`);
-  print(`  ${'status'.padEnd(11)} ${'dataset'.padEnd(14)} ${'task'.padEnd(15)} ${'method'.padEnd(24)} ${'seed'.padStart(4)}  config            cell`);
-  for (const c of r.grid) {
-    const status = !mineKeys.has(c.key) ? 'other-shard' : pendingKeys.has(c.key) ? 'to-run' : 'done';
-    print(`  ${status.padEnd(11)} ${c.dataset.padEnd(14)} ${c.task.padEnd(15)} ${c.method.padEnd(24)} ${String(c.seed).padStart(4)}  ${c.configHash.slice(0, 16)}  ${c.key}`);
-  }
-  // estimate per (dataset, method)
-  let seconds = 0;
-  let unknown = 0;
-  const groups = new Map<string, Cell[]>();
-  for (const c of r.pending) groups.set(`${c.dataset}\u0000${c.method}`, [...(groups.get(`${c.dataset}\u0000${c.method}`) ?? []), c]);
-  const lines: string[] = [];
-  for (const [k, cells] of groups) {
-    const [dataset, method] = k.split('\u0000') as [string, string];
-    const est = estimateOf(timings, cells[0]!);
-    if (Number.isFinite(est)) seconds += est * cells.length;
-    else unknown += cells.length;
-    lines.push(`  ${dataset.padEnd(14)} ${method.padEnd(24)} ${String(cells.length).padStart(5)}  ${Number.isFinite(est) ? `${formatSeconds(est)} each, ${formatSeconds(est * cells.length)}` : 'no earlier timing'}`);
-  }
-  print(`${r.grid.length} cell(s); ${r.mine.length} in this shard; ${r.finished.length} done; ${r.pending.length} to run`);
-  if (lines.length) {
-    print(`  ${'dataset'.padEnd(14)} ${'method'.padEnd(24)} ${'cells'.padStart(5)}  estimate (from earlier records in ${displayPath(r.outDir)})`);
-    for (const l of lines) print(l);
-    const known = r.pending.length - unknown;
-    print(`${known ? `estimated training time of ${known} cell(s): ${formatSeconds(seconds)} in one process` : 'no estimate'}`
-      + `${unknown ? `; ${unknown} cell(s) with no earlier timing` : ''}; feature extraction, when the cache lacks a domain, comes on top`);
-  }
-  return { seconds, unknown };
 }

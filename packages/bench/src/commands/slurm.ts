@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import yargs, { type Argv, type CommandModule } from 'yargs';
 import { ConfigError, atomicWriteFile, backendFamily, gitCommit, type BackendName } from '@dampl/runtime';
 import { registerMethods, type GlobalOptions } from './common.js';
+import { formatSeconds } from '../estimates.js';
 import { runCommand, parseRoots, suiteFilters } from './bench.js';
 import { MANIFEST_FILE, MANIFEST_FORMAT, MANIFEST_VERSION, compareWithGrid, cellLabel, parseManifest, splitCells, type SlurmManifest } from '../cluster/manifest.js';
 import { arrayScript, logPath, mergeScript, shellQuote, type ScriptInput, type SlurmResources } from '../cluster/scripts.js';
@@ -247,8 +248,3 @@ export const slurmCommand: CommandModule<GlobalOptions, SlurmArgs> = {
   },
 };
 
-function formatSeconds(s: number): string {
-  if (s < 60) return `${s.toFixed(s < 10 ? 1 : 0)} s`;
-  const m = Math.round(s / 60);
-  return m < 60 ? `${m} min` : `${Math.floor(m / 60)} h ${String(m % 60).padStart(2, '0')} min`;
-}
