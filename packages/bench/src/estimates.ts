@@ -3,14 +3,17 @@ import type { Cell } from './grid.js';
 import type { RunRecord } from './records.js';
 import { displayPath, type SkippedDataset } from './suites.js';
 
-/** What the dry-run listing reads of a suite's report (runner.ts SuiteReport). */
+/** A suite's grid as the runner split it (runner.ts SuiteReport adds what a run did): what the dry-run listing reads. */
 export interface DryRunReport {
   suite: string;
   outDir: string;
   model: string;
   grid: Cell[];
+  /** This shard's cells. */
   mine: Cell[];
+  /** Cells whose record existed before this run. */
   finished: Cell[];
+  /** Cells this run had to run (or, in a dry run, would run). */
   pending: Cell[];
   skipped: SkippedDataset[];
 }

@@ -29,7 +29,7 @@ import {
 } from './records.js';
 import { writeTables } from './tables.js';
 import { correctPerClass } from './epochs.js';
-import { estimateOf, formatSeconds, printDryRun } from './estimates.js';
+import { estimateOf, formatSeconds, printDryRun, type DryRunReport } from './estimates.js';
 import { openModel, prepareDataset, type PreparedDataset } from './prepare.js';
 import type { Report } from './protocol.js';
 import {
@@ -89,19 +89,8 @@ export interface CellOutcome {
   error?: string;
 }
 
-export interface SuiteReport {
-  suite: string;
-  outDir: string;
-  model: string;
-  grid: Cell[];
-  /** This shard's cells. */
-  mine: Cell[];
-  /** Cells whose record existed before this run. */
-  finished: Cell[];
-  /** Cells this run had to run (or, in a dry run, would run). */
-  pending: Cell[];
+export interface SuiteReport extends DryRunReport {
   outcomes: CellOutcome[];
-  skipped: SkippedDataset[];
   files: string[];
   /** Dry run: estimated seconds for the pending cells, and how many had no earlier timing. */
   estimate?: { seconds: number; unknown: number };
