@@ -25,9 +25,9 @@ import { stopGradient, type Rng } from '@dampl/runtime';
 import { defineSchema, type ConfigOf } from '@dampl/core';
 import { DANN_RECIPE, DANN_SOURCE, adversarialFields, domainDiscriminator } from './dann.js';
 import { gradientReverse, grlCoefficient } from './modules/grl.js';
-import { disposeLayer } from './modules/nn.js';
-import { featureMethod, featureTrainFields } from './modules/feature-method.js';
-import { trainHead, type FeatureData, type TrainHooks } from './modules/feature-train.js';
+import { disposeLayer } from '@dampl/core';
+import { featureMethod, featureTrainFields } from '@dampl/core';
+import { trainHead, type FeatureData, type TrainHooks } from '@dampl/core';
 
 
 const CDAN_SOURCE = 'TLlib examples/domain_adaptation/image_classification/cdan.py';

@@ -27,7 +27,7 @@ import {
   type Batch, type ConfigOf, type EpochRecord, type Method, type MethodInput, type Preset, type MethodResult, type MethodState,
   type RestoreInput, type TextTower, type TrainModel,
 } from '@dampl/core';
-import { analyse, featureData, fromSafeTensors, toSafeTensors } from './modules/feature-method.js';
+import { analyse, featureData, fromSafeTensors, toSafeTensors } from '@dampl/core';
 
 const d = damplSchema;
 const COOP_TRAIN = 'CoOp train.py extend_cfg';

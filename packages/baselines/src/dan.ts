@@ -28,8 +28,8 @@
 import { ConfigError, type Rng } from '@dampl/runtime';
 import { defineSchema, type ConfigOf } from '@dampl/core';
 import { mkmmd } from './modules/mmd.js';
-import { featureMethod, featureTrainFields } from './modules/feature-method.js';
-import { BOTTLENECKS, trainHead, type FeatureData, type TrainHooks } from './modules/feature-train.js';
+import { featureMethod, featureTrainFields } from '@dampl/core';
+import { BOTTLENECKS, trainHead, type FeatureData, type TrainHooks } from '@dampl/core';
 
 const DAN_SOURCE = 'TLlib examples/domain_adaptation/image_classification/dan.py';
 

@@ -26,9 +26,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '@dampl/runtime';
 import { defineSchema, type ConfigOf } from '@dampl/core';
 import { gradientReverse, grlCoefficient } from './modules/grl.js';
-import { BatchNorm1d, Linear, ReLU, Sequential, disposeLayer } from './modules/nn.js';
-import { featureMethod, featureTrainFields } from './modules/feature-method.js';
-import { trainHead, type FeatureData, type FeatureTrainConfig, type TrainHooks } from './modules/feature-train.js';
+import { BatchNorm1d, Linear, ReLU, Sequential, disposeLayer } from '@dampl/core';
+import { featureMethod, featureTrainFields } from '@dampl/core';
+import { trainHead, type FeatureData, type FeatureTrainConfig, type TrainHooks } from '@dampl/core';
 
 /** The bottleneck-and-classifier recipe of TLlib's dann.py, which source-only and CDAN share. */
 export const DANN_RECIPE: FeatureTrainConfig = {

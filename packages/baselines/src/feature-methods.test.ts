@@ -6,7 +6,7 @@ import { mcc, mccSchema } from './mcc.js';
 
 const DANN_DEFAULTS = schemaDefaults(dannSchema);
 const DAN_DEFAULTS = schemaDefaults(danSchema);
-import { trainHead, type FeatureData } from './modules/feature-train.js';
+import { trainHead, type FeatureData } from '@dampl/core';
 
 beforeAll(async () => {
   await selectBackend('wasm');

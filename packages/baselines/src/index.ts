@@ -10,7 +10,7 @@
  *   dann, dan                       domain-adversarial / MK-MMD bottleneck on features
  *   cdan, mcc                       conditional adversarial alignment, minimum class confusion on features
  *
- * SHOT-IM is its own package (packages/shot-im), built on the feature-space trainer exported here.
+ * SHOT-IM is its own package (packages/shot-im), built like these on core's feature-space trainer.
  *
  * A new method is best a package of its own: `npx nx g @dampl/bench:method <name>` (README, "Add a method").
  */
@@ -38,13 +38,7 @@ export { mcc, mccSchema, fitMcc, mccLoss, type MccConfig } from './mcc.js';
 export { gradientReverse, grlCoefficient } from './modules/grl.js';
 export { mkmmd, pairwiseSquaredDistances, type MkmmdOptions } from './modules/mmd.js';
 export { lbfgs, type LbfgsOptions, type LbfgsResult } from './modules/lbfgs.js';
-export { Linear, BatchNorm1d, Dropout, ReLU, Sequential, type Layer } from './modules/nn.js';
 export { danTllib, dannTllib, tllibConfigs } from './tllib-configs.js';
-export { featureMethod, featureTrainFields, featureData, analyse, checkState, toSafeTensors, fromSafeTensors, type FeatureMethodSpec } from './modules/feature-method.js';
-export {
-  trainHead, runEpochs, sgdStep, deviceFeatures, gatherRows, inverseDecayLr, l2normalizeRows, BatchSampler, Sgd, FeatureClassifier,
-  BOTTLENECKS, type Bottleneck, type FeatureData, type FeatureTrainConfig, type TrainHooks, type FeatureEpoch, type Alignment, type AlignmentInput,
-} from './modules/feature-train.js';
 
 /** Every baseline, in the order listings show them. */
 export const baselines: readonly Method<any>[] = [

@@ -33,8 +33,8 @@ import {
   type MethodState, type Prediction, type RestoreInput,
 } from '@dampl/core';
 import { lbfgs } from './modules/lbfgs.js';
-import { analyse, checkState, featureData, fromSafeTensors } from './modules/feature-method.js';
-import { l2normalizeRows } from './modules/feature-train.js';
+import { analyse, checkState, featureData, fromSafeTensors } from '@dampl/core';
+import { l2normalizeRows } from '@dampl/core';
 
 export const linearProbeSchema = defineSchema({
   views: VIEWS_FIELD,

@@ -17,8 +17,8 @@
  */
 import { defineSchema } from '@dampl/core';
 import { DANN_RECIPE, DANN_SOURCE } from './dann.js';
-import { featureMethod, featureTrainFields } from './modules/feature-method.js';
-import { trainHead } from './modules/feature-train.js';
+import { featureMethod, featureTrainFields } from '@dampl/core';
+import { trainHead } from '@dampl/core';
 
 const { tradeOff: _t, ...fields } = featureTrainFields(DANN_RECIPE, DANN_SOURCE);
 export const sourceOnlySchema = defineSchema(fields);

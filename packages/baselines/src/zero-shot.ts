@@ -28,7 +28,7 @@ import {
   type RestoreInput, type TextTower,
 } from '@dampl/core';
 import { CLIP_IMAGENET_TEMPLATES } from '@dampl/clip';
-import { analyse, fromSafeTensors } from './modules/feature-method.js';
+import { analyse, fromSafeTensors } from '@dampl/core';
 
 export { CLIP_IMAGENET_TEMPLATES };
 export const SINGLE_TEMPLATE = 'a photo of a {class}.';

@@ -33,6 +33,12 @@ export { VIEWS_FIELD, parseViews, epochView, epochViewIndices, epochFeaturesFor,
 export { damplSchema, damplPresets, releasedRecipe, type DamplConfig } from './dampl-config.js';
 export { damplAblations, registerDamplAblations } from './ablations.js';
 export { releasedConfigs } from './released-configs.js';
+export { Linear, BatchNorm1d, Dropout, ReLU, Sequential, disposeLayer, type Layer } from './feature-space/nn.js';
+export { featureMethod, featureTrainFields, featureData, analyse, checkState, toSafeTensors, fromSafeTensors, type FeatureMethodSpec } from './feature-space/feature-method.js';
+export {
+  trainHead, runEpochs, sgdStep, deviceFeatures, gatherRows, inverseDecayLr, l2normalizeRows, BatchSampler, Sgd, FeatureClassifier,
+  BOTTLENECKS, type Bottleneck, type FeatureData, type FeatureTrainConfig, type TrainHooks, type FeatureEpoch, type Alignment, type AlignmentInput,
+} from './feature-space/feature-train.js';
 
 import { registerDamplAblations } from './ablations.js';
 import { registerNamedConfig } from './config.js';

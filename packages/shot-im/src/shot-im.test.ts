@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rng, schemaDefaults, selectBackend } from '@dampl/runtime';
 import { methodDefaults } from '@dampl/core';
 import { FakeTextTower, checkMethod, makeToyProblem, type ToyProblem } from '@dampl/core/testing';
-import { featureData } from '@dampl/baselines';
+import { featureData } from '@dampl/core';
 import { fitShotIm, methods, shotIm, shotImSchema } from './index.js';
 
 let tower: FakeTextTower;

@@ -27,7 +27,7 @@ import { defineSchema, imLoss, type ConfigOf } from '@dampl/core';
 import {
   BatchSampler, Sgd, deviceFeatures, featureMethod, gatherRows, runEpochs, sgdStep, trainHead,
   type FeatureData, type TrainHooks,
-} from '@dampl/baselines';
+} from '@dampl/core';
 
 const SRC = 'SHOT object/image_source.py';
 const TGT = 'SHOT object/image_target.py';

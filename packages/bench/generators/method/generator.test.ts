@@ -23,7 +23,7 @@ describe('nx g @dampl/bench:method', () => {
     const pkg = JSON.parse(tree.read(`${dir}/package.json`, 'utf-8')!);
     expect(pkg).toMatchObject({
       name: '@dampl/nearest-demo', type: 'module', description: "NearestDemo: it's a demo", dampl: { methods: './src/index.ts' },
-      dependencies: { '@dampl/core': '*', '@dampl/baselines': '*', '@dampl/runtime': '*', '@tensorflow/tfjs-core': '4.22.0' },
+      dependencies: { '@dampl/core': '*', '@dampl/runtime': '*', '@tensorflow/tfjs-core': '4.22.0' },
     });
     const project = JSON.parse(tree.read(`${dir}/project.json`, 'utf-8')!);
     expect(project.name).toBe('nearest-demo');

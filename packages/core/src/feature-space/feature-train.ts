@@ -18,7 +18,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { DamplError, silentLogger, type Logger, type Rng } from '@dampl/runtime';
-import { NonFiniteLossError, TrainingAborted, argmaxRows, checkFeatures, type EpochFeatures, type FeatureMatrix, type Prediction } from '@dampl/core';
+import { argmaxRows, checkFeatures, type FeatureMatrix, type Prediction } from '../methods.js';
+import { NonFiniteLossError, TrainingAborted } from '../trainer.js';
+import type { EpochFeatures } from '../views.js';
 import { BatchNorm1d, Dropout, Linear, ReLU, Sequential, loadLayer, type Layer } from './nn.js';
 
 export interface FeatureData {

@@ -5,12 +5,14 @@
  * for their number) and `domainNames`.
  */
 import type * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, DamplError, Rng, readFloat32, type SafeTensor } from '@dampl/runtime';
 import {
-  VIEWS_FIELD, checkFeatures, epochFeaturesFor, validateConfig,
-  type ConfigOf, type ConfigSchema, type EpochRecord, type FeatureMatrix, type Method, type MethodInput,
+  ConfigError, DamplError, Rng, readFloat32, validateConfig, type ConfigOf, type ConfigSchema, type SafeTensor,
+} from '@dampl/runtime';
+import {
+  checkFeatures, type EpochRecord, type FeatureMatrix, type Method, type MethodInput,
   type MethodResult, type MethodState, type Prediction, type Preset, type RestoreInput,
-} from '@dampl/core';
+} from '../methods.js';
+import { VIEWS_FIELD, epochFeaturesFor } from '../views.js';
 import {
   FeatureClassifier, type FeatureData, type FeatureEpoch, type FeatureTrainConfig, type TrainHooks,
 } from './feature-train.js';
