@@ -8,8 +8,8 @@
  *   p(k | x) = softmax_k(s * cos(f(x), w_k))                x [B, E] -> [B, K]
  *   L = CE(p(. | x^s), y)                                   on source batches only
  *
- * It is core's `PromptLearner` with one domain and no domain context (N = 0), trained by core's
- * `train` loop (target batches are drawn by the loop and ignored).
+ * It is core's `PromptLearner` with one domain and no domain context (N = 0), built by core's
+ * `promptMethod` as DAMPL is (target batches are drawn by the loop and ignored).
  * Hyper-parameters: CoOp train.py extend_cfg (N_CTX 16, CSC False, CTX_INIT "" so N(0, 0.02^2)
  * vectors, CLASS_TOKEN_POSITION "end") and configs/trainers/CoOp/vit_b16_ep50.yaml (SGD lr 0.002,
  * 50 epochs, cosine, 1 warm-up epoch at the constant lr 1e-5, batch 32); Dassl's defaults for
@@ -20,14 +20,11 @@
  *   const result = await fitMethod(coop, { ...input, clip, config: methodDefaults(coop, 'office-home') });
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, DamplError, Rng } from '@dampl/runtime';
 import {
-  PromptLearner, TextPredictor, cosineLogits, crossEntropy, damplSchema, defineSchema, hashConfig, l2Normalize, train,
-  validateConfig, checkFeatures, VIEWS_FIELD, epochFeaturesFor, type EpochFeatures,
-  type Batch, type ConfigOf, type EpochRecord, type Method, type MethodInput, type Preset, type MethodResult, type MethodState,
-  type RestoreInput, type TextTower, type TrainModel,
+  PromptLearner, TextPredictor, analyse, checkFeatures, cosineLogits, crossEntropy, damplSchema, defineSchema, epochFeaturesFor,
+  featureData, l2Normalize, promptMethod, VIEWS_FIELD,
+  type Batch, type ConfigOf, type EpochFeatures, type EpochRecord, type MethodInput, type Method, type Preset, type PromptModel,
 } from '@dampl/core';
-import { analyse, featureData, fromSafeTensors, toSafeTensors } from '@dampl/core';
 
 const d = damplSchema;
 const COOP_TRAIN = 'CoOp train.py extend_cfg';
@@ -67,17 +64,11 @@ export const coopPresets: Readonly<Record<string, Preset<CoopConfig>>> = {
   },
 };
 
-function learnerFor(tower: TextTower, classNames: readonly string[], domain: string, cfg: CoopConfig, seed: number): PromptLearner {
-  return new PromptLearner(tower, classNames, [domain], { ...cfg, nDomainCtx: 0, domainCsc: false }, new Rng(seed).fork('init'));
-}
-
-class CoopModel implements TrainModel {
-  readonly params: ReadonlyMap<string, tf.Variable>;
+class CoopModel implements PromptModel {
   private xs: tf.Tensor2D;
   private readonly views?: EpochFeatures;
 
-  constructor(readonly learner: PromptLearner, private readonly input: MethodInput<CoopConfig>, private readonly cfg: CoopConfig, private readonly tower: TextTower) {
-    this.params = new Map([['ctx', learner.ctx]]);
+  constructor(private readonly learner: PromptLearner, private readonly input: MethodInput<CoopConfig>, private readonly cfg: CoopConfig, private readonly logitScale: number) {
     this.xs = tf.tidy(() => l2Normalize(tf.tensor2d(input.source.data, [input.source.rows, input.source.dim])));
     this.views = epochFeaturesFor(input, cfg.views, 'coop');
   }
@@ -94,13 +85,13 @@ class CoopModel implements TrainModel {
   loss(batch: Batch): { total: tf.Scalar; terms: Record<string, tf.Scalar> } {
     const w = this.learner.textFeatures(); // [K, E]
     const xs = tf.gather(this.xs, tf.tensor1d(batch.source, 'int32'));
-    const src = crossEntropy(cosineLogits(xs, w, this.tower.logitScale), Int32Array.from(batch.source, (i) => this.input.sourceLabels[i]!));
+    const src = crossEntropy(cosineLogits(xs, w, this.logitScale), Int32Array.from(batch.source, (i) => this.input.sourceLabels[i]!));
     return { total: src, terms: { src } };
   }
 
   async afterEpoch(): Promise<Partial<EpochRecord>> {
     if (!this.input.targetAnalysis && !this.input.evalTarget) return {};
-    const p = new TextPredictor(this.learner.textFeatures(), this.tower.logitScale, this.cfg.evalBatch);
+    const p = new TextPredictor(this.learner.textFeatures(), this.logitScale, this.cfg.evalBatch);
     try {
       return await analyse(this.input, (f) => p.predict(f));
     } finally {
@@ -108,88 +99,27 @@ class CoopModel implements TrainModel {
     }
   }
 
-  state(history: EpochRecord[]): Promise<MethodState> {
-    return coopState(this.learner, this.cfg, this.input, this.tower, history);
-  }
-
   dispose(): void {
     this.xs.dispose();
   }
 }
 
-async function coopState(learner: PromptLearner, config: CoopConfig, input: Pick<MethodInput<CoopConfig>, 'classNames' | 'domainNames' | 'seed'>, tower: TextTower, history: EpochRecord[]): Promise<MethodState> {
-  return {
-    method: 'coop',
-    config,
-    tensors: await toSafeTensors(new Map([['ctx', learner.ctx]])),
-    meta: {
-      classNames: [...input.classNames], domainNames: [...input.domainNames], seed: input.seed,
-      weightsHash: tower.weightsHash, configHash: hashConfig(config), history,
-    },
-  };
-}
-
-/** The predictor and state of a learner, read before the caller disposes it. */
-async function resultFrom(learner: PromptLearner, cfg: CoopConfig, tower: TextTower, history: EpochRecord[], input: Pick<MethodInput<CoopConfig>, 'classNames' | 'domainNames' | 'seed'>): Promise<MethodResult> {
-  const predictor = new TextPredictor(learner.textFeatures(), tower.logitScale, cfg.evalBatch);
-  const state = await coopState(learner, cfg, input, tower, history);
-  return { predict: (f) => predictor.predict(f), history, state: async () => state, dispose: () => predictor.dispose() };
-}
-
-function requireTower(clip: TextTower | undefined): TextTower {
-  if (!clip) throw new DamplError('CoOp needs the CLIP text tower (input.clip)', 'load the CLIP model whose image encoder produced the features and pass it as clip');
-  return clip;
-}
-
-export const coop: Method<CoopConfig> = {
+export const coop: Method<CoopConfig> = promptMethod<CoopConfig>({
   name: 'coop',
+  title: 'CoOp',
   describe: 'CoOp: learned prompt context trained on the source domain only, tested on the target',
   configSchema: coopSchema,
-
   presets: coopPresets,
-
-  async fit(input: MethodInput<CoopConfig>): Promise<MethodResult> {
-    const tower = requireTower(input.clip);
-    const cfg = validateConfig(coopSchema, input.config as Record<string, unknown>, 'coop config');
+  // one domain (the source's) and no domain context
+  learner: (tower, classNames, domainNames, cfg, rng) => new PromptLearner(tower, classNames, [domainNames[0]!], { ...cfg, nDomainCtx: 0, domainCsc: false }, rng),
+  params: (learner) => new Map([['ctx', learner.ctx]]),
+  checkInput: (input, tower) => {
     featureData(input);
     checkFeatures(input.source, 'source features', tower.config.embedDim);
-    const learner = learnerFor(tower, input.classNames, input.domainNames[0], cfg, input.seed);
-    const model = new CoopModel(learner, input, cfg, tower);
-    try {
-      const history = await train(model, {
-        config: { ...cfg, batchSource: cfg.batchSize, batchTarget: cfg.batchSize, countIter: 'source' },
-        methodConfig: cfg,
-        nSource: input.source.rows,
-        nTarget: input.target.rows,
-        seed: input.seed,
-        logger: input.logger?.child('coop'),
-        onEpoch: input.onEpoch,
-        onStep: input.onStep,
-        signal: input.signal,
-        checkpoint: input.checkpoint,
-        resumeFrom: input.resumeFrom,
-      });
-      return await resultFrom(learner, cfg, tower, history, input);
-    } finally {
-      model.dispose();
-      learner.dispose();
-    }
   },
-
-  async restore(state: MethodState, input: RestoreInput): Promise<MethodResult> {
-    if (state.method !== 'coop') throw new ConfigError(`a '${state.method}' state cannot be restored by coop`);
-    const tower = requireTower(input.clip);
-    const cfg = validateConfig(coopSchema, state.config as Record<string, unknown>, 'saved coop config');
-    const meta = state.meta as { seed?: number; history?: EpochRecord[]; classNames?: string[] };
-    if (meta.classNames && JSON.stringify(meta.classNames) !== JSON.stringify(input.classNames)) {
-      throw new ConfigError(`the saved CoOp state was trained for classes ${JSON.stringify(meta.classNames)}, not ${JSON.stringify(input.classNames)}`);
-    }
-    const learner = learnerFor(tower, input.classNames, input.domainNames[0], cfg, meta.seed ?? 0);
-    try {
-      learner.load(new Map([...fromSafeTensors(state.tensors), ['domain_ctx', new Float32Array(0)]]));
-      return await resultFrom(learner, cfg, tower, meta.history ?? [], { classNames: input.classNames, domainNames: input.domainNames, seed: meta.seed ?? 0 });
-    } finally {
-      learner.dispose();
-    }
-  },
-};
+  model: (learner, input, cfg, tower) => new CoopModel(learner, input, cfg, tower.logitScale),
+  trainerConfig: (cfg) => ({ ...cfg, batchSource: cfg.batchSize, batchTarget: cfg.batchSize, countIter: 'source' }),
+  predictText: (learner) => learner.textFeatures(),
+  load: (learner, tensors) => learner.load(new Map([...tensors, ['domain_ctx', new Float32Array(0)]])),
+  sameAs: ['classes'],
+});

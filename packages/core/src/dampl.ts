@@ -20,53 +20,20 @@
  * per-dataset presets there.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, DamplError, Rng, readFloat32, type SafeTensor } from '@dampl/runtime';
-import { hashConfig, validateConfig } from '@dampl/runtime';
+import { ConfigError, DamplError } from '@dampl/runtime';
 import { damplPresets, damplSchema, type DamplConfig } from './dampl-config.js';
-import { cosineLogits, crossEntropy, imLoss, l2Normalize, maskedCrossEntropy } from './losses.js';
-import {
-  argmaxRows, checkFeatures, type EpochRecord, type FeatureMatrix, type Method, type MethodInput, type MethodResult,
-  type MethodState, type Prediction, type RestoreInput,
-} from './methods.js';
+import { cosineLogits, crossEntropy, imLoss, maskedCrossEntropy, l2Normalize } from './losses.js';
+import { checkFeatures, type EpochRecord, type Method, type MethodInput } from './methods.js';
 import { PromptLearner, zeroShotTextFeatures } from './prompt.js';
+import { promptMethod, type PromptModel } from './prompt-method.js';
 import { PseudoLabeler, type PseudoLabels } from './pseudo.js';
+import { TextPredictor } from './text-predictor.js';
 import { epochFeaturesFor, type EpochFeatures } from './views.js';
-import { train, type Batch, type TrainModel } from './trainer.js';
+import type { Batch } from './trainer.js';
 import type { TextTower } from './types.js';
 
-/** Predictor from fixed target text features: p(k|x) = softmax_k(s * cos(x, w_k)). */
-export class TextPredictor {
-  constructor(private readonly text: tf.Tensor2D, private readonly scale: number, private readonly chunk = 4096) {}
-
-  /** Features cross to the device and probabilities back once per chunk of `chunk` rows. */
-  async predict(features: FeatureMatrix): Promise<Prediction> {
-    checkFeatures(features, 'features to predict', this.text.shape[1]);
-    const K = this.text.shape[0];
-    const probs = new Float32Array(features.rows * K);
-    for (let r0 = 0; r0 < features.rows; r0 += this.chunk) {
-      const r1 = Math.min(features.rows, r0 + this.chunk);
-      const p = tf.tidy(() => {
-        const x = l2Normalize(tf.tensor2d(features.data.subarray(r0 * features.dim, r1 * features.dim), [r1 - r0, features.dim]));
-        return tf.softmax(cosineLogits(x, this.text, this.scale));
-      });
-      try {
-        probs.set((await p.data()) as Float32Array, r0 * K);
-      } finally {
-        p.dispose();
-      }
-    }
-    return { probs, labels: argmaxRows(probs, K) };
-  }
-
-  dispose(): void {
-    this.text.dispose();
-  }
-}
-
 /** The DAMPL training state bound to one run's data. */
-class DamplModel implements TrainModel {
-  readonly params: ReadonlyMap<string, tf.Variable>;
-  readonly learner: PromptLearner;
+class DamplModel implements PromptModel {
   private xs: tf.Tensor2D;
   private readonly ys: Int32Array;
   private xt: tf.Tensor2D;
@@ -75,20 +42,9 @@ class DamplModel implements TrainModel {
   private readonly views?: EpochFeatures;
   private pseudo?: PseudoLabels;
 
-  constructor(private readonly input: MethodInput<DamplConfig>, private readonly cfg: DamplConfig, private readonly tower: TextTower) {
+  constructor(private readonly learner: PromptLearner, private readonly input: MethodInput<DamplConfig>, private readonly cfg: DamplConfig, private readonly tower: TextTower) {
     const E = tower.config.embedDim;
-    checkFeatures(input.source, 'source features', E);
-    checkFeatures(input.target, 'target features', E);
-    if (input.sourceLabels.length !== input.source.rows) {
-      throw new DamplError(`${input.sourceLabels.length} source labels for ${input.source.rows} source feature rows`);
-    }
     this.views = epochFeaturesFor(input, cfg.views, 'dampl');
-    const K = input.classNames.length;
-    for (const y of input.sourceLabels) {
-      if (!(y >= 0 && y < K)) throw new DamplError(`source label ${y} is outside the ${K} classes`);
-    }
-    this.learner = new PromptLearner(tower, input.classNames, input.domainNames, cfg, new Rng(input.seed).fork('init'));
-    this.params = this.learner.params();
     this.xs = tf.tidy(() => l2Normalize(tf.tensor2d(input.source.data, [input.source.rows, E])));
     this.ys = input.sourceLabels;
     this.xt = tf.tidy(() => l2Normalize(tf.tensor2d(input.target.data, [input.target.rows, E])));
@@ -166,104 +122,41 @@ class DamplModel implements TrainModel {
     return out;
   }
 
-  state(history: EpochRecord[]): Promise<MethodState> {
-    return damplState(this.learner, this.cfg, this.input, this.tower, history);
-  }
-
   dispose(): void {
     this.labeler.dispose();
     this.zeroShot.dispose();
     this.xs.dispose();
     this.xt.dispose();
-    this.learner.dispose();
   }
 }
 
-async function damplState(learner: PromptLearner, config: DamplConfig, input: Pick<MethodInput<DamplConfig>, 'classNames' | 'domainNames' | 'seed'>, tower: TextTower, history: EpochRecord[]): Promise<MethodState> {
-  const params = [...learner.params()];
-  const values = await readFloat32(params.map(([, v]) => v));
-  const tensors: Record<string, SafeTensor> = {};
-  params.forEach(([name, v], i) => { tensors[name] = { dtype: 'F32', shape: [...v.shape], data: values[i]! }; });
-  return {
-    method: 'dampl',
-    config,
-    tensors,
-    meta: {
-      classNames: [...input.classNames],
-      domainNames: [...input.domainNames],
-      seed: input.seed,
-      weightsHash: tower.weightsHash,
-      configHash: hashConfig(config),
-      history,
-    },
-  };
+/** Checks of the run's input before the learner is made. */
+function checkDamplInput(input: MethodInput<DamplConfig>, tower: TextTower): void {
+  if (input.domainNames.length !== 2) throw new ConfigError(`DAMPL takes [source, target] domain names, got ${input.domainNames.length}`);
+  const E = tower.config.embedDim;
+  checkFeatures(input.source, 'source features', E);
+  checkFeatures(input.target, 'target features', E);
+  if (input.sourceLabels.length !== input.source.rows) {
+    throw new DamplError(`${input.sourceLabels.length} source labels for ${input.source.rows} source feature rows`);
+  }
+  const K = input.classNames.length;
+  for (const y of input.sourceLabels) {
+    if (!(y >= 0 && y < K)) throw new DamplError(`source label ${y} is outside the ${K} classes`);
+  }
 }
 
-/** The predictor and state of a learner, read before the caller disposes it. */
-async function resultFrom(learner: PromptLearner, cfg: DamplConfig, tower: TextTower, history: EpochRecord[],
-  input: Pick<MethodInput<DamplConfig>, 'classNames' | 'domainNames' | 'seed'>): Promise<MethodResult> {
-  const predictor = new TextPredictor(learner.textFeatures([1]), tower.logitScale, cfg.evalBatch);
-  const state = await damplState(learner, cfg, input, tower, history);
-  return {
-    predict: (features) => predictor.predict(features),
-    history,
-    state: async () => state,
-    dispose: () => predictor.dispose(),
-  };
-}
-
-function requireTower(clip: TextTower | undefined): TextTower {
-  if (!clip) throw new DamplError('DAMPL needs the CLIP text tower (input.clip)', 'load the CLIP model whose image encoder produced the features and pass it as clip');
-  return clip;
-}
-
-export const dampl: Method<DamplConfig> = {
+export const dampl: Method<DamplConfig> = promptMethod<DamplConfig>({
   name: 'dampl',
+  title: 'DAMPL',
   describe: 'DAMPL: domain-aware prompts, semantic-guided pseudo-label correction, IM loss (CLIP)',
   configSchema: damplSchema,
   presets: damplPresets,
-
-  async fit(input: MethodInput<DamplConfig>): Promise<MethodResult> {
-    const tower = requireTower(input.clip);
-    const cfg = validateConfig(damplSchema, input.config as Record<string, unknown>, 'dampl config');
-    if (input.domainNames.length !== 2) throw new ConfigError(`DAMPL takes [source, target] domain names, got ${input.domainNames.length}`);
-    const model = new DamplModel(input, cfg, tower);
-    try {
-      const history = await train(model, {
-        config: cfg,
-        methodConfig: cfg,
-        nSource: input.source.rows,
-        nTarget: input.target.rows,
-        seed: input.seed,
-        logger: input.logger?.child('dampl'),
-        onEpoch: input.onEpoch,
-        onStep: input.onStep,
-        signal: input.signal,
-        checkpoint: input.checkpoint,
-        resumeFrom: input.resumeFrom,
-      });
-      return await resultFrom(model.learner, cfg, tower, history, input);
-    } finally {
-      model.dispose();
-    }
-  },
-
-  async restore(state: MethodState, input: RestoreInput): Promise<MethodResult> {
-    if (state.method !== 'dampl') throw new ConfigError(`a '${state.method}' state cannot be restored by dampl`);
-    const tower = requireTower(input.clip);
-    const cfg = validateConfig(damplSchema, state.config as Record<string, unknown>, 'saved dampl config');
-    const meta = state.meta as { seed?: number; history?: EpochRecord[]; classNames?: string[]; domainNames?: string[] };
-    for (const [what, saved, given] of [['classes', meta.classNames, input.classNames], ['domains', meta.domainNames, input.domainNames]] as const) {
-      if (saved && JSON.stringify(saved) !== JSON.stringify(given)) {
-        throw new ConfigError(`the saved DAMPL state was trained for ${what} ${JSON.stringify(saved)}, not ${JSON.stringify(given)}`);
-      }
-    }
-    const learner = new PromptLearner(tower, input.classNames, input.domainNames, cfg, new Rng(meta.seed ?? 0).fork('init'));
-    try {
-      learner.load(new Map(Object.entries(state.tensors).map(([k, t]) => [k, t.data as Float32Array])));
-      return await resultFrom(learner, cfg, tower, meta.history ?? [], { classNames: input.classNames, domainNames: input.domainNames, seed: meta.seed ?? 0 });
-    } finally {
-      learner.dispose();
-    }
-  },
-};
+  learner: (tower, classNames, domainNames, cfg, rng) => new PromptLearner(tower, classNames, domainNames, cfg, rng),
+  params: (learner) => learner.params(),
+  checkInput: checkDamplInput,
+  model: (learner, input, cfg, tower) => new DamplModel(learner, input, cfg, tower),
+  trainerConfig: (cfg) => cfg,
+  predictText: (learner) => learner.textFeatures([1]),
+  load: (learner, tensors) => learner.load(tensors),
+  sameAs: ['classes', 'domains'],
+});

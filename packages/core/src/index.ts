@@ -28,7 +28,9 @@ export {
   saveMethodState, loadMethodState, readCheckpoint, writeCheckpoint, resolveStateDir,
   type Checkpoint, type TrainerState,
 } from './checkpoint.js';
-export { dampl, TextPredictor } from './dampl.js';
+export { dampl } from './dampl.js';
+export { TextPredictor } from './text-predictor.js';
+export { promptMethod, type PromptMethodSpec, type PromptModel } from './prompt-method.js';
 export { VIEWS_FIELD, parseViews, epochView, epochViewIndices, epochFeaturesFor, type ViewsMode, type TrainViews, type OnlineViews, type EpochFeatures } from './views.js';
 export { damplSchema, damplPresets, releasedRecipe, type DamplConfig } from './dampl-config.js';
 export { damplAblations, registerDamplAblations } from './ablations.js';
