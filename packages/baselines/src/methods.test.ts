@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { selectBackend } from '@dampl/runtime';
 import { fitMethod, getMethod, listMethods, methodDefaults, resolveMethodConfig, validateConfig } from '@dampl/core';
-import { FakeTextTower, checkMethod, makeToyProblem, type ToyProblem } from '@dampl/core/testing';
+import { checkMethod, useToyProblem } from '@dampl/core/testing';
 import { baselines, daplAsDampl, dapl } from './index.js';
 
 const NAMES = ['zero-shot', 'zero-shot-ensemble', 'coop', 'linear-probe', 'source-only', 'dapl', 'dann', 'dan', 'cdan', 'mcc'];
@@ -20,16 +19,7 @@ const FAST: Record<string, Record<string, unknown>> = {
   mcc: { epochs: 3, itersPerEpoch: 30, bottleneckDim: 32 },
 };
 
-let tower: FakeTextTower;
-let toy: ToyProblem;
-
-beforeAll(async () => {
-  await selectBackend('wasm');
-  tower = new FakeTextTower();
-  toy = await makeToyProblem(tower);
-});
-
-afterAll(() => tower.dispose());
+const fx = useToyProblem({ beforeAll, afterAll });
 
 describe('registry', () => {
   it('registers every baseline by name on import', () => {
@@ -70,7 +60,7 @@ describe('registry', () => {
 describe('linear probe', () => {
   const fit = (overrides: Record<string, unknown>) => resolveMethodConfig(getMethod('linear-probe'), { dataset: 'synth', overrides })
     .then((config) => fitMethod(getMethod('linear-probe'), {
-      source: toy.source, sourceLabels: toy.sourceLabels, target: toy.target, classNames: toy.classNames, domainNames: toy.domainNames, config, seed: 0,
+      source: fx.toy.source, sourceLabels: fx.toy.sourceLabels, target: fx.toy.target, classNames: fx.toy.classNames, domainNames: fx.toy.domainNames, config, seed: 0,
     }));
 
   it('converges to the optimum of its objective with a given C, and chooses C on held-out source features', async () => {
@@ -82,15 +72,15 @@ describe('linear probe', () => {
     expect(extra.C).toBeLessThanOrEqual(1e4);
     expect(extra.candidates).toBeGreaterThanOrEqual(8);
     expect(extra.valAccuracy).toBeGreaterThan(0.9);
-    const src = (await searched.predict(toy.source)).labels;
-    expect(src.filter((k, i) => k === toy.sourceLabels[i]).length / src.length).toBeGreaterThan(0.9);
+    const src = (await searched.predict(fx.toy.source)).labels;
+    expect(src.filter((k, i) => k === fx.toy.sourceLabels[i]).length / src.length).toBeGreaterThan(0.9);
   });
 });
 
 describe('every baseline on the toy problem', () => {
   for (const name of NAMES) {
     it(`${name} runs, reports its history and gives valid probabilities that survive restore`, async () => {
-      const r = await checkMethod(getMethod(name), { tower, toy, overrides: FAST[name] ?? {} });
+      const r = await checkMethod(getMethod(name), { ...fx, overrides: FAST[name] ?? {} });
       expect(r.restored).toBe(true);
       expect(r.evalAccuracy).toBeGreaterThan(r.chance);
     });

@@ -1,20 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Rng, schemaDefaults, selectBackend } from '@dampl/runtime';
+import { Rng, schemaDefaults } from '@dampl/runtime';
 import { methodDefaults } from '@dampl/core';
-import { FakeTextTower, checkMethod, makeToyProblem, type ToyProblem } from '@dampl/core/testing';
+import { checkMethod, useToyProblem } from '@dampl/core/testing';
 import { featureData } from '@dampl/core';
 import { fitShotIm, methods, shotIm, shotImSchema } from './index.js';
 
-let tower: FakeTextTower;
-let toy: ToyProblem;
-
-beforeAll(async () => {
-  await selectBackend('wasm');
-  tower = new FakeTextTower();
-  toy = await makeToyProblem(tower);
-});
-
-afterAll(() => tower.dispose());
+const fx = useToyProblem({ beforeAll, afterAll });
 
 describe('shot-im', () => {
   it('is what the package gives the bench', () => {
@@ -29,7 +20,7 @@ describe('shot-im', () => {
   });
 
   it('fulfils the method contract on the toy problem and beats chance', async () => {
-    const r = await checkMethod(shotIm, { tower, toy, overrides: { sourceEpochs: 20, epochs: 5, batchSize: 32, bottleneckDim: 32 } });
+    const r = await checkMethod(shotIm, { ...fx, overrides: { sourceEpochs: 20, epochs: 5, batchSize: 32, bottleneckDim: 32 } });
     expect(r.restored).toBe(true);
     expect(r.epochs).toBe(25);
     expect(r.evalAccuracy).toBeGreaterThan(r.chance);
@@ -37,7 +28,7 @@ describe('shot-im', () => {
 
   it('lowers the IM loss on the target in stage 2', async () => {
     const cfg = { ...schemaDefaults(shotImSchema), sourceEpochs: 3, epochs: 4, bottleneckDim: 32 };
-    const { history, model } = await fitShotIm(featureData(toy), cfg, new Rng(0));
+    const { history, model } = await fitShotIm(featureData(fx.toy), cfg, new Rng(0));
     const im = history.filter((h) => h.losses.im !== undefined).map((h) => h.losses.im!);
     expect(im).toHaveLength(4);
     expect(im.at(-1)!).toBeLessThan(im[0]!);
