@@ -22,12 +22,12 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { stopGradient, type Rng } from '@dampl/runtime';
-import { defineSchema, type ConfigOf } from '@dampl/core';
-import { DANN_RECIPE, DANN_SOURCE, adversarialFields, domainDiscriminator } from './dann.js';
+import {
+  defineSchema, disposeLayer, featureMethod, featureTrainFields, trainHead, type ConfigOf, type FeatureData,
+  type TrainHooks,
+} from '@dampl/core';
+import { DANN_RECIPE, adversarialFields, domainDiscriminator } from './dann.js';
 import { gradientReverse, grlCoefficient } from './modules/grl.js';
-import { disposeLayer } from '@dampl/core';
-import { featureMethod, featureTrainFields } from '@dampl/core';
-import { trainHead, type FeatureData, type TrainHooks } from '@dampl/core';
 
 
 const CDAN_SOURCE = 'TLlib examples/domain_adaptation/image_classification/cdan.py';

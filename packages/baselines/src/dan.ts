@@ -26,10 +26,11 @@
  *   const { model } = await fitDan(data, { ...schemaDefaults(danSchema), epochs: 5 }, new Rng(0));
  */
 import { ConfigError, type Rng } from '@dampl/runtime';
-import { defineSchema, type ConfigOf } from '@dampl/core';
+import {
+  BOTTLENECKS, defineSchema, featureMethod, featureTrainFields, trainHead, type ConfigOf, type FeatureData,
+  type TrainHooks,
+} from '@dampl/core';
 import { mkmmd } from './modules/mmd.js';
-import { featureMethod, featureTrainFields } from '@dampl/core';
-import { BOTTLENECKS, trainHead, type FeatureData, type TrainHooks } from '@dampl/core';
 
 const DAN_SOURCE = 'TLlib examples/domain_adaptation/image_classification/dan.py';
 

@@ -24,11 +24,11 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '@dampl/runtime';
-import { defineSchema, type ConfigOf } from '@dampl/core';
+import {
+  BatchNorm1d, defineSchema, disposeLayer, featureMethod, featureTrainFields, Linear, ReLU, Sequential, trainHead,
+  type ConfigOf, type FeatureData, type FeatureTrainConfig, type TrainHooks,
+} from '@dampl/core';
 import { gradientReverse, grlCoefficient } from './modules/grl.js';
-import { BatchNorm1d, Linear, ReLU, Sequential, disposeLayer } from '@dampl/core';
-import { featureMethod, featureTrainFields } from '@dampl/core';
-import { trainHead, type FeatureData, type FeatureTrainConfig, type TrainHooks } from '@dampl/core';
 
 /** The bottleneck-and-classifier recipe of TLlib's dann.py, which source-only and CDAN share. */
 export const DANN_RECIPE: FeatureTrainConfig = {

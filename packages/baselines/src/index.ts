@@ -14,7 +14,7 @@
  *
  * A new method is best a package of its own: `npx nx g @dampl/bench:method <name>` (README, "Add a method").
  */
-import { registerMethod, registerNamedConfig, type Method } from '@dampl/core';
+import { registerMethod, registerNamedConfig, type AnyMethod } from '@dampl/core';
 import { cdan } from './cdan.js';
 import { coop } from './coop.js';
 import { dan } from './dan.js';
@@ -41,7 +41,7 @@ export { lbfgs, type LbfgsOptions, type LbfgsResult } from './modules/lbfgs.js';
 export { danTllib, dannTllib, tllibConfigs } from './tllib-configs.js';
 
 /** Every baseline, in the order listings show them. */
-export const baselines: readonly Method<any>[] = [
+export const baselines: readonly AnyMethod[] = [
   zeroShot,
   zeroShotEnsemble,
   coop,

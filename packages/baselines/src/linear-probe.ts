@@ -28,13 +28,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, Rng } from '@dampl/runtime';
 import {
-  TrainingAborted, VIEWS_FIELD, argmaxRows, checkFeatures, defineSchema, epochFeaturesFor, validateConfig,
-  type ConfigOf, type EpochRecord, type FeatureMatrix, type Method, type MethodInput, type MethodResult,
-  type MethodState, type Prediction, type RestoreInput,
+  analyse, argmaxRows, checkFeatures, checkState, defineSchema, epochFeaturesFor, featureData, fromSafeTensors,
+  l2normalizeRows, TrainingAborted, validateConfig, VIEWS_FIELD, type ConfigOf, type EpochRecord, type FeatureMatrix,
+  type Method, type MethodInput, type MethodResult, type MethodState, type Prediction, type RestoreInput,
 } from '@dampl/core';
 import { lbfgs } from './modules/lbfgs.js';
-import { analyse, checkState, featureData, fromSafeTensors } from '@dampl/core';
-import { l2normalizeRows } from '@dampl/core';
 
 export const linearProbeSchema = defineSchema({
   views: VIEWS_FIELD,

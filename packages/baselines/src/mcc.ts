@@ -21,9 +21,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { stopGradient, type Rng } from '@dampl/runtime';
-import { defineSchema, type ConfigOf } from '@dampl/core';
-import { featureMethod, featureTrainFields } from '@dampl/core';
-import { trainHead, type FeatureData, type TrainHooks } from '@dampl/core';
+import {
+  defineSchema, featureMethod, featureTrainFields, trainHead, type ConfigOf, type FeatureData, type TrainHooks,
+} from '@dampl/core';
 
 const MCC_SOURCE = 'TLlib examples/domain_adaptation/image_classification/mcc.py';
 

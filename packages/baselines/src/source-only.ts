@@ -15,10 +15,8 @@
  * @example
  *   const result = await fitMethod(sourceOnly, { ...input, config: methodDefaults(sourceOnly, 'office-home') });
  */
-import { defineSchema } from '@dampl/core';
+import { defineSchema, featureMethod, featureTrainFields, trainHead } from '@dampl/core';
 import { DANN_RECIPE, DANN_SOURCE } from './dann.js';
-import { featureMethod, featureTrainFields } from '@dampl/core';
-import { trainHead } from '@dampl/core';
 
 const { tradeOff: _t, ...fields } = featureTrainFields(DANN_RECIPE, DANN_SOURCE);
 export const sourceOnlySchema = defineSchema(fields);

@@ -1,9 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Rng, hashSchemaConfig, selectBackend } from '@dampl/runtime';
-import { getNamedConfig, methodDefaults, resolveMethodConfig } from '@dampl/core';
+import { FeatureClassifier, getNamedConfig, methodDefaults, resolveMethodConfig, trainHead, type FeatureData } from '@dampl/core';
 import { dan, danSchema, dann, type DanConfig } from './index.js';
-import { FeatureClassifier, trainHead, type FeatureData } from '@dampl/core';
 import { grlCoefficient } from './modules/grl.js';
 
 beforeAll(async () => {

@@ -23,12 +23,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, DamplError } from '@dampl/runtime';
 import {
-  TextPredictor, defineSchema, l2Normalize, validateConfig, zeroShotTextFeatures,
+  analyse, defineSchema, fromSafeTensors, l2Normalize, TextPredictor, validateConfig, zeroShotTextFeatures,
   type ConfigOf, type EpochRecord, type Method, type MethodInput, type MethodResult, type MethodState,
   type RestoreInput, type TextTower,
 } from '@dampl/core';
 import { CLIP_IMAGENET_TEMPLATES } from '@dampl/clip';
-import { analyse, fromSafeTensors } from '@dampl/core';
 
 export { CLIP_IMAGENET_TEMPLATES };
 export const SINGLE_TEMPLATE = 'a photo of a {class}.';

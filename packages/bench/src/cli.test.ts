@@ -109,7 +109,7 @@ describe('dampl command line', () => {
     const tmp = await mkdtemp(path.join(os.tmpdir(), 'bench-cli-'));
     const c = capture();
     try {
-      expect(await main(['bench', 'run', '--dry-run', '--results', tmp, '--methods', 'dampl', 'dampl@dapl-equivalent', '--tasks', 'ph-cl', 'sk-pa', '--quiet'])).toBe(0);
+      expect(await main(['bench', 'run', '--dry-run', '--results', tmp, '--methods', 'dampl', 'dampl@base', '--tasks', 'ph-cl', 'sk-pa', '--quiet'])).toBe(0);
     } finally {
       c.restore();
       await rm(tmp, { recursive: true, force: true });
@@ -117,7 +117,7 @@ describe('dampl command line', () => {
     const out = c.out.join('');
     // the model is named by its folder and weights, not by where the files are
     expect(out).toMatch(/^suite synth: model synth-clip@237ffbc47c3fac6f,/);
-    expect(out.match(/^ {2}to-run +synth +(ph-cl|sk-pa) +dampl(@dapl-equivalent)? +1 /gm)).toHaveLength(4);
+    expect(out.match(/^ {2}to-run +synth +(ph-cl|sk-pa) +dampl(@base)? +1 /gm)).toHaveLength(4);
     expect(out).toContain('4 cell(s); 4 in this shard; 0 done; 4 to run');
     expect(out).toContain('4 cell(s) with no earlier timing');
   });

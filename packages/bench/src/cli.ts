@@ -11,6 +11,7 @@ import { doctorCommand } from './commands/doctor.js';
 import { featuresCommand } from './commands/features.js';
 import { methodsCommand } from './commands/methods.js';
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each command parses its own options type
 export const COMMANDS: CommandModule<GlobalOptions, any>[] = [doctorCommand, dataCommand, featuresCommand, methodsCommand, benchCommand];
 
 /** Runs the command line; returns the process exit code. */

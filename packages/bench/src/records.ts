@@ -10,7 +10,7 @@ import { mkdir, readFile, readdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { FormatError, atomicWriteFile, backendFamily, gitCommit, kernelLine, workspaceRoot, type BackendFamily, type BackendName, type Logger } from '@dampl/runtime';
+import { FormatError, atomicWriteFile, backendFamily, gitCommit, kernelLine, type BackendFamily, type BackendName, type Logger } from '@dampl/runtime';
 import type { EpochRecord } from '@dampl/core';
 import type { MetricName } from '@dampl/data';
 import type { EpochScore } from './epochs.js';

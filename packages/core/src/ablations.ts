@@ -1,7 +1,8 @@
 /**
- * DAMPL's ablations as named configs of the method 'dampl': each adds one component to DAPL.
+ * DAMPL's ablations as named configs of the method 'dampl': each adds one component to the base.
  *
- *   dapl-equivalent  correction 'none', beta 0: DAPL's objective (zero-shot pseudo-labels, no IM)
+ *   base             correction 'none', beta 0: DAPL's objective (zero-shot pseudo-labels, no IM) on
+ *                    DAMPL's prompts and template (DAPL's own config, `dapl`, has DAPL's template)
  *   +correction      the semantic-guided correction (default 'curriculum+prototype'), no IM
  *   +im              zero-shot pseudo-labels plus the IM loss
  *   full             correction and IM: DAMPL
@@ -22,9 +23,9 @@ const beta = damplSchema.beta.default;
 const source = "this project: DAMPL's components one at a time (the DAMPL paper reports its own ablation table, Computer Systems & Applications 35(1))";
 
 export const damplAblations: readonly NamedConfig[] = [
-  { method: 'dampl', name: 'dapl-equivalent', doc: "DAPL's objective: zero-shot pseudo-labels, no IM loss", source, values: { correction: 'none', beta: 0 } },
-  { method: 'dampl', name: '+correction', doc: 'DAPL plus the semantic-guided pseudo-label correction', source, values: { correction, beta: 0 } },
-  { method: 'dampl', name: '+im', doc: 'DAPL plus the IM loss', source, values: { correction: 'none', beta } },
+  { method: 'dampl', name: 'base', doc: "DAMPL's prompts with DAPL's objective: zero-shot pseudo-labels, no IM loss", source, values: { correction: 'none', beta: 0 } },
+  { method: 'dampl', name: '+correction', doc: 'the base plus the semantic-guided pseudo-label correction', source, values: { correction, beta: 0 } },
+  { method: 'dampl', name: '+im', doc: 'the base plus the IM loss', source, values: { correction: 'none', beta } },
   { method: 'dampl', name: 'full', doc: 'DAMPL: correction and IM loss', source, values: { correction, beta } },
   { method: 'dampl', name: 'full:curriculum', doc: 'DAMPL with the curriculum blend anchored on zero-shot (no prototypes)', source, values: { correction: 'curriculum', beta } },
   { method: 'dampl', name: 'full:prototype', doc: 'DAMPL with text-seeded prototypes only (no curriculum)', source, values: { correction: 'prototype', beta } },

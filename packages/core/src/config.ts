@@ -6,7 +6,7 @@
 import { ConfigError, closest, stableStringify } from '@dampl/runtime';
 
 /**
- * A set of values registered under a name for one method, e.g. the ablation 'dapl-equivalent' or
+ * A set of values registered under a name for one method, e.g. the ablation 'base' or
  * DAPL's released recipe 'released'.
  *
  * How to read one: `values` are the keys it sets over the dataset's preset (every other key keeps

@@ -14,7 +14,8 @@
  *
  * with pseudo-labels yhat and confidences from the corrected distribution q (pseudo.ts),
  * recomputed at the start of each epoch. Prediction on the target domain: argmax_k p_target.
- * DAPL itself is this method with correction 'none' and beta 0 (the 'dapl-equivalent' config).
+ * DAPL's objective is this one with correction 'none' and beta 0 (the ablation 'base'; the method
+ * 'dapl' adds DAPL's own prompt template).
  *
  * Hyper-parameters: `damplSchema` (dampl-config.ts), each with its default's source, and the
  * per-dataset presets there.

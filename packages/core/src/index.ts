@@ -8,7 +8,7 @@ export { registerNamedConfig, getNamedConfig, listNamedConfigs, namedValueSource
 export {
   registerMethod, getMethod, listMethods, resolveMethodConfig, methodConfigLayers, explainMethodConfig, methodDefaults,
   fitMethod, makeTargetAnalysis, checkFeatures, argmaxRows,
-  type Method, type MethodOf, type Preset, type ResolveOptions, type MethodInput, type RestoreInput, type LabelledMethodInput, type MethodResult, type MethodState,
+  type Method, type AnyMethod, type MethodOf, type Preset, type ResolveOptions, type MethodInput, type RestoreInput, type LabelledMethodInput, type MethodResult, type MethodState,
   type FeatureMatrix, type Prediction, type EpochRecord, type StepRecord, type TargetAnalysis,
 } from './methods.js';
 export {

@@ -49,12 +49,12 @@ describe('method registry and config resolution', () => {
     expect(base.epochs).toBe(25);
     const synth = await resolveMethodConfig(dampl, { dataset: 'synth' });
     expect(synth.optimizer).toBe('adam');
-    const named = await resolveMethodConfig(dampl, { dataset: 'synth', named: 'dapl-equivalent' });
+    const named = await resolveMethodConfig(dampl, { dataset: 'synth', named: 'base' });
     expect([named.correction, named.beta, named.optimizer]).toEqual(['none', 0, 'adam']);
     const dir = await mkdtemp(path.join(tmpdir(), 'dampl-methods-'));
     const file = path.join(dir, 'run.json');
     await writeFile(file, JSON.stringify({ beta: 0.5, epochs: 3 }));
-    const all = await resolveMethodConfig(dampl, { dataset: 'synth', named: 'dapl-equivalent', file, overrides: ['epochs=4'] });
+    const all = await resolveMethodConfig(dampl, { dataset: 'synth', named: 'base', file, overrides: ['epochs=4'] });
     expect([all.correction, all.beta, all.epochs]).toEqual(['none', 0.5, 4]);
     await expect(resolveMethodConfig(dampl, { dataset: 'synth', overrides: ['tua=0.6'] })).rejects.toThrow(/unknown config key 'tua'.*did you mean 'tau'\?/s);
     await expect(resolveMethodConfig(dampl, { dataset: 'synth', named: 'ful' })).rejects.toThrow(/did you mean 'full'\?/);

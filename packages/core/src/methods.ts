@@ -191,9 +191,13 @@ export type RestoreInput = Pick<MethodInput<unknown>, 'classNames' | 'domainName
 /** A method whose config type follows from its schema. */
 export type MethodOf<S extends ConfigSchema> = Method<ConfigOf<S>>;
 
-const registry = new Map<string, Method<any>>();
+/** A method of any config type, as the registry holds them (a method's config type is its own). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- Method<C> takes C in and gives it out: only `any` admits every C
+export type AnyMethod = Method<any>;
 
-export function registerMethod(method: Method<any>): void {
+const registry = new Map<string, AnyMethod>();
+
+export function registerMethod(method: AnyMethod): void {
   const existing = registry.get(method.name);
   if (existing && existing !== method) {
     throw new DamplError(`a different method named '${method.name}' is already registered`, 'give the new method another name');
@@ -210,7 +214,7 @@ export function getMethod<C = unknown>(name: string): Method<C> {
     names.length ? `${guess ? `did you mean '${guess}'? ` : ''}registered methods: ${names.join(', ')}` : 'no method is registered; import @dampl/core (and @dampl/baselines)');
 }
 
-export function listMethods(): Method<any>[] {
+export function listMethods(): AnyMethod[] {
   return [...registry.values()];
 }
 

@@ -4,6 +4,7 @@
 // shows them; a driver that crashes takes this process down, not the command.
 const print = (o) => process.stdout.write(JSON.stringify(o) + '\n');
 try {
+  // eslint-disable-next-line @nx/enforce-module-boundaries -- 'webgpu' is an optional dependency (package.json optionalDependencies), loaded only when asked for
   const { create } = await import('webgpu');
   const gpu = create([]);
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });

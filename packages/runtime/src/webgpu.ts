@@ -101,6 +101,7 @@ export function summariseDawnMessages(lines: readonly string[]): string {
 export async function activateWebgpu(): Promise<AdapterInfo> {
   let webgpu: { create: (flags: string[]) => GPU; globals: Record<string, unknown> };
   try {
+    // eslint-disable-next-line @nx/enforce-module-boundaries -- 'webgpu' is an optional dependency (package.json optionalDependencies), loaded only when asked for
     webgpu = (await import('webgpu')) as unknown as typeof webgpu;
   } catch (e) {
     throw new Error(`the optional 'webgpu' package (Dawn) did not load: ${String((e as Error)?.message ?? e).split('\n')[0]}`);

@@ -114,7 +114,7 @@ export async function extractFeatures(opts: ExtractOptions): Promise<FeatureSet>
   const cache = FeatureCache.forIdentity(opts.cacheDir, identity);
   const what = `${key.dataset}/${key.domain}/${key.split} view ${key.view}`;
   // one process encodes an entry at a time; the others wait and read what it wrote (lock.ts)
-  await using lock = await lockCacheEntry(cache.dir, { log, what });
+  await using _lock = await lockCacheEntry(cache.dir, { log, what });
 
   let manifest: FeatureManifest | undefined;
   const found = await cache.readManifest();
