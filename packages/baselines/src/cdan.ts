@@ -51,7 +51,7 @@ export function multilinearMap(f: tf.Tensor2D, g: tf.Tensor2D, random?: { rf: tf
   });
 }
 
-export async function fitCdan(data: FeatureData, cfg: CdanConfig, rng: Rng, hooks: TrainHooks = {}) {
+async function fitCdan(data: FeatureData, cfg: CdanConfig, rng: Rng, hooks: TrainHooks = {}) {
   const K = data.numClasses;
   const inDim = cfg.randomized ? cfg.randomizedDim : cfg.bottleneckDim * K;
   const disc = domainDiscriminator(inDim, cfg.discriminatorWidth, rng.fork('discriminator'));

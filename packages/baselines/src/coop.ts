@@ -57,7 +57,7 @@ export const coopSchema = defineSchema({
 export type CoopConfig = ConfigOf<typeof coopSchema>;
 
 /** Per dataset, over the schema defaults; the real benchmarks take CoOp's own configuration. */
-export const coopPresets: Readonly<Record<string, Preset<CoopConfig>>> = {
+const coopPresets: Readonly<Record<string, Preset<CoopConfig>>> = {
   synth: {
     values: { nCtx: 8, optimizer: 'adam', lr: 1e-2, weightDecay: 0, epochs: 10, warmupEpochs: 0 },
     source: "this project: DAMPL's synthetic-world preset (short prompts, Adam at 1e-2, no warm-up) with half its epochs, as source-only training converges sooner",

@@ -67,7 +67,7 @@ export function domainDiscriminator(inDim: number, width: number, rng: Rng): Seq
 }
 
 /** 0.5 (BCE(D(R(f_s)), 1) + BCE(D(R(f_t)), 0)); f_s, f_t [B, d]. */
-export function dannDomainLoss(disc: Sequential, fs: tf.Tensor2D, ft: tf.Tensor2D, coeff: number): tf.Scalar {
+function dannDomainLoss(disc: Sequential, fs: tf.Tensor2D, ft: tf.Tensor2D, coeff: number): tf.Scalar {
   return tf.tidy(() => {
     const logits = disc.apply(gradientReverse(tf.concat([fs, ft], 0), coeff), true); // [2B, 1]
     const labels = tf.concat([tf.ones([fs.shape[0], 1]), tf.zeros([ft.shape[0], 1])], 0);

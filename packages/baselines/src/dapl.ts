@@ -59,7 +59,7 @@ function keepDaplKeys(values: Readonly<Record<string, unknown>>): Partial<DaplCo
 }
 
 /** DAMPL's presets, cut to DAPL's keys: the two are compared with the same training settings. */
-export const daplPresets: Readonly<Record<string, Preset<DaplConfig>>> = Object.fromEntries(
+const daplPresets: Readonly<Record<string, Preset<DaplConfig>>> = Object.fromEntries(
   Object.entries(damplPresets).map(([dataset, p]) => [dataset, { values: keepDaplKeys(p.values), source: `DAMPL's preset for ${dataset}: ${p.source}` }]),
 );
 

@@ -50,7 +50,7 @@ export function mccLoss(logits: tf.Tensor2D, temperature: number): tf.Scalar {
   });
 }
 
-export function fitMcc(data: FeatureData, cfg: MccConfig, rng: Rng, hooks: TrainHooks = {}) {
+function fitMcc(data: FeatureData, cfg: MccConfig, rng: Rng, hooks: TrainHooks = {}) {
   return trainHead(data, cfg, rng, hooks, { layers: [], loss: ({ logitsT }) => mccLoss(logitsT, cfg.temperature) });
 }
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fitMethod, getMethod, listMethods, methodDefaults, resolveMethodConfig, validateConfig } from '@dampl/core';
 import { checkMethod, useToyProblem } from '@dampl/core/testing';
-import { baselines, daplAsDampl, dapl } from './index.js';
+import { daplAsDampl, dapl, methods } from './index.js';
 
 const NAMES = ['zero-shot', 'zero-shot-ensemble', 'coop', 'linear-probe', 'source-only', 'dapl', 'dann', 'dan', 'cdan', 'mcc'];
 const DATASETS = ['office-home', 'mini-domainnet', 'visda-2017', 'synth', 'some-other-dataset'];
@@ -25,12 +25,12 @@ describe('registry', () => {
   it('registers every baseline by name on import', () => {
     const registered = listMethods().map((m) => m.name);
     for (const n of NAMES) expect(registered).toContain(n);
-    expect(baselines.map((m) => m.name).slice(0, NAMES.length)).toEqual(NAMES);
+    expect(methods.map((m) => m.name).slice(0, NAMES.length)).toEqual(NAMES);
     for (const n of NAMES) expect(getMethod(n).name).toBe(n);
   });
 
   it('gives valid defaults for every dataset, and rejects unknown keys by name', async () => {
-    for (const m of baselines) {
+    for (const m of methods) {
       for (const ds of DATASETS) {
         const cfg = methodDefaults(m, ds) as Record<string, unknown>;
         expect(() => validateConfig(m.configSchema, cfg, `${m.name}/${ds}`)).not.toThrow();

@@ -19,7 +19,7 @@ import { defineSchema, featureMethod, featureTrainFields, trainHead } from '@dam
 import { DANN_RECIPE, DANN_SOURCE } from './dann.js';
 
 const { tradeOff: _t, ...fields } = featureTrainFields(DANN_RECIPE, DANN_SOURCE);
-export const sourceOnlySchema = defineSchema(fields);
+const sourceOnlySchema = defineSchema(fields);
 
 export const sourceOnly = featureMethod({
   name: 'source-only',

@@ -29,7 +29,7 @@ import type { NamedConfig } from '@dampl/core';
 const TLLIB = 'TLlib (thuml/Transfer-Learning-Library)';
 const BACKBONE = 'ResNet-50 (ImageNet; ResNet-101 for VisDA-2017 and DomainNet)';
 
-export const danTllib: NamedConfig = {
+const danTllib: NamedConfig = {
   method: 'dan',
   name: 'tllib',
   doc: "DAN as TLlib's dan.py builds it: bottleneck Linear - ReLU - Dropout(0.5), no BatchNorm",
@@ -41,7 +41,7 @@ export const danTllib: NamedConfig = {
   },
 };
 
-export const dannTllib: NamedConfig = {
+const dannTllib: NamedConfig = {
   method: 'dann',
   name: 'tllib',
   doc: "DANN as TLlib's dann.py trains it: the gradient reversal warms up as WarmStartGradientReverseLayer(alpha 1, max_iters 1000)",

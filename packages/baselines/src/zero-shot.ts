@@ -30,7 +30,7 @@ import {
 import { CLIP_IMAGENET_TEMPLATES } from '@dampl/clip';
 
 export { CLIP_IMAGENET_TEMPLATES };
-export const SINGLE_TEMPLATE = 'a photo of a {class}.';
+const SINGLE_TEMPLATE = 'a photo of a {class}.';
 
 const schemaWith = (templates: readonly string[], source: string) => defineSchema({
   templates: { type: 'string[]', default: templates, minItems: 1, doc: 'prompt templates with {class}; several are averaged', source },
@@ -38,7 +38,7 @@ const schemaWith = (templates: readonly string[], source: string) => defineSchem
 });
 
 export const zeroShotSchema = schemaWith([SINGLE_TEMPLATE], "DAPL trainers/dapl.py: the zero-shot CLIP baseline's 'a photo of a {}.'");
-export const zeroShotEnsembleSchema = schemaWith(CLIP_IMAGENET_TEMPLATES, "CLIP's 80 ImageNet templates (openai/CLIP notebooks/Prompt_Engineering_for_ImageNet.ipynb)");
+const zeroShotEnsembleSchema = schemaWith(CLIP_IMAGENET_TEMPLATES, "CLIP's 80 ImageNet templates (openai/CLIP notebooks/Prompt_Engineering_for_ImageNet.ipynb)");
 export type ZeroShotConfig = ConfigOf<typeof zeroShotSchema>;
 
 /**
@@ -46,7 +46,7 @@ export type ZeroShotConfig = ConfigOf<typeof zeroShotSchema>;
  * a time (each encoded and freed in turn, so 80 templates need the memory of one), then the
  * mean of the normalised per-template features, normalised.
  */
-export function ensembleTextFeatures(tower: TextTower, classNames: readonly string[], templates: readonly string[]): tf.Tensor2D {
+function ensembleTextFeatures(tower: TextTower, classNames: readonly string[], templates: readonly string[]): tf.Tensor2D {
   if (!templates.length) throw new ConfigError('zero-shot templates: give at least one, e.g. "a photo of a {class}."');
   for (const t of templates) {
     if (!t.includes('{class}')) throw new ConfigError(`zero-shot template '${t}' has no {class}`, 'write the class placeholder as {class}, e.g. "a photo of a {class}."');

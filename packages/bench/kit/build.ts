@@ -116,7 +116,7 @@ function vulkanLoader(kit: string): void {
   }
 }
 
-export async function buildKit(out: string): Promise<{ dir: string; bytes: number }> {
+async function buildKit(out: string): Promise<{ dir: string; bytes: number }> {
   rmSync(out, { recursive: true, force: true });
   const app = path.join(out, 'app');
   mkdirSync(app, { recursive: true });

@@ -33,7 +33,7 @@ export interface AnchorRow {
 export type SelectionKind = 'best' | 'last' | 'unknown';
 
 /** Reads the kind of epoch selection from a source's description of it. */
-export function selectionKind(text: string): SelectionKind {
+function selectionKind(text: string): SelectionKind {
   if (/\bbest\b/i.test(text)) return 'best';
   if (/\blast\b|\bfinal\b/i.test(text)) return 'last';
   return 'unknown';
@@ -55,7 +55,7 @@ export const ANCHOR_DATASET_KEYS: Readonly<Record<string, string>> = {
  * Our method names -> the published method names they reproduce. A method registered under
  * another name has no published counterpart (it is still listed, with no difference).
  */
-export const PUBLISHED_NAMES: Readonly<Record<string, readonly string[]>> = {
+const PUBLISHED_NAMES: Readonly<Record<string, readonly string[]>> = {
   'zero-shot': ['CLIP zero-shot'],
   dapl: ['DAPL', 'DAPL (rerun)'],
   dampl: ['DAMPL'],

@@ -7,7 +7,7 @@ import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import type { DatasetTable } from './summary.js';
 
-export function chartSpec(t: DatasetTable): TopLevelSpec {
+function chartSpec(t: DatasetTable): TopLevelSpec {
   const columns = [...t.tasks, 'avg'];
   const values = t.methods.flatMap((m) => columns.flatMap((c) => {
     const s = c === 'avg' ? m.average : m.tasks[c];

@@ -12,7 +12,7 @@ import { featuresCommand } from './commands/features.js';
 import { methodsCommand } from './commands/methods.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each command parses its own options type
-export const COMMANDS: CommandModule<GlobalOptions, any>[] = [doctorCommand, dataCommand, featuresCommand, methodsCommand, benchCommand];
+const COMMANDS: CommandModule<GlobalOptions, any>[] = [doctorCommand, dataCommand, featuresCommand, methodsCommand, benchCommand];
 
 /** Runs the command line; returns the process exit code. */
 export async function main(args: string[]): Promise<number> {

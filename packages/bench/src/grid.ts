@@ -67,7 +67,7 @@ export function cellKey(c: Pick<Cell, 'method' | 'configHash' | 'model' | 'backe
 }
 
 /** The tasks of a dataset, or those of `filter` it has (any spelling findTask accepts). */
-export function selectTasks(dataset: string, filter?: readonly string[]): Task[] {
+function selectTasks(dataset: string, filter?: readonly string[]): Task[] {
   const ds = getDataset(dataset);
   if (!filter?.length) return [...ds.tasks];
   const out: Task[] = [];

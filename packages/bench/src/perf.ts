@@ -82,7 +82,7 @@ export function perfMarkdown(files: { name: string; data: PerfFile }[], machine:
 }
 
 /** Projects of the workspace that have a `bench` target. */
-export function benchProjects(): string[] {
+function benchProjects(): string[] {
   const r = spawnSync('npx', ['nx', 'show', 'projects', '--with-target', 'bench', '--json'], { cwd: workspaceRoot, encoding: 'utf8' });
   if (r.status !== 0) throw new DamplError(`nx show projects failed: ${(r.stderr || r.stdout).trim().split('\n').pop()}`);
   return (JSON.parse(r.stdout) as string[]).sort();

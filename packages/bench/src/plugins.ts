@@ -55,6 +55,10 @@ const METHOD_NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 /** The packages of a bundle (the GPU kit), imported statically: they replace the workspace search. */
 let bundled: { package: string; module: Record<string, unknown> }[] | undefined;
 
+/**
+ * Sets the bundle's packages. Called by the GPU kit's generated entry module (kit/build.ts), not imported by source.
+ * @public
+ */
 export function useBundledPlugins(list: { package: string; module: Record<string, unknown> }[]): void {
   bundled = list;
 }
@@ -90,7 +94,7 @@ function declaredEntry(dir: string, pkg: PackageJson, via: PluginSource['via']):
 }
 
 /** The workspace's package folders (package.json `workspaces`: folders and `folder/*` patterns). */
-export function workspacePackageDirs(root: string): string[] {
+function workspacePackageDirs(root: string): string[] {
   const file = path.join(root, 'package.json');
   if (!existsSync(file)) return [];
   const ws = readPackageJson(file, 'the workspace').workspaces;
@@ -134,7 +138,7 @@ export function workspacePlugins(root: string): PluginSource[] {
 }
 
 /** A plug-in named by path or by npm package name, resolved from `base`. */
-export function resolvePlugin(spec: string, base: string, via: PluginSource['via']): PluginSource {
+function resolvePlugin(spec: string, base: string, via: PluginSource['via']): PluginSource {
   const isPath = spec.startsWith('.') || path.isAbsolute(spec) || (spec.includes(path.sep) && !spec.startsWith('@'));
   if (isPath) {
     const p = path.resolve(base, spec);
@@ -161,7 +165,7 @@ export function resolvePlugin(spec: string, base: string, via: PluginSource['via
 }
 
 /** The plugins listed in the workspace's dampl.config.json, `{ "plugins": ["name", "./path"] }`. */
-export function configPlugins(root: string): PluginSource[] {
+function configPlugins(root: string): PluginSource[] {
   const file = path.join(root, PLUGIN_CONFIG_FILE);
   if (!existsSync(file)) return [];
   let cfg: unknown;

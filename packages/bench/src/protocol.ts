@@ -36,7 +36,7 @@ const ONLINE_SOURCES = /DAPL|PDA|AD-CLIP|TLlib|Transfer-Learning-Library/;
 const DAPL_SOURCE = /^DAPL\b|DAPrompt/;
 
 /** The backbone `method@name`'s named config was released for, if it names one. */
-export function configBackbone(method: string): string | undefined {
+function configBackbone(method: string): string | undefined {
   const at = method.indexOf('@');
   if (at < 0) return undefined;
   const name = method.slice(at + 1).replace(/\[.*$/, '');

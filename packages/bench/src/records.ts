@@ -93,7 +93,7 @@ export function encodeLabels(values: ArrayLike<number>, numClasses: number): { e
   return { encoding: 'i32le-base64', data: Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64') };
 }
 
-export function decodeLabels(data: string, encoding: RunRecord['predictions']['encoding'], n: number): Int32Array {
+function decodeLabels(data: string, encoding: RunRecord['predictions']['encoding'], n: number): Int32Array {
   const b = Buffer.from(data, 'base64');
   const bytes = encoding === 'u16le-base64' ? 2 : 4;
   if (b.length !== n * bytes) throw new FormatError(`predictions: ${b.length} bytes for ${n} values`);

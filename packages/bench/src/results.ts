@@ -72,7 +72,7 @@ export function rowFromRecord(r: RunRecord): ResultRow {
  * The records a table shows: for each (suite, method, model, dataset, task, seed) the latest one.
  * Older ones (another config of the same method) are returned apart, to be reported.
  */
-export function latestRecords(records: Iterable<RunRecord>): { kept: RunRecord[]; superseded: RunRecord[] } {
+function latestRecords(records: Iterable<RunRecord>): { kept: RunRecord[]; superseded: RunRecord[] } {
   const best = new Map<string, RunRecord>();
   const superseded: RunRecord[] = [];
   for (const r of records) {
@@ -93,7 +93,7 @@ export function rowsFromRecords(records: Iterable<RunRecord>, log?: Logger): Res
 }
 
 /** Rows in a fixed order: suite, dataset, task, method, seed (strings by code unit). */
-export function sortRows(rows: ResultRow[]): ResultRow[] {
+function sortRows(rows: ResultRow[]): ResultRow[] {
   const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
   return [...rows].sort((a, b) => cmp(a.suite, b.suite) || cmp(a.dataset, b.dataset) || cmp(a.task, b.task)
     || cmp(a.method, b.method) || a.seed - b.seed || cmp(a.model, b.model));

@@ -107,7 +107,7 @@ export { estimateOf, formatSeconds } from './estimates.js';
  * or a .safetensors file) by its name and the first 16 hex digits of its weights' sha256
  * (`synth-clip@237ffbc4...`), so that a key holds wherever the files are and changes with the weights.
  */
-export async function modelKey(model: string): Promise<string> {
+async function modelKey(model: string): Promise<string> {
   const isPath = existsSync(model) || path.isAbsolute(model) || model.startsWith('.');
   if (!isPath) return model;
   if (!existsSync(model)) throw new DamplError(`no model at ${model}`, 'give a Hugging Face CLIP directory, an OpenAI-layout .safetensors file, or a hub id');
@@ -116,7 +116,7 @@ export async function modelKey(model: string): Promise<string> {
 }
 
 /** Domain words for prompts: "Real_World" -> "real world". */
-export function domainWords(domain: string): string {
+function domainWords(domain: string): string {
   return domain.replace(/_/g, ' ').toLowerCase();
 }
 

@@ -11,10 +11,10 @@ import { ConfigError, workspaceRoot } from '@dampl/runtime';
 export const SYNTH_CLIP_DIR = path.join(workspaceRoot, 'packages', 'synth', 'assets', 'synth-clip');
 
 /** Committed reference runs, one folder per suite, apart from the runs a user makes. */
-export const REFERENCE_RESULTS_DIR = path.join(workspaceRoot, 'results', 'reference');
+const REFERENCE_RESULTS_DIR = path.join(workspaceRoot, 'results', 'reference');
 
 /** Where the synthetic world is generated on first use. */
-export const SYNTH_WORLD_DIR = path.join(workspaceRoot, '.cache', 'synth', 'world');
+const SYNTH_WORLD_DIR = path.join(workspaceRoot, '.cache', 'synth', 'world');
 
 /** Seed of the generated world (the default of generateSynthWorld). */
 export const SYNTH_WORLD_SEED = 0;
@@ -79,7 +79,6 @@ export const SUITES: Readonly<Record<string, Suite>> = {
 
 /** Suite names accepted by `--suite`; `all` runs the others in turn. */
 export const SUITE_CHOICES = ['synth', 'real', 'all'] as const;
-export type SuiteChoice = (typeof SUITE_CHOICES)[number];
 
 export function suitesFor(choice: string): Suite[] {
   if (choice === 'all') return [SUITES.synth!, SUITES.real!];

@@ -15,7 +15,7 @@ const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 const f1 = (x: number) => x.toFixed(1);
 const signed = (x: number) => `${x >= 0 ? '+' : '-'}${Math.abs(x).toFixed(1)}`;
-export const fmtStat = (s: Stat | null | undefined): string => (!s ? '–' : s.std === null ? f1(s.mean) : `${f1(s.mean)} ± ${f1(s.std)}`);
+const fmtStat = (s: Stat | null | undefined): string => (!s ? '–' : s.std === null ? f1(s.mean) : `${f1(s.mean)} ± ${f1(s.std)}`);
 
 function table(head: string[], rows: string[][], align: ('l' | 'r')[]): string {
   const esc = (c: string) => c.replace(/\|/g, '\\|');
@@ -46,7 +46,7 @@ export interface RenderOptions {
  * compared only where both ran it with the same config hash. Per method: the task differences
  * and the averages over the compared cells of each.
  */
-export function referenceLines(t: DatasetTable, rows: readonly ResultRow[], reference: readonly ResultRow[]): { method: string; tasks: Record<string, number>; ours: number; theirs: number; cells: number }[] {
+function referenceLines(t: DatasetTable, rows: readonly ResultRow[], reference: readonly ResultRow[]): { method: string; tasks: Record<string, number>; ours: number; theirs: number; cells: number }[] {
   const out = [];
   for (const m of t.methods) {
     const pairs = rows.filter((r) => r.dataset === t.dataset && r.model === t.model && r.method === m.method)

@@ -213,6 +213,6 @@ export function summarize(suite: string, rows: readonly ResultRow[], anchors?: A
   return { suite, report, tables };
 }
 
-export function slug(s: string): string {
+function slug(s: string): string {
   return s.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^_+|_+$/g, '') || 'model';
 }

@@ -17,7 +17,7 @@ import { summarize } from './summary.js';
 import { renderSummary } from './summary-md.js';
 import { displayPath, type SkippedDataset } from './suites.js';
 
-export const SUITE_FILE = 'suite.json';
+const SUITE_FILE = 'suite.json';
 
 export interface TablesOptions {
   /** Suite name for the title; default: the records' suites. */

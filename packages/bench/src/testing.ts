@@ -33,19 +33,19 @@ function byteTokens(): string[] {
 }
 
 /** A CLIP-style vocabulary with no merges: 256 bytes, their word-final forms, SOT, EOT (514 tokens). */
-export function byteVocab(): { vocab: string[]; merges: string[] } {
+function byteVocab(): { vocab: string[]; merges: string[] } {
   const bytes = byteTokens();
   return { vocab: [...bytes, ...bytes.map((c) => `${c}</w>`), SOT_TOKEN, EOT_TOKEN], merges: [] };
 }
 
-export const TINY_CLIP: ClipConfig = {
+const TINY_CLIP: ClipConfig = {
   embedDim: 16,
   vision: { kind: 'vit', imageSize: 16, patchSize: 8, width: 64, layers: 1, heads: 1 },
   text: { contextLength: 77, vocabSize: 514, width: 64, heads: 1, layers: 1 },
 };
 
 /** Tensor names and shapes of an OpenAI-layout ViT CLIP state dict. */
-export function openaiVitShapes(c: ClipConfig): Map<string, number[]> {
+function openaiVitShapes(c: ClipConfig): Map<string, number[]> {
   const out = new Map<string, number[]>();
   const blocks = (prefix: string, w: number, layers: number) => {
     for (let i = 0; i < layers; i++) {

@@ -53,7 +53,7 @@ function address(arg: string, flag: 'set' | 'sweep'): { method: string; key: str
 }
 
 /** Splits at the commas outside brackets and quotes: `a,b` -> a, b; `["x","y"],["z"]` -> two lists. */
-export function splitValues(s: string): string[] {
+function splitValues(s: string): string[] {
   const out: string[] = [];
   let depth = 0;
   let quote = false;

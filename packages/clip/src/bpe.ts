@@ -53,7 +53,7 @@ export function bpeVocabFromMerges(merges: string[]): BpeVocab {
 }
 
 /** Builds CLIP's vocabulary from the text of the merges file. */
-export function buildBpeVocab(mergesText: string, where = 'merges file'): BpeVocab {
+function buildBpeVocab(mergesText: string, where = 'merges file'): BpeVocab {
   const lines = mergesText.split('\n');
   const merges = lines.slice(1, CLIP_MERGES + 1);
   if (merges.length !== CLIP_MERGES || merges.some((m) => m.split(' ').length !== 2)) {

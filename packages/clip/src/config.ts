@@ -48,12 +48,12 @@ const VISION_KEYS = new Set(['kind', 'imageSize', 'width', 'layers', 'patchSize'
 const TEXT_KEYS = new Set(['contextLength', 'vocabSize', 'width', 'heads', 'layers']);
 
 /** Heads as OpenAI's `CLIP.__init__` derives them for the image tower. */
-export function defaultVisionHeads(kind: VisionConfig['kind'], width: number): number {
+function defaultVisionHeads(kind: VisionConfig['kind'], width: number): number {
   return kind === 'resnet' ? Math.floor((width * 32) / 64) : Math.floor(width / 64);
 }
 
 /** Heads as OpenAI's `build_model` derives them for the text tower. */
-export function defaultTextHeads(width: number): number {
+function defaultTextHeads(width: number): number {
   return Math.floor(width / 64);
 }
 

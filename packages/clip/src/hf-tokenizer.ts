@@ -16,7 +16,7 @@ interface XenovaTokenizer {
   model: { tokens_to_ids: Map<string, number> };
 }
 
-export class HfTokenizer implements ClipTokenizer {
+class HfTokenizer implements ClipTokenizer {
   readonly sot: number;
   readonly eot: number;
 
@@ -67,7 +67,7 @@ const addedToken = (id: number, content: string, normalized: boolean) => ({
 });
 
 /** The `tokenizer.json` object of a CLIP vocabulary, laid out as Hugging Face publishes it. */
-export function hfTokenizerJson(bpe: BpeVocab): Record<string, unknown> {
+function hfTokenizerJson(bpe: BpeVocab): Record<string, unknown> {
   const sot = bpe.vocab.indexOf(SOT_TOKEN);
   const eot = bpe.vocab.indexOf(EOT_TOKEN);
   return {

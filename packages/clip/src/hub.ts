@@ -37,14 +37,14 @@ export const SHARD_INDEX = 'model.safetensors.index.json';
 
 const truthy = (v: string | undefined): boolean => !!v && ['1', 'true', 'yes', 'on'].includes(v.toLowerCase());
 
-export function hubCacheDir(opts: HubOptions = {}): string {
+function hubCacheDir(opts: HubOptions = {}): string {
   if (opts.hubCacheDir) return opts.hubCacheDir;
   if (process.env.HF_HUB_CACHE) return process.env.HF_HUB_CACHE;
   const home = process.env.HF_HOME ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'huggingface');
   return path.join(home, 'hub');
 }
 
-export function xenovaCacheDir(opts: HubOptions = {}): string | undefined {
+function xenovaCacheDir(opts: HubOptions = {}): string | undefined {
   if (opts.xenovaCacheDir) return opts.xenovaCacheDir;
   try {
     const pkg = createRequire(import.meta.url).resolve('@xenova/transformers/package.json');

@@ -169,7 +169,7 @@ async function readCanonicalWeights(ckpt: Checkpoint, layout: CheckpointLayout, 
 // Hashing
 
 /** sha256 (hex) of the bytes of `files` in order, streamed. */
-export async function sha256Files(files: string[]): Promise<string> {
+async function sha256Files(files: string[]): Promise<string> {
   const h = createHash('sha256');
   for (const f of files) {
     for await (const chunk of createReadStream(f, { highWaterMark: 1 << 22 })) h.update(chunk as Buffer);

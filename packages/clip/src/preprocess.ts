@@ -204,7 +204,7 @@ export function randomResizedCropBox(width: number, height: number, rng: Rng, sc
 }
 
 /** The Rng of view `index` of the image known as `imageKey`. */
-export function viewRng(seed: number, index: number, imageKey: string): Rng {
+function viewRng(seed: number, index: number, imageKey: string): Rng {
   return new Rng(seed).fork(`view ${index} ${imageKey}`);
 }
 

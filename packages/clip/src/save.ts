@@ -15,7 +15,7 @@ import { type BpeVocab } from './bpe.js';
 import { writeHfTokenizerFiles } from './hf-tokenizer.js';
 
 /** The `config.json` of a ViT CLIP in transformers' CLIPConfig form. */
-export function hfConfigJson(c: ClipConfig, extra: Record<string, unknown> = {}): Record<string, unknown> {
+function hfConfigJson(c: ClipConfig, extra: Record<string, unknown> = {}): Record<string, unknown> {
   if (c.vision.kind !== 'vit' || typeof c.vision.layers !== 'number') {
     throw new DamplError('only ViT CLIPs have a Hugging Face layout', 'save a ModifiedResNet CLIP in the OpenAI layout');
   }
@@ -52,7 +52,7 @@ export function hfConfigJson(c: ClipConfig, extra: Record<string, unknown> = {})
 }
 
 /** Canonical tensors -> Hugging Face tensors (F32), by the loader's table in reverse; read from the device. */
-export async function toHfTensors(canonical: Map<string, tf.Tensor>): Promise<Map<string, SafeTensor>> {
+async function toHfTensors(canonical: Map<string, tf.Tensor>): Promise<Map<string, SafeTensor>> {
   const names: string[] = [];
   const parts: tf.Tensor[] = [];
   const owned: tf.Tensor[] = [];

@@ -22,7 +22,7 @@ const correction = damplSchema.correction.default;
 const beta = damplSchema.beta.default;
 const source = "this project: DAMPL's components one at a time (the DAMPL paper reports its own ablation table, Computer Systems & Applications 35(1))";
 
-export const damplAblations: readonly NamedConfig[] = [
+const damplAblations: readonly NamedConfig[] = [
   { method: 'dampl', name: 'base', doc: "DAMPL's prompts with DAPL's objective: zero-shot pseudo-labels, no IM loss", source, values: { correction: 'none', beta: 0 } },
   { method: 'dampl', name: '+correction', doc: 'the base plus the semantic-guided pseudo-label correction', source, values: { correction, beta: 0 } },
   { method: 'dampl', name: '+im', doc: 'the base plus the IM loss', source, values: { correction: 'none', beta } },

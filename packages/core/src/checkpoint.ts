@@ -23,11 +23,11 @@ import { atomicWriteFile, DamplError, readSafetensors, toFloat32, writeSafetenso
 import { hashConfig } from '@dampl/runtime';
 import type { EpochRecord, MethodState } from './methods.js';
 
-export const STATE_FILE = 'state.safetensors';
-export const METHOD_FILE = 'method.json';
-export const OPTIMIZER_FILE = 'optimizer.safetensors';
-export const TRAINER_FILE = 'trainer.json';
-export const LATEST_FILE = 'latest.json';
+const STATE_FILE = 'state.safetensors';
+const METHOD_FILE = 'method.json';
+const OPTIMIZER_FILE = 'optimizer.safetensors';
+const TRAINER_FILE = 'trainer.json';
+const LATEST_FILE = 'latest.json';
 
 /** Everything a trainer needs to continue exactly where it stopped. */
 export interface TrainerState {
@@ -62,7 +62,7 @@ export async function loadMethodState(dir: string): Promise<MethodState> {
 }
 
 /** The directory holding state.safetensors: `dir` itself, or the epoch directory latest.json names. */
-export async function resolveStateDir(dir: string): Promise<string> {
+async function resolveStateDir(dir: string): Promise<string> {
   const latest = path.join(dir, LATEST_FILE);
   if (existsSync(latest)) {
     const { dir: sub } = JSON.parse(await readFile(latest, 'utf8')) as { dir: string };

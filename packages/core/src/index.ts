@@ -1,45 +1,46 @@
 export type { TextTower, TextTowerConfig, TextTokenizer, TokenBatch } from './types.js';
 export {
-  defineSchema, schemaDefaults, resolveConfig, resolveWithSources, validateConfig, parseConfigPairs, loadConfigFile,
-  stableStringify, hashConfig, hashSchemaConfig, closest, editDistance, describeField,
-  type FieldSpec, type ConfigSchema, type ConfigOf, type ConfigLayer,
+  defineSchema, resolveConfig, validateConfig, stableStringify, hashSchemaConfig, type FieldSpec, type ConfigSchema,
+  type ConfigOf, type ConfigLayer,
 } from '@dampl/runtime';
-export { registerNamedConfig, getNamedConfig, listNamedConfigs, namedValueSource, type NamedConfig } from './config.js';
+export { registerNamedConfig, getNamedConfig, listNamedConfigs, type NamedConfig } from './config.js';
 export {
-  registerMethod, getMethod, listMethods, resolveMethodConfig, methodConfigLayers, explainMethodConfig, methodDefaults,
-  fitMethod, makeTargetAnalysis, checkFeatures, argmaxRows,
-  type Method, type AnyMethod, type MethodOf, type Preset, type ResolveOptions, type MethodInput, type RestoreInput, type LabelledMethodInput, type MethodResult, type MethodState,
-  type FeatureMatrix, type Prediction, type EpochRecord, type StepRecord, type TargetAnalysis,
+  registerMethod, getMethod, listMethods, resolveMethodConfig, explainMethodConfig, methodDefaults, fitMethod,
+  makeTargetAnalysis, checkFeatures, argmaxRows, type Method, type AnyMethod, type Preset,
+  type ResolveOptions, type MethodInput, type RestoreInput, type LabelledMethodInput, type MethodResult,
+  type MethodState, type FeatureMatrix, type Prediction, type EpochRecord, type StepRecord, type TargetAnalysis,
 } from './methods.js';
 export {
-  l2Normalize, cosineLogits, softmaxT, perSampleCrossEntropy, crossEntropy, maskedCrossEntropy, entropy, imLoss,
+  l2Normalize, cosineLogits, crossEntropy, imLoss,
 } from './losses.js';
-export { PromptLearner, zeroShotTextFeatures, fillTemplate, promptName, type PromptOptions } from './prompt.js';
+export { PromptLearner, zeroShotTextFeatures, type PromptOptions } from './prompt.js';
 export {
-  PseudoLabeler, curriculumLambda, textSeededPrototypes, CORRECTIONS,
   type Correction, type PseudoLabelOptions, type PseudoLabels,
 } from './pseudo.js';
-export { learningRate, createOptimizer, type OptimConfig, type Optimizer } from './optim.js';
+export { type OptimConfig, type Optimizer } from './optim.js';
 export {
-  train, BatchStream, stepsPerEpoch, TrainingAborted, NonFiniteLossError,
-  type TrainModel, type TrainOptions, type TrainerConfig, type LoopConfig, type Batch,
+  TrainingAborted, NonFiniteLossError, type TrainModel, type TrainOptions, type TrainerConfig, type LoopConfig,
+  type Batch,
 } from './trainer.js';
 export {
-  saveMethodState, loadMethodState, readCheckpoint, writeCheckpoint, resolveStateDir,
-  type Checkpoint, type TrainerState,
+  saveMethodState, loadMethodState, readCheckpoint, type Checkpoint, type TrainerState,
 } from './checkpoint.js';
 export { dampl } from './dampl.js';
 export { TextPredictor } from './text-predictor.js';
 export { promptMethod, type PromptMethodSpec, type PromptModel } from './prompt-method.js';
 export { VIEWS_FIELD, parseViews, epochView, epochViewIndices, epochFeaturesFor, type ViewsMode, type TrainViews, type OnlineViews, type EpochFeatures } from './views.js';
-export { damplSchema, damplPresets, releasedRecipe, type DamplConfig } from './dampl-config.js';
-export { damplAblations, registerDamplAblations } from './ablations.js';
-export { releasedConfigs } from './released-configs.js';
-export { Linear, BatchNorm1d, Dropout, ReLU, Sequential, disposeLayer, type Layer } from './feature-space/nn.js';
-export { featureMethod, featureTrainFields, featureData, analyse, checkState, toSafeTensors, fromSafeTensors, type FeatureMethodSpec } from './feature-space/feature-method.js';
+export { damplSchema, damplPresets, type DamplConfig } from './dampl-config.js';
+export { Linear, BatchNorm1d, ReLU, Sequential, disposeLayer, type Layer } from './feature-space/nn.js';
+export { featureMethod, featureTrainFields, featureData, analyse, checkState, fromSafeTensors, type FeatureMethodSpec } from './feature-space/feature-method.js';
+/**
+ * Imported by the method packages that `nx g @dampl/bench:method` writes (generators/method/files).
+ * @public
+ */
+export { toSafeTensors } from './feature-space/feature-method.js';
 export {
-  trainHead, runEpochs, sgdStep, deviceFeatures, gatherRows, inverseDecayLr, l2normalizeRows, BatchSampler, Sgd, FeatureClassifier,
-  BOTTLENECKS, type Bottleneck, type FeatureData, type FeatureTrainConfig, type TrainHooks, type FeatureEpoch, type Alignment, type AlignmentInput,
+  trainHead, runEpochs, sgdStep, deviceFeatures, gatherRows, l2normalizeRows, BatchSampler, Sgd, FeatureClassifier,
+  BOTTLENECKS, type Bottleneck, type FeatureData, type FeatureTrainConfig, type TrainHooks, type FeatureEpoch,
+  type Alignment, type AlignmentInput,
 } from './feature-space/feature-train.js';
 
 import { registerDamplAblations } from './ablations.js';
@@ -55,5 +56,9 @@ registerNamedConfig(releasedRecipe('dampl'));
 registerNamedConfig(releasedRecipe('dapl'));
 for (const c of releasedConfigs()) registerNamedConfig(c);
 
-/** What the bench registers from this package (package.json: "dampl": { "methods": "./src/index.ts" }). */
+/**
+ * What the bench registers from this package (package.json: "dampl": { "methods": "./src/index.ts" }),
+ * read by the bench's package discovery rather than imported.
+ * @public
+ */
 export const methods = [dampl];

@@ -46,7 +46,7 @@ function labelTensor(labels: Int32Array | tf.Tensor1D): tf.Tensor1D {
  * @param labels [B] int32 class indices
  * @returns [B]
  */
-export function perSampleCrossEntropy(logits: tf.Tensor2D, labels: Int32Array | tf.Tensor1D): tf.Tensor1D {
+function perSampleCrossEntropy(logits: tf.Tensor2D, labels: Int32Array | tf.Tensor1D): tf.Tensor1D {
   const k = logits.shape[1];
   const onehot = tf.oneHot(labelTensor(labels), k).toFloat();
   return tf.neg(tf.sum<tf.Tensor1D>(tf.mul(onehot, tf.logSoftmax(logits)), 1));

@@ -15,17 +15,13 @@
 import type { OnlineViews, TrainViews } from './views.js';
 import {
   ConfigError, DamplError, closest, loadConfigFile, parseConfigPairs, resolveConfig, resolveWithSources,
-  type ConfigLayer, type ConfigOf, type ConfigSchema, type Logger, type SafeTensor,
+  type ConfigLayer, type ConfigSchema, type Logger, type SafeTensor,
 } from '@dampl/runtime';
 import { getNamedConfig } from './config.js';
 import type { TextTower } from './types.js';
+import type { FeatureMatrix } from './feature-matrix.js';
 
-/** A row-major feature matrix [rows, dim]. */
-export interface FeatureMatrix {
-  data: Float32Array;
-  rows: number;
-  dim: number;
-}
+export type { FeatureMatrix } from './feature-matrix.js';
 
 /** One epoch of training as recorded in a method's history. Pure function of config and seed. */
 export interface EpochRecord {
@@ -188,9 +184,6 @@ export interface Method<C = unknown> {
 /** What rebuilding a predictor from a saved state needs besides the state. */
 export type RestoreInput = Pick<MethodInput<unknown>, 'classNames' | 'domainNames' | 'clip' | 'logger'>;
 
-/** A method whose config type follows from its schema. */
-export type MethodOf<S extends ConfigSchema> = Method<ConfigOf<S>>;
-
 /** A method of any config type, as the registry holds them (a method's config type is its own). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Method<C> takes C in and gives it out: only `any` admits every C
 export type AnyMethod = Method<any>;
@@ -233,7 +226,7 @@ export interface ResolveOptions {
  * The layers of a method's config for a run, in the fixed order: dataset preset < named config <
  * JSON file < overrides < further layers, over the schema defaults.
  */
-export async function methodConfigLayers(method: Method<unknown>, opts: ResolveOptions): Promise<ConfigLayer[]> {
+async function methodConfigLayers(method: Method<unknown>, opts: ResolveOptions): Promise<ConfigLayer[]> {
   const layers: ConfigLayer[] = [];
   const preset = method.presets?.[opts.dataset];
   if (preset) layers.push({ source: `${method.name}'s preset for ${opts.dataset}`, values: preset.values as Record<string, unknown> });

@@ -52,9 +52,9 @@ export interface PromptOptions {
 }
 
 /** Display form of a class or domain name in a prompt: underscores as spaces. */
-export const promptName = (name: string): string => name.replace(/_/g, ' ');
+const promptName = (name: string): string => name.replace(/_/g, ' ');
 
-export function fillTemplate(template: string, className: string, domainName = ''): string {
+function fillTemplate(template: string, className: string, domainName = ''): string {
   return template.replaceAll('{class}', promptName(className)).replaceAll('{domain}', promptName(domainName));
 }
 

@@ -11,7 +11,7 @@
  * Evaluation always uses the clean view.
  */
 import { ConfigError, DamplError, Rng } from '@dampl/runtime';
-import type { FeatureMatrix } from './methods.js';
+import type { FeatureMatrix } from './feature-matrix.js';
 
 export type ViewsMode = { kind: 'clean' } | { kind: 'cached'; k: number } | { kind: 'online' };
 
@@ -66,7 +66,7 @@ export function epochView(views: readonly FeatureMatrix[], seed: number, epoch: 
  * The cached views a run trains on (undefined for views=0), checked against the clean features;
  * views=online is refused until the runner passes an image encoder to methods.
  */
-export function trainViewsFor(input: { source: FeatureMatrix; target: FeatureMatrix; trainViews?: TrainViews }, views: string, method: string): TrainViews | undefined {
+function trainViewsFor(input: { source: FeatureMatrix; target: FeatureMatrix; trainViews?: TrainViews }, views: string, method: string): TrainViews | undefined {
   const mode = parseViews(views);
   if (mode.kind === 'clean') return undefined;
   if (mode.kind === 'online') throw new ConfigError(`${method}: views=online gives no cached views`, 'use epochFeaturesFor, which takes online views too');

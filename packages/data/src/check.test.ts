@@ -7,7 +7,7 @@ import { officeHome } from './datasets/office-home.js';
 import { imageFolderIndex } from './image-folder.js';
 import { crossDomainTasks } from './tasks.js';
 import { tempDir, writeImage, writeText } from './testing.js';
-import type { Dataset } from './types.js';
+import type { Dataset } from './dataset.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;

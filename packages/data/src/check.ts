@@ -12,7 +12,8 @@ import { Rng, progress, silentLogger, type Logger } from '@dampl/runtime';
 import type { DatasetIndex } from './dataset-index.js';
 import { isInside } from './paths.js';
 import { forEachLimit } from './pool.js';
-import type { Dataset, DatasetItem, IndexProblem } from './types.js';
+import type { DatasetItem, IndexProblem } from './types.js';
+import type { Dataset } from './dataset.js';
 
 export interface CheckOptions {
   /** Decode-check at most this many images, drawn with `seed`; default: every image. */

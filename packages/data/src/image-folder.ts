@@ -9,19 +9,10 @@ import { FormatError } from '@dampl/runtime';
 import { DatasetIndex } from './dataset-index.js';
 import { isInside, missingPartError, requireRoot } from './paths.js';
 import { classWords, codeUnitCompare, crossDomainTasks } from './tasks.js';
-import {
-  ALL,
-  type Dataset,
-  type DatasetItem,
-  type DomainSpec,
-  type IndexOptions,
-  type IndexProblem,
-  type MetricName,
-  type SplitProtocol,
-  type Task,
-} from './types.js';
+import { ALL, type DatasetItem, type DomainSpec, type IndexProblem, type MetricName, type SplitProtocol, type Task } from './types.js';
+import type { Dataset, IndexOptions } from './dataset.js';
 
-export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp'];
+const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp'];
 
 export interface ImageFolderOptions extends IndexOptions {
   /** Domains; a domain's folder is the first of its name and aliases that exists under the root. */

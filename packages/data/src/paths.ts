@@ -6,7 +6,7 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { DamplError } from '@dampl/runtime';
-import type { Dataset } from './types.js';
+import type { Dataset } from './dataset.js';
 
 /** True when `p` is `root` or lies under it (both absolute, compared lexically). */
 export function isInside(root: string, p: string): boolean {
@@ -24,7 +24,7 @@ export function resolveInside(root: string, base: string, rel: string): string |
 }
 
 /** The hint shown when a root or a part of it is missing. */
-export function layoutHint(ds: Pick<Dataset, 'name' | 'layout' | 'download'>, root: string): string {
+function layoutHint(ds: Pick<Dataset, 'name' | 'layout' | 'download'>, root: string): string {
   const get = ds.download
     ? ds.download.archives.some((a) => a.url)
       ? `download it with \`dampl data download ${ds.name} --root ${root}\``

@@ -3,7 +3,7 @@ import { ConfigError } from '@dampl/runtime';
 import { imageFolderIndex } from './image-folder.js';
 import { getDataset, listDatasets, registerDataset, validateDataset } from './registry.js';
 import { crossDomainTasks, findTask } from './tasks.js';
-import type { Dataset } from './types.js';
+import type { Dataset } from './dataset.js';
 
 function toy(name: string): Dataset {
   const domains = [{ name: 'day', aliases: ['d'] }, { name: 'night', aliases: ['n'] }];

@@ -6,7 +6,7 @@ import { ConfigError } from '@dampl/runtime';
 import { miniDomainNet } from './datasets/mini-domainnet.js';
 import { officeHome } from './datasets/office-home.js';
 import { visda2017 } from './datasets/visda2017.js';
-import type { Dataset } from './types.js';
+import type { Dataset } from './dataset.js';
 
 const registry = new Map<string, Dataset>();
 

@@ -1,6 +1,13 @@
 /** Task lists, domain and task look-up by any accepted spelling, class display names. */
 import { ConfigError } from '@dampl/runtime';
-import type { Dataset, DomainSpec, Task } from './types.js';
+import type { DomainSpec, Task } from './types.js';
+
+/** The part of a dataset that names its domains and tasks (a `Dataset` or a `DatasetIndex`'s). */
+interface DomainsAndTasks {
+  name: string;
+  domains: readonly DomainSpec[];
+  tasks: readonly Task[];
+}
 
 /**
  * Every ordered pair of distinct domains, in domain order (A-C, A-P, A-R, C-A, ...), named
@@ -21,13 +28,13 @@ function spellings(d: DomainSpec): string[] {
 }
 
 /** The domain named `name` or one of its aliases (case-insensitive), or undefined. */
-export function lookupDomain(ds: Pick<Dataset, 'domains'>, name: string): DomainSpec | undefined {
+function lookupDomain(ds: Pick<DomainsAndTasks, 'domains'>, name: string): DomainSpec | undefined {
   const key = name.trim().toLowerCase();
   return ds.domains.find((d) => spellings(d).includes(key));
 }
 
 /** Like lookupDomain, but an unknown name is a ConfigError that lists the domains. */
-export function findDomain(ds: Pick<Dataset, 'name' | 'domains'>, name: string): DomainSpec {
+export function findDomain(ds: Pick<DomainsAndTasks, 'name' | 'domains'>, name: string): DomainSpec {
   const d = lookupDomain(ds, name);
   if (!d) {
     throw new ConfigError(
@@ -42,7 +49,7 @@ export function findDomain(ds: Pick<Dataset, 'name' | 'domains'>, name: string):
  * The task named `name`: its table key ("A-C"), or "<source>-<target>", "<source>-><target>",
  * "<source>→<target>" with any domain spelling ("Art->Clipart", "art→clipart").
  */
-export function findTask(ds: Pick<Dataset, 'name' | 'domains' | 'tasks'>, name: string): Task {
+export function findTask(ds: DomainsAndTasks, name: string): Task {
   const key = name.trim();
   const exact = ds.tasks.find((t) => t.name === key) ?? ds.tasks.find((t) => t.name.toLowerCase() === key.toLowerCase());
   if (exact) return exact;

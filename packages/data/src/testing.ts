@@ -20,7 +20,7 @@ export async function tempDir(prefix = 'dampl-data-'): Promise<{ dir: string; cl
  * A 4x4 image whose bytes depend on `seed`; format from the extension. Lossy encoders may map
  * close colours to the same bytes, so the seed is also written into the EXIF description.
  */
-export async function imageBytes(seed: number, ext = '.jpg'): Promise<Buffer> {
+async function imageBytes(seed: number, ext = '.jpg'): Promise<Buffer> {
   const img = sharp({ create: { width: 4, height: 4, channels: 3, background: { r: (seed * 53) % 256, g: (seed * 97) % 256, b: 77 } } })
     .withExif({ IFD0: { ImageDescription: `test image ${seed}` } });
   return ext === '.png' ? img.png().toBuffer() : ext === '.webp' ? img.webp().toBuffer() : img.jpeg().toBuffer();

@@ -1,9 +1,7 @@
 /**
- * The dataset contract. A dataset is a plain object registered by name (see registry.ts); the
- * bench, the feature cache and the trainers only see this contract and the DatasetIndex it
- * builds, so a new dataset needs no change anywhere else.
+ * The data a dataset is made of: domains, tasks, split protocol, items, download steps and the
+ * problems indexing can meet. The contract that ties them together is `Dataset` (dataset.ts).
  */
-import type { DatasetIndex } from './dataset-index.js';
 
 /** The split name used by datasets without train/test splits: every image of a domain. */
 export const ALL = 'all';
@@ -114,35 +112,4 @@ export interface IndexProblem {
   /** List file and 1-based line. */
   file?: string;
   line?: number;
-}
-
-export interface IndexOptions {
-  /**
-   * 'throw' (default): the first problem is a FormatError naming the file and line.
-   * 'collect': problems are gathered in `DatasetIndex.problems` and bad entries left out.
-   */
-  onProblem?: 'throw' | 'collect';
-}
-
-export interface Dataset {
-  /** Registry key, lower case with dashes ("office-home"). */
-  name: string;
-  /** Other accepted names ("officehome", "office_home"). */
-  aliases?: string[];
-  /** Human name for reports ("Office-Home"). */
-  title?: string;
-  domains: DomainSpec[];
-  /** Class identifiers as on disk (folder names); labels index into this list. */
-  classes: string[];
-  /** Display names for prompts, parallel to `classes`; defaults to the identifiers with '_' as spaces. */
-  classNames?: string[];
-  tasks: Task[];
-  splits: SplitProtocol;
-  /** The number reported for this dataset: overall accuracy or the mean of per-class accuracies. */
-  metric: MetricName;
-  /** The layout expected under the root, shown when the root or a part of it is missing. */
-  layout?: string;
-  index(root: string, opts?: IndexOptions): Promise<DatasetIndex>;
-  expectedCounts?: ExpectedCounts;
-  download?: DownloadSpec;
 }

@@ -1,16 +1,20 @@
 import './ops.js';
-export { DamplError, FormatError, BackendUnavailableError, ConfigError } from './errors.js';
+export { DamplError, FormatError, ConfigError } from './errors.js';
 export {
-  BACKENDS, selectBackend, probeBackends, plannedBackend, describeBackend, blasName, backendFamily, explainTensorflowFailure,
-  type BackendName, type BackendChoice, type BackendFamily, type BackendReport, type BackendProbe, type SelectOptions, type PackageImporter,
+  BACKENDS, selectBackend, probeBackends, plannedBackend, describeBackend, blasName, backendFamily, type BackendName,
+  type BackendChoice, type BackendFamily, type BackendReport, type BackendProbe, type SelectOptions,
+  type PackageImporter,
 } from './backend.js';
 export { kernelReport, kernelLine, productGflops, type KernelReport } from './kernels.js';
-export { probeWebgpuAdapter, softwareAdapter, summariseDawnMessages, describeAdapter, type AdapterInfo, type WebgpuProbe } from './webgpu.js';
+export { type AdapterInfo, type WebgpuProbe } from './webgpu.js';
 export {
-  enableNativeKernels, disableNativeKernels, nativeKernelsActive, nativeOpsActive, nativeOp, type NativeOp, loadNativeBlas, nativeBlasError, openblasCoretype,
-  NATIVE_ADDON_PATH, type NativeBlasInfo,
+  enableNativeKernels, disableNativeKernels, nativeKernelsActive, nativeOpsActive, nativeOp, type NativeOp,
+  nativeBlasError, type NativeBlasInfo,
 } from './native.js';
-export { SafetensorsFile, readSafetensors, writeSafetensors, parseSafetensors, serializeSafetensors, parseHeader, bytesToArray, DTYPE_BYTES, type SafeDtype, type SafeTensor, type StoredArray, type TensorEntry, type SafetensorsHeader } from './safetensors.js';
+export {
+  SafetensorsFile, readSafetensors, writeSafetensors, serializeSafetensors, type SafeDtype, type SafeTensor,
+  type StoredArray, type TensorEntry, type SafetensorsHeader,
+} from './safetensors.js';
 export { toFloat32, toInt32, f16ToF32, f32ToF16, bf16ToF32, f32ToBf16 } from './float-formats.js';
 export { Rng } from './rng.js';
 export { createLogger, silentLogger, progress, type Logger, type LogLevel, type Progress, type ProgressOptions } from './log.js';
@@ -19,6 +23,6 @@ export { gitCommit, machineRecord, type MachineRecord } from './provenance.js';
 export { stopGradient, matMul, matMulTransposed, readFloat32 } from './ops.js';
 export {
   defineSchema, schemaDefaults, resolveConfig, resolveWithSources, validateConfig, parseConfigPairs, loadConfigFile,
-  stableStringify, hashConfig, hashSchemaConfig, closest, editDistance, describeField,
-  type FieldSpec, type ConfigSchema, type ConfigOf, type ConfigLayer,
+  stableStringify, hashConfig, hashSchemaConfig, closest, describeField, type FieldSpec, type ConfigSchema,
+  type ConfigOf, type ConfigLayer,
 } from './config.js';

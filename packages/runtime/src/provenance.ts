@@ -18,7 +18,7 @@ function git(args: string[]): string | undefined {
 }
 
 /** Where a bundle of the code (the GPU kit) records the commit it was built from. */
-export const COMMIT_FILE = 'COMMIT';
+const COMMIT_FILE = 'COMMIT';
 
 /**
  * The checked-out commit, `-dirty` when tracked files other than results and Markdown (what the

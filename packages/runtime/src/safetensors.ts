@@ -26,17 +26,6 @@ export const DTYPE_BYTES: Readonly<Record<SafeDtype, number>> = {
   F64: 8, I64: 8, U64: 8,
 };
 
-export type TypedArrayFor<D extends SafeDtype> = D extends 'F32' ? Float32Array
-  : D extends 'F64' ? Float64Array
-  : D extends 'I32' ? Int32Array
-  : D extends 'U32' ? Uint32Array
-  : D extends 'I16' ? Int16Array
-  : D extends 'U16' | 'F16' | 'BF16' ? Uint16Array
-  : D extends 'I8' ? Int8Array
-  : D extends 'I64' ? BigInt64Array
-  : D extends 'U64' ? BigUint64Array
-  : Uint8Array;
-
 /** The typed array that holds a tensor's elements as stored (F16/BF16 as raw 16-bit words). */
 export type StoredArray =
   | Float32Array | Float64Array | Int32Array | Uint32Array | Int16Array | Uint16Array
@@ -73,7 +62,7 @@ const isDtype = (s: unknown): s is SafeDtype => typeof s === 'string' && s in DT
  * Parses and validates a header: every dtype known, shapes of non-negative integers, byte length
  * equal to elements times dtype size, offsets inside the data section, no two tensors overlapping.
  */
-export function parseHeader(json: Buffer | string, dataBytes: number, where = 'safetensors file'): SafetensorsHeader {
+function parseHeader(json: Buffer | string, dataBytes: number, where = 'safetensors file'): SafetensorsHeader {
   let raw: unknown;
   try {
     raw = JSON.parse(typeof json === 'string' ? json : json.toString('utf8'));
@@ -146,7 +135,7 @@ function readHeaderLength(prefix: Buffer, fileBytes: number, where: string): num
 }
 
 /** Views `bytes` (exactly one tensor's data) as the typed array of its dtype, copying to align. */
-export function bytesToArray(dtype: SafeDtype, bytes: Uint8Array): StoredArray {
+function bytesToArray(dtype: SafeDtype, bytes: Uint8Array): StoredArray {
   const width = DTYPE_BYTES[dtype];
   const aligned = bytes.byteOffset % width === 0 ? bytes : new Uint8Array(bytes);
   const { buffer, byteOffset } = aligned;

@@ -59,11 +59,6 @@ export function probeWebgpuAdapter(): WebgpuProbe {
   return (cached = { adapter: parsed.adapter, messages });
 }
 
-/** Forgets the probe's result (tests). */
-export function resetWebgpuProbe(): void {
-  cached = undefined;
-}
-
 /** Software rasterisers by the names their adapters carry: Mesa's Vulkan driver lavapipe reports its llvmpipe device. */
 const SOFTWARE: [RegExp, string][] = [[/lavapipe|llvmpipe/i, 'lavapipe'], [/swiftshader/i, 'SwiftShader']];
 

@@ -4,7 +4,7 @@ import type { RGB } from './raster.js';
 
 export type Hsv = [number, number, number];
 
-export function hsvToRgb(h: number, s: number, v: number): [number, number, number] {
+function hsvToRgb(h: number, s: number, v: number): [number, number, number] {
   h = ((h % 1) + 1) % 1;
   s = Math.min(1, Math.max(0, s));
   v = Math.min(1, Math.max(0, v));
@@ -66,7 +66,7 @@ const CENTRES: Record<ColourName, Hsv> = {
 };
 
 /** A colour near the named centre, varied enough to look different image to image but keep its name. */
-export function sampleNamed(name: ColourName, rng: Rng): Hsv {
+function sampleNamed(name: ColourName, rng: Rng): Hsv {
   const [h, s, v] = CENTRES[name];
   const chromatic = s > 0.3;
   return [

@@ -7,7 +7,7 @@ let blurLine = new Float32Array(1024);
  * In-place separable box blur of an interleaved (H, W, C) buffer with radius r, edges clamped.
  * Only the box [x0, x1) x [y0, y1) is touched, its border treated as the edge.
  */
-export function boxBlur(
+function boxBlur(
   data: Float32Array,
   w: number,
   h: number,

@@ -28,7 +28,7 @@ import { generateSynthWorld, type SynthCaptionRecord } from './world.js';
 import { SYNTH_CLASSES } from './render.js';
 import { SYNTH_DOMAINS } from './style-types.js';
 
-export { SYNTH_PRETRAIN_DEFAULTS, synthPretrainConfig, synthPretrainSchema, type SynthPretrainConfig, type SynthPretrainSettings } from './pretrain-config.js';
+export { type SynthPretrainConfig, type SynthPretrainSettings } from './pretrain-config.js';
 import type { SynthPretrainConfig } from './pretrain-config.js';
 import { augmentImage, loadPixels, type AugmentView } from './augment.js';
 import { linearProbeByDomain, loadAdaptImages, zeroShotByDomain } from './synth-eval.js';

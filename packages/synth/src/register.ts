@@ -21,7 +21,7 @@ const LAYOUT = [
   '(the root may be the world folder or its adapt/ folder; make it with generateSynthWorld from @dampl/synth)',
 ].join('\n');
 
-export const synthDataset: Dataset = {
+const synthDataset: Dataset = {
   name: 'synth',
   aliases: ['synthetic', 'synth-world'],
   title: 'Synthetic world',

@@ -138,7 +138,7 @@ export function sampleSynthScene(opts: Pick<SynthImageOptions, 'cls' | 'domain' 
 }
 
 /** Places the parts on a canvas of `side` pixels. */
-export function placeParts(parts: readonly Part[], pose: Pose, side: number): Placed[] {
+function placeParts(parts: readonly Part[], pose: Pose, side: number): Placed[] {
   return parts.map((part) => {
     const paths = part.paths.map((p) => transformPath(p, pose, side));
     return { part, paths, width: (part.width ?? 0) * pose.scale * side, box: bounds(paths) };

@@ -26,10 +26,10 @@ export const SYNTH_SPLITS = ['adapt', 'pretrain'] as const;
 export type SynthSplit = (typeof SYNTH_SPLITS)[number];
 
 /** Images per class per domain when not given. */
-export const DEFAULT_PER_CLASS: Readonly<Record<SynthSplit, number>> = { adapt: 40, pretrain: 100 };
+const DEFAULT_PER_CLASS: Readonly<Record<SynthSplit, number>> = { adapt: 40, pretrain: 100 };
 
 /** Bumped whenever a change to the drawing code changes pixels, so old worlds are regenerated. */
-export const SYNTH_VERSION = 1;
+const SYNTH_VERSION = 1;
 
 export interface SynthWorldOptions {
   /** Folder that receives `adapt/` and `pretrain/`. */
@@ -108,7 +108,7 @@ export interface SynthCaptionRecord {
 }
 
 /** The seed of image `index` of (split, domain, class) in a world seeded `seed`. */
-export function synthImageSeed(seed: number, split: SynthSplit, domain: SynthDomain, cls: string, index: number): number {
+function synthImageSeed(seed: number, split: SynthSplit, domain: SynthDomain, cls: string, index: number): number {
   return new Rng(seed >>> 0).fork(`split:${split}`).fork(`domain:${domain}`).fork(`class:${cls}`).fork(`image:${index}`).nextU32();
 }
 

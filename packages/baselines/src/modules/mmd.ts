@@ -40,7 +40,7 @@ export interface MkmmdOptions {
 }
 
 /** Pairwise squared distances [N, M] between rows of a [N, D] and b [M, D]. */
-export function pairwiseSquaredDistances(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
+function pairwiseSquaredDistances(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
   return tf.tidy(() => {
     const a2 = tf.sum(tf.square(a), 1, true); // [N, 1]
     const b2 = tf.reshape(tf.sum(tf.square(b), 1), [1, -1]); // [1, M]

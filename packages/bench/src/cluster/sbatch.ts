@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DamplError, atomicWriteFile } from '@dampl/runtime';
 
-export const JOBS_FILE = 'jobs.json';
+const JOBS_FILE = 'jobs.json';
 
 export interface Submission {
   date: string;

@@ -18,7 +18,7 @@ import '@dampl/synth'; // registers the synthetic world beside the real datasets
 import { loggerFor, type GlobalOptions } from './common.js';
 
 /** Problems were found in a dataset tree; the report has been printed. */
-export class DataCheckFailed extends DamplError {}
+class DataCheckFailed extends DamplError {}
 
 interface ListArgs extends GlobalOptions {
   json: boolean;

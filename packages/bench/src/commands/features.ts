@@ -74,7 +74,7 @@ function shortPath(p: string): string {
 }
 
 /** Encodes every requested (domain, split, view) of a dataset; returns one summary row for each. */
-export async function encodeDatasetFeatures(
+async function encodeDatasetFeatures(
   o: Pick<FeaturesOptions, 'model' | 'dataset' | 'root' | 'domains' | 'split' | 'views' | 'batch-size' | 'skip-bad' | 'cache' | 'seed'>,
   log: ReturnType<typeof loggerFor>,
 ): Promise<FeaturesRow[]> {

@@ -25,14 +25,14 @@ const show = (v: unknown): string => {
 };
 
 /** One key: its name, what it takes and its default, then its doc and source, indented. */
-export function fieldLines(key: string, spec: FieldSpec, value?: { value: unknown; from: string }): string[] {
+function fieldLines(key: string, spec: FieldSpec, value?: { value: unknown; from: string }): string[] {
   const out = [`  ${key.padEnd(18)} ${describeField(spec).padEnd(34)} default ${show(spec.default)}`, `      ${spec.doc}`, `      source: ${spec.source}`];
   if (value && JSON.stringify(value.value) !== JSON.stringify(spec.default)) out.push(`      here: ${show(value.value)}, from ${value.from}`);
   return out;
 }
 
 /** A named config: its doc, the backbone it was released for, its source, then each value with its own source. */
-export function namedLines(n: NamedConfig): string[] {
+function namedLines(n: NamedConfig): string[] {
   const out = [`named config ${n.method}@${n.name}: ${n.doc}`,
     `  backbone it was released for: ${n.backbone ?? 'not named by its source'}`, `  source: ${n.source}`,
     `  values (${Object.keys(n.values).length}; every other key keeps the dataset's preset or the default), each with its source:`];

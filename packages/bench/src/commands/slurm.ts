@@ -12,7 +12,7 @@ import yargs, { type Argv, type CommandModule } from 'yargs';
 import { ConfigError, atomicWriteFile, backendFamily, gitCommit, type BackendName } from '@dampl/runtime';
 import { registerMethods, type GlobalOptions } from './common.js';
 import { formatSeconds } from '../estimates.js';
-import { runCommand, parseRoots, suiteFilters } from './bench.js';
+import { runCommand, parseRoots, suiteFilters } from './bench-run.js';
 import { MANIFEST_FILE, MANIFEST_FORMAT, MANIFEST_VERSION, compareWithGrid, cellLabel, parseManifest, splitCells, type SlurmManifest } from '../cluster/manifest.js';
 import { arrayScript, logPath, mergeScript, shellQuote, type ScriptInput, type SlurmResources } from '../cluster/scripts.js';
 import { activeTasks, addSubmission, queueStates, readSubmissions, sbatch, scancel } from '../cluster/sbatch.js';
@@ -46,7 +46,7 @@ const DAMPL_BIN = existsSync(SOURCE_BIN) ? SOURCE_BIN : process.argv[1]!;
 const runBuilder = (y: Argv): Argv => (runCommand.builder as unknown as (y: Argv) => Argv)(y);
 
 /** The `dampl bench run` arguments of the options given, as the run command declares them (so new run options pass through). */
-export function passThroughArgs(argv: Record<string, unknown>): string[] {
+function passThroughArgs(argv: Record<string, unknown>): string[] {
   const o = (runBuilder(yargs([])) as unknown as { getOptions(): unknown }).getOptions() as {
     key: Record<string, boolean>; boolean: string[]; default: Record<string, unknown>;
   };

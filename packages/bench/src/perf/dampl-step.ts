@@ -37,7 +37,7 @@ export interface TimedRow {
   layout?: string;
 }
 
-export function shapeTokenizer(): BpeTokenizer {
+function shapeTokenizer(): BpeTokenizer {
   const words = OFFICE_HOME_CLASSES.map((c) => c.replace(/_/g, ' ').toLowerCase());
   return new BpeTokenizer(trainBpe([...words, ...words, 'a photo of a.', 'a photo of a.', 'art clipart product real world.', 'art clipart product real world.'], { minCount: 2 }), 'class-name bpe');
 }

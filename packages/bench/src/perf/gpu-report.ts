@@ -18,8 +18,8 @@ import { workspaceRoot } from '@dampl/runtime';
 import { parseResultsCsv, type ResultRow } from '../results.js';
 import { GPU_MEASURE_FILE, type GpuMeasure } from './gpu.js';
 
-export const TORCH_RESULT_FILE = 'torch.json';
-export const REFERENCE_SYNTH_CSV = path.join(workspaceRoot, 'results', 'reference', 'synth', 'results.csv');
+const TORCH_RESULT_FILE = 'torch.json';
+const REFERENCE_SYNTH_CSV = path.join(workspaceRoot, 'results', 'reference', 'synth', 'results.csv');
 
 interface TorchRun { kind: 'step' | 'images'; precision: 'fp32' | 'bf16' | 'fp16'; length?: number; batch?: number; times: number[] }
 interface TorchResult { torch?: string; device?: string; device_name?: string; cuda?: string | null; runs?: TorchRun[]; error?: string }
@@ -119,7 +119,7 @@ export async function gpuReport(dir: string, referenceCsv = REFERENCE_SYNTH_CSV)
 
 const f = (x: number | null | undefined, d: number) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(d) : '-');
 
-export function gpuMarkdown(r: GpuReport): string {
+function gpuMarkdown(r: GpuReport): string {
   const out = [
     `# GPU route: webgpu beside PyTorch`,
     '',

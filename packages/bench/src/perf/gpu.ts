@@ -25,7 +25,7 @@ import {
 import { STEP_SHAPE, VIT_B16, promptLayout, timeDamplStep } from './dampl-step.js';
 
 export const GPU_MEASURE_FILE = 'webgpu.json';
-export const TORCH_SPEC_FILE = 'torch-spec.json';
+const TORCH_SPEC_FILE = 'torch-spec.json';
 
 /** The shapes measured: ViT-B/16 and Office-Home's step, or the smoke shapes of `--quick`. */
 export interface GpuShapes {
@@ -72,7 +72,7 @@ export interface GpuMeasure {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** Writes a random CLIP of `config` in Hugging Face layout into `dir` (weights made on the cpu backend). */
-export async function writeRandomHfClip(dir: string, config: ClipConfig, seed = 0): Promise<void> {
+async function writeRandomHfClip(dir: string, config: ClipConfig, seed = 0): Promise<void> {
   const model = await createClip({ config, weights: randomClipWeights(config, seed) });
   try {
     await saveClipHf(dir, model, { vocab: await readBpeVocab(CLIP_BPE_VOCAB), provenance: { random: true, seed } });
@@ -82,7 +82,7 @@ export async function writeRandomHfClip(dir: string, config: ClipConfig, seed = 
 }
 
 /** Image-tower timings at each batch; a batch that fails (memory, a buffer limit) is recorded, not fatal. */
-export async function timeImageTower(model: ClipModel, batches: readonly number[], iterations: number, log?: Logger): Promise<ImageTiming[]> {
+async function timeImageTower(model: ClipModel, batches: readonly number[], iterations: number, log?: Logger): Promise<ImageTiming[]> {
   const r = model.config.vision.imageSize;
   const out: ImageTiming[] = [];
   for (const batch of batches) {

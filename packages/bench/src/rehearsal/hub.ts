@@ -12,7 +12,7 @@ import path from 'node:path';
 import { CLIP_BPE_VOCAB, HF_MODEL_FILES, createClip, randomClipWeights, readBpeVocab, saveClipHf, type ClipConfig } from '@dampl/clip';
 
 /** openai/clip-vit-base-patch16's shapes (its config.json). */
-export const VIT_B16: ClipConfig = {
+const VIT_B16: ClipConfig = {
   embedDim: 512,
   vision: { kind: 'vit', imageSize: 224, patchSize: 16, width: 768, layers: 12, heads: 12 },
   text: { contextLength: 77, vocabSize: 49408, width: 512, heads: 8, layers: 12 },

@@ -37,7 +37,7 @@ const TASKS: Record<string, { task: string; source: string; target: string }> = 
 };
 
 /** Rehearsal sizes of a task (office-home: one split "all"; mini-DomainNet: train and test). */
-export function taskSizes(shape: TreeShape, written: Record<string, Record<string, number>>, source: string, target: string): TaskSizes {
+function taskSizes(shape: TreeShape, written: Record<string, Record<string, number>>, source: string, target: string): TaskSizes {
   const train = shape.dataset === 'office-home' ? 'all' : 'train';
   const test = shape.dataset === 'office-home' ? 'all' : 'test';
   return { source: written[source]![train]!, target: written[target]![train]!, test: written[target]![test]! };

@@ -32,7 +32,7 @@ function statusKiB(field: string): number | undefined {
 }
 
 /** Resets the peak resident set to the current one; false where the kernel does not allow it. */
-export function resetPeakRss(): boolean {
+function resetPeakRss(): boolean {
   try {
     writeFileSync('/proc/self/clear_refs', '5');
     return true;

@@ -38,7 +38,7 @@ export const DEFAULT_FRACTION = 0.05;
 
 const gib = (b: number): string => (b / 2 ** 30).toFixed(2);
 const mb = (b: number): string => (b / 1e6).toFixed(1);
-export function duration(s: number | null): string {
+function duration(s: number | null): string {
   if (s === null) return 'no GPU numbers';
   if (s < 120) return `${s.toFixed(1)} s`;
   if (s < 7200) return `${(s / 60).toFixed(1)} min`;
@@ -46,7 +46,7 @@ export function duration(s: number | null): string {
   return `${(s / 86400).toFixed(1)} days`;
 }
 
-export function reportMarkdown(r: Rehearsal): string {
+function reportMarkdown(r: Rehearsal): string {
   const p = r.provenance;
   const L: string[] = [];
   L.push('# Rehearsal at true scale', '');

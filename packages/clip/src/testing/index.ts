@@ -1,1 +1,1 @@
-export { clipReferenceDir, CLIP_REFERENCE_SOURCE, SLIM_CHECKPOINTS, fullTensors, slimTensors, referenceTokenIds } from './reference.js';
+export { clipReferenceDir } from './reference.js';

@@ -230,7 +230,7 @@ export class Sgd {
 }
 
 /** TLlib's inverse-decay learning rate at iteration i (0-based). */
-export function inverseDecayLr(c: Pick<FeatureTrainConfig, 'lr' | 'lrGamma' | 'lrDecay'>, i: number): number {
+function inverseDecayLr(c: Pick<FeatureTrainConfig, 'lr' | 'lrGamma' | 'lrDecay'>, i: number): number {
   return c.lr * (1 + c.lrGamma * i) ** -c.lrDecay;
 }
 

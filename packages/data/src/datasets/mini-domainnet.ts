@@ -17,7 +17,8 @@ import { DatasetIndex } from '../dataset-index.js';
 import { LabelColumnCheck, readImageList } from '../image-list.js';
 import { missingPartError, requireRoot } from '../paths.js';
 import { classWords, crossDomainTasks } from '../tasks.js';
-import type { Dataset, DatasetItem, DomainSpec, IndexProblem } from '../types.js';
+import type { DatasetItem, DomainSpec, IndexProblem } from '../types.js';
+import type { Dataset } from '../dataset.js';
 
 /**
  * The 126 classes, in the order of the label column of the split files as used by other

@@ -11,7 +11,8 @@
  */
 import { imageFolderIndex } from '../image-folder.js';
 import { codeUnitCompare, crossDomainTasks } from '../tasks.js';
-import { ALL, type Dataset, type DomainSpec } from '../types.js';
+import { ALL, type DomainSpec } from '../types.js';
+import type { Dataset } from '../dataset.js';
 
 /** The 65 class folders as published, in the order of their sorted folder names. */
 export const OFFICE_HOME_CLASSES: readonly string[] = [

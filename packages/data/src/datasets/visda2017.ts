@@ -15,7 +15,8 @@ import { DatasetIndex } from '../dataset-index.js';
 import { readImageList } from '../image-list.js';
 import { missingPartError, requireRoot } from '../paths.js';
 import { classWords } from '../tasks.js';
-import { ALL, type Dataset, type DatasetItem, type DomainSpec, type IndexProblem } from '../types.js';
+import { ALL, type DatasetItem, type DomainSpec, type IndexProblem } from '../types.js';
+import type { Dataset } from '../dataset.js';
 
 /** Category ids 0..11 of the official image lists. */
 export const VISDA2017_CLASSES: readonly string[] = [

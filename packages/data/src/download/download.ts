@@ -7,7 +7,8 @@ import { access, mkdir, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigError, DamplError, silentLogger, type Logger } from '@dampl/runtime';
 import { sha256File } from '../check.js';
-import type { ArchiveSpec, Dataset, ManualStep } from '../types.js';
+import type { ArchiveSpec, ManualStep } from '../types.js';
+import type { Dataset } from '../dataset.js';
 import { extractArchive } from './extract.js';
 import { fetchResumable } from './fetch-resumable.js';
 
