@@ -1,17 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Rng, selectBackend } from '@dampl/runtime';
+import { Rng } from '@dampl/runtime';
 import { methodDefaults, type FeatureMatrix } from '@dampl/core';
-import { FakeTextTower, makeToyProblem, type ToyProblem } from '@dampl/core/testing';
+import { useToyProblem } from '@dampl/core/testing';
 import { coop } from './coop.js';
 
-let tower: FakeTextTower;
-let toy: ToyProblem;
-beforeAll(async () => {
-  await selectBackend('cpu');
-  tower = new FakeTextTower({ seed: 1 });
-  toy = await makeToyProblem(tower, { seed: 3 });
-});
-afterAll(() => tower.dispose());
+const fx = useToyProblem({ beforeAll, afterAll }, { backend: 'cpu', tower: { seed: 1 }, toy: { seed: 3 } });
 
 /** View v of every row: the row plus seeded noise. */
 const noisy = (m: FeatureMatrix, k: number, seed: number): FeatureMatrix[] => Array.from({ length: k }, (_, v) => {
@@ -22,20 +15,20 @@ const noisy = (m: FeatureMatrix, k: number, seed: number): FeatureMatrix[] => Ar
 describe('CoOp with views', () => {
   const fit = async (views: string, over: Record<string, unknown> = {}) => {
     const r = await coop.fit({
-      source: toy.source, sourceLabels: toy.sourceLabels, target: toy.target, classNames: toy.classNames, domainNames: toy.domainNames,
-      clip: tower, seed: 5, config: { ...methodDefaults(coop, 'synth'), epochs: 3, views }, ...over,
+      source: fx.toy.source, sourceLabels: fx.toy.sourceLabels, target: fx.toy.target, classNames: fx.toy.classNames, domainNames: fx.toy.domainNames,
+      clip: fx.tower, seed: 5, config: { ...methodDefaults(coop, 'synth'), epochs: 3, views }, ...over,
     });
-    const p = Array.from((await r.predict(toy.evalTarget.features)).probs);
+    const p = Array.from((await r.predict(fx.toy.evalTarget.features)).probs);
     r.dispose();
     return p;
   };
 
   it('trains on each epoch\'s view of the source: the clean features as views give the clean run, other views another', async () => {
     const clean = await fit('0');
-    expect(await fit('2', { trainViews: { source: [toy.source, toy.source], target: [toy.target, toy.target] } })).toEqual(clean);
+    expect(await fit('2', { trainViews: { source: [fx.toy.source, fx.toy.source], target: [fx.toy.target, fx.toy.target] } })).toEqual(clean);
     const asked: number[] = [];
-    const views = noisy(toy.source, 3, 9);
-    const online = await fit('online', { onlineViews: { view: async (side: string, epoch: number) => { if (side === 'source') asked.push(epoch); return side === 'source' ? views[epoch - 1]! : toy.target; } } });
+    const views = noisy(fx.toy.source, 3, 9);
+    const online = await fit('online', { onlineViews: { view: async (side: string, epoch: number) => { if (side === 'source') asked.push(epoch); return side === 'source' ? views[epoch - 1]! : fx.toy.target; } } });
     expect(asked).toEqual([1, 2, 3]);
     expect(online).not.toEqual(clean);
   });
@@ -45,18 +38,18 @@ describe('the linear probe with views', () => {
   const fit = async (views: string, over: Record<string, unknown> = {}) => {
     const { linearProbe } = await import('./linear-probe.js');
     const r = await linearProbe.fit({
-      source: toy.source, sourceLabels: toy.sourceLabels, target: toy.target, classNames: toy.classNames, domainNames: toy.domainNames,
+      source: fx.toy.source, sourceLabels: fx.toy.sourceLabels, target: fx.toy.target, classNames: fx.toy.classNames, domainNames: fx.toy.domainNames,
       seed: 5, config: { ...methodDefaults(linearProbe, 'synth'), search: 'none', views }, ...over,
     } as never);
-    const p = Array.from((await r.predict(toy.evalTarget.features)).probs);
+    const p = Array.from((await r.predict(fx.toy.evalTarget.features)).probs);
     r.dispose();
     return p;
   };
 
   it('fits the views\' rows beside the clean ones: other rows, another fit; a missing view is an error', async () => {
     const clean = await fit('0');
-    const views = noisy(toy.source, 2, 4);
-    expect(await fit('2', { trainViews: { source: views, target: [toy.target, toy.target] } })).not.toEqual(clean);
+    const views = noisy(fx.toy.source, 2, 4);
+    expect(await fit('2', { trainViews: { source: views, target: [fx.toy.target, fx.toy.target] } })).not.toEqual(clean);
     await expect(fit('2')).rejects.toThrow(/views=2 needs 2 cached views/);
   });
 });

@@ -26,7 +26,7 @@
  *   result.predict(targetFeatures).labels; // [Nt]
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, Rng } from '@dampl/runtime';
+import { takeFloat32, ConfigError, Rng } from '@dampl/runtime';
 import {
   analyse, argmaxRows, checkFeatures, checkState, defineSchema, epochFeaturesFor, featureData, fromSafeTensors,
   l2normalizeRows, TrainingAborted, validateConfig, VIEWS_FIELD, type ConfigOf, type EpochRecord, type FeatureMatrix,
@@ -67,11 +67,7 @@ class LinearPredictor {
       for (let r0 = 0; r0 < features.rows; r0 += this.chunk) {
         const rows = Math.min(this.chunk, features.rows - r0);
         const p = tf.tidy(() => tf.softmax(tf.add(tf.matMul(tf.tensor2d(x.subarray(r0 * dim, (r0 + rows) * dim), [rows, dim]), w), b)));
-        try {
-          probs.set((await p.data()) as Float32Array, r0 * K);
-        } finally {
-          p.dispose();
-        }
+        probs.set(await takeFloat32(p), r0 * K);
       }
     } finally {
       tf.dispose([w, b]);
@@ -121,12 +117,7 @@ function objective(set: ProbeSet, C: number, chunk: number) {
           const g = tf.sub(tf.exp(logp), onehot); // [m, K]
           return tf.concat([tf.reshape(tf.neg(tf.sum(tf.mul(onehot, logp))), [1]), tf.reshape(tf.matMul(tf.transpose(xt), g), [-1]), tf.sum(g, 0)]);
         });
-        let v: Float32Array;
-        try {
-          v = (await terms.data()) as Float32Array;
-        } finally {
-          terms.dispose();
-        }
+        const v = await takeFloat32(terms);
         ce += v[0]!;
         for (let i = 0; i < dim * K + K; i++) grad[i]! += v[1 + i]!;
       }

@@ -1,3 +1,9 @@
+/**
+ * @dampl/bench: the `dampl` command line and what it runs: method-package discovery, the
+ * benchmark grid (cells, shards, worker processes, SLURM arrays), the run records and the tables
+ * written from them beside the published numbers, charts, the performance suites and the
+ * method-package generator. The exports are the types of what the commands report.
+ */
 export { type DoctorReport } from './commands/doctor.js';
 export { type RunOptions, type SuiteReport, type CellOutcome } from './runner.js';
 export { type MergeReport } from './merge.js';

@@ -6,7 +6,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { writeSafetensors, type SafeTensor } from '@dampl/runtime';
+import { takeFloat32, writeSafetensors, type SafeTensor } from '@dampl/runtime';
 import { writeHfTokenizerFiles, EOT_TOKEN, SOT_TOKEN, type ClipConfig } from '@dampl/clip';
 import {
   argmaxRows, defineSchema, l2Normalize, registerMethod, zeroShotTextFeatures,
@@ -156,12 +156,8 @@ class FixedPredictor implements MethodResult {
 
 async function cosinePredict(centres: tf.Tensor2D, f: FeatureMatrix): Promise<Prediction> {
   const p = tf.tidy(() => tf.softmax(tf.mul(tf.matMul(l2Normalize(tf.tensor2d(f.data, [f.rows, f.dim])), centres, false, true), 10)));
-  try {
-    const probs = (await p.data()) as Float32Array;
-    return { probs, labels: argmaxRows(probs, centres.shape[0]) };
-  } finally {
-    p.dispose();
-  }
+  const probs = await takeFloat32(p);
+  return { probs, labels: argmaxRows(probs, centres.shape[0]) };
 }
 
 const emptySchema = defineSchema({});

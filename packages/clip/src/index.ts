@@ -1,3 +1,9 @@
+/**
+ * @dampl/clip: CLIP in TensorFlow.js. The ViT and ModifiedResNet image towers and the causal text
+ * transformer (with the prompt path prompt learning trains through), loading of Hugging Face and
+ * OpenAI checkpoints, the BPE tokenizer, CLIP's preprocessing and augmentations, feature
+ * extraction with its on-disk cache, the Hugging Face writer and contrastive training.
+ */
 export type { ClipConfig, ClipModel, ClipTokenizer, TextConfig, TokenBatch, VisionConfig } from './types.js';
 export { BpeTokenizer, readBpeVocab, type BpeVocab } from './bpe.js';
 export { writeHfTokenizerFiles } from './hf-tokenizer.js';

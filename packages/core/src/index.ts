@@ -1,3 +1,9 @@
+/**
+ * @dampl/core: the `Method` contract and registry every method implements, presets and named
+ * configs; DAMPL (prompt learner, pseudo-label correction, IM loss, trainer, checkpoints,
+ * ablations); the builders other methods use: `promptMethod` (CoOp, DAPL) and the feature-space
+ * trainer `featureMethod` (DANN, DAN, CDAN, MCC, SHOT-IM and generated method packages).
+ */
 export type { TextTower, TextTowerConfig, TextTokenizer, TokenBatch } from './types.js';
 export {
   defineSchema, resolveConfig, validateConfig, stableStringify, hashSchemaConfig, type FieldSpec, type ConfigSchema,

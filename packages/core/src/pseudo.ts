@@ -47,6 +47,7 @@
  * the ablation configs measure each part on the benchmarks.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { takeFloat32 } from '@dampl/runtime';
 import { cosineLogits, l2Normalize, softmaxT } from './losses.js';
 
 export const CORRECTIONS = ['none', 'curriculum', 'prototype', 'curriculum+prototype'] as const;
@@ -170,12 +171,7 @@ export class PseudoLabeler {
   /** Labels and confidences of q [Nt, K], read from the device together. */
   private async fromDistribution(q: tf.Tensor2D): Promise<PseudoLabels> {
     const both = tf.tidy(() => tf.stack([tf.cast(tf.argMax(q, 1), 'float32'), tf.max(q, 1)])); // [2, Nt]
-    let values: Float32Array;
-    try {
-      values = (await both.data()) as Float32Array;
-    } finally {
-      both.dispose();
-    }
+    const values = await takeFloat32(both);
     const n = q.shape[0];
     const labels = Int32Array.from(values.subarray(0, n));
     const confidence = values.slice(n);

@@ -3,6 +3,7 @@
  * p(k | x) = softmax_k(s * cos(x, w_k)), x the image features [N, E], w the text features [K, E].
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { takeFloat32 } from '@dampl/runtime';
 import { cosineLogits, l2Normalize } from './losses.js';
 import { argmaxRows, checkFeatures, type FeatureMatrix, type Prediction } from './methods.js';
 
@@ -21,11 +22,7 @@ export class TextPredictor {
         const x = l2Normalize(tf.tensor2d(features.data.subarray(r0 * features.dim, r1 * features.dim), [r1 - r0, features.dim]));
         return tf.softmax(cosineLogits(x, this.text, this.scale));
       });
-      try {
-        probs.set((await p.data()) as Float32Array, r0 * K);
-      } finally {
-        p.dispose();
-      }
+      probs.set(await takeFloat32(p), r0 * K);
     }
     return { probs, labels: argmaxRows(probs, K) };
   }

@@ -5,23 +5,12 @@
  * structurally; tests use a small fake tower (`@dampl/core/testing`).
  */
 import type * as tf from '@tensorflow/tfjs-core';
+import type { ClipTokenizer, TokenBatch } from '@dampl/clip';
 
-/** Token ids for a batch of texts: row-major [T, L] with SOT, ids, EOT and zero padding. */
-export interface TokenBatch {
-  ids: Int32Array;
-  shape: [number, number];
-  /** Position of EOT in each row. */
-  eot: number[];
-}
+export type { TokenBatch };
 
-export interface TextTokenizer {
-  readonly sot: number;
-  readonly eot: number;
-  /** BPE ids of a text after CLIP's cleaning, without SOT/EOT. */
-  encode(text: string): number[];
-  /** SOT + ids + EOT, zero-padded to `contextLength` (77). */
-  tokenize(texts: string[], contextLength?: number): TokenBatch;
-}
+/** The tokenizer prompt learning uses: CLIP's own (packages/clip), or a test's stand-in. */
+export type TextTokenizer = ClipTokenizer;
 
 /** What prompt learning reads of a model's configuration. */
 export interface TextTowerConfig {

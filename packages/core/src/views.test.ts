@@ -1,21 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, Rng, hashConfig, hashSchemaConfig, selectBackend } from '@dampl/runtime';
+import { ConfigError, Rng, hashConfig, hashSchemaConfig } from '@dampl/runtime';
 import {
   dampl, damplSchema, epochView, epochViewIndices, l2Normalize, methodDefaults, parseViews, resolveConfig,
   zeroShotTextFeatures, type DamplConfig, type EpochRecord, type FeatureMatrix, type MethodInput,
 } from './index.js';
 import { PseudoLabeler } from './pseudo.js';
-import { FakeTextTower, makeToyProblem, type ToyProblem } from './testing/index.js';
+import { useToyProblem } from './testing/index.js';
 
-let tower: FakeTextTower;
-let toy: ToyProblem;
-beforeAll(async () => {
-  await selectBackend('wasm');
-  tower = new FakeTextTower({ seed: 1 });
-  toy = await makeToyProblem(tower, { seed: 3 });
-});
-afterAll(() => tower.dispose());
+const fx = useToyProblem({ beforeAll, afterAll }, { backend: 'wasm', tower: { seed: 1 }, toy: { seed: 3 } });
 
 const config = (over: Partial<DamplConfig> = {}): DamplConfig =>
   resolveConfig(damplSchema, [{ source: 'synth', values: methodDefaults(dampl, 'synth') }, { source: 'test', values: { zeroShotTemplates: ['a photo of a {class}.'], correction: 'none', ...over } }]);
@@ -50,15 +43,15 @@ describe('epochView', () => {
 
 describe('DAMPL with cached views', () => {
   const input = (cfg: DamplConfig, over: Partial<MethodInput<DamplConfig>> = {}): MethodInput<DamplConfig> => ({
-    source: toy.source, sourceLabels: toy.sourceLabels, target: toy.target, classNames: toy.classNames, domainNames: toy.domainNames,
-    clip: tower, config: cfg, seed: 11, ...over,
+    source: fx.toy.source, sourceLabels: fx.toy.sourceLabels, target: fx.toy.target, classNames: fx.toy.classNames, domainNames: fx.toy.domainNames,
+    clip: fx.tower, config: cfg, seed: 11, ...over,
   });
 
   /** The coverage of the zero-shot pseudo-labels (correction none) on `m`. */
   async function coverageOn(m: FeatureMatrix, cfg: DamplConfig): Promise<number> {
     const x = tf.tidy(() => l2Normalize(tf.tensor2d(m.data, [m.rows, m.dim])));
-    const text = zeroShotTextFeatures(tower, toy.classNames, cfg.zeroShotTemplates);
-    const labeler = new PseudoLabeler(x, text, tower.logitScale, cfg);
+    const text = zeroShotTextFeatures(fx.tower, fx.toy.classNames, cfg.zeroShotTemplates);
+    const labeler = new PseudoLabeler(x, text, fx.tower.logitScale, cfg);
     try {
       return (await labeler.compute(0, cfg.epochs)).coverage;
     } finally {
@@ -70,14 +63,14 @@ describe('DAMPL with cached views', () => {
 
   it('trains each epoch on that epoch\'s view and computes the pseudo-labels on it', async () => {
     const cfg = config({ epochs: 4, views: '4' });
-    const trainViews = { source: noisyViews(toy.source, 4, 1), target: noisyViews(toy.target, 4, 2) };
+    const trainViews = { source: noisyViews(fx.toy.source, 4, 1), target: noisyViews(fx.toy.target, 4, 2) };
     const history: EpochRecord[] = [];
     const r = await dampl.fit(input(cfg, { trainViews, onEpoch: (e) => history.push(e) }));
     r.dispose();
     const expected = await Promise.all([1, 2, 3, 4].map((e) => coverageOn(epochView(trainViews.target, 11, e, 'target'), cfg)));
     expect(history.map((h) => h.pseudoCoverage)).toEqual(expected);
     expect(new Set(expected).size).toBeGreaterThan(1);
-    expect(expected).not.toContain(await coverageOn(toy.target, cfg));
+    expect(expected).not.toContain(await coverageOn(fx.toy.target, cfg));
   });
 
   it('asks for the views it is set to: K cached views, or an image encoder for online views', async () => {
@@ -88,7 +81,7 @@ describe('DAMPL with cached views', () => {
 
   it('with online views asks the caller for each epoch\'s fresh views, both sides, and computes the pseudo-labels on them', async () => {
     const cfg = config({ epochs: 3, views: 'online' });
-    const fresh = { source: noisyViews(toy.source, 3, 5), target: noisyViews(toy.target, 3, 6) };
+    const fresh = { source: noisyViews(fx.toy.source, 3, 5), target: noisyViews(fx.toy.target, 3, 6) };
     const asked: string[] = [];
     const onlineViews = {
       async view(side: 'source' | 'target', epoch: number) {

@@ -1,3 +1,9 @@
+/**
+ * @dampl/runtime: what every other package computes on, and depends on nothing of this project's:
+ * the compute backend (wasm, cpu, webgpu) and its native kernels (OpenBLAS products, fused CPU
+ * kernels in native/), typed config schemas and their hashes, safetensors read and write, seeded
+ * random numbers, errors that say what to do, logging and progress, and the run's provenance.
+ */
 import './ops.js';
 export { DamplError, FormatError, ConfigError } from './errors.js';
 export {
@@ -20,7 +26,7 @@ export { Rng } from './rng.js';
 export { createLogger, silentLogger, progress, type Logger, type LogLevel, type Progress, type ProgressOptions } from './log.js';
 export { sharedReferenceDir, atomicWriteFile, workspaceRoot } from './fs.js';
 export { gitCommit, machineRecord, type MachineRecord } from './provenance.js';
-export { stopGradient, matMul, matMulTransposed, readFloat32 } from './ops.js';
+export { stopGradient, matMul, matMulTransposed, readFloat32, takeFloat32 } from './ops.js';
 export {
   defineSchema, schemaDefaults, resolveConfig, resolveWithSources, validateConfig, parseConfigPairs, loadConfigFile,
   stableStringify, hashConfig, hashSchemaConfig, closest, describeField, type FieldSpec, type ConfigSchema,

@@ -37,6 +37,15 @@ export async function readFloat32(tensors: readonly tf.Tensor[]): Promise<Float3
   return out;
 }
 
+/** A float32 tensor's values, read to the host; the tensor is disposed, also when the read fails. */
+export async function takeFloat32(t: tf.Tensor): Promise<Float32Array> {
+  try {
+    return (await t.data()) as Float32Array;
+  } finally {
+    t.dispose();
+  }
+}
+
 /** Identity forward, zero gradient backward (tfjs has no stop_gradient op). */
 export function stopGradient<T extends tf.Tensor>(x: T): T {
   const f = tf.customGrad(((input: tf.Tensor) => ({ value: tf.clone(input), gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy) })) as Parameters<typeof tf.customGrad>[0]);

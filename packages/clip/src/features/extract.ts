@@ -15,7 +15,7 @@
  */
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, progress, silentLogger, type Logger } from '@dampl/runtime';
+import { takeFloat32, ConfigError, progress, silentLogger, type Logger } from '@dampl/runtime';
 import type { ClipModel } from '../types.js';
 import {
   DEFAULT_AUGMENT, ImageReadError, clipPreprocess, loadImage, preprocessDescriptor,
@@ -194,12 +194,7 @@ export async function extractFeatures(opts: ExtractOptions): Promise<FeatureSet>
           const input = new Float32Array(ok.length * plane);
           ok.forEach((j, r) => input.set(prepared.pixels[j]!, r * plane));
           const out = tf.tidy(() => model.encodeImage(tf.tensor4d(input, [ok.length, 3, R, R])));
-          let values: Float32Array;
-          try {
-            values = (await out.data()) as Float32Array;
-          } finally {
-            out.dispose();
-          }
+          const values = await takeFloat32(out);
           const e = out.shape[1];
           if (m.embedDim !== null && e !== m.embedDim) throw new ConfigError(`encoder gave ${e}-wide features, the cache holds ${m.embedDim}`);
           m.embedDim = e;

@@ -17,7 +17,7 @@
  * with L_transfer given by the method (`Alignment`); without one, target batches are not drawn.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { DamplError, silentLogger, type Logger, type Rng } from '@dampl/runtime';
+import { takeFloat32, DamplError, silentLogger, type Logger, type Rng } from '@dampl/runtime';
 import { argmaxRows, checkFeatures, type FeatureMatrix, type Prediction } from '../methods.js';
 import { NonFiniteLossError, TrainingAborted } from '../trainer.js';
 import type { EpochFeatures } from '../views.js';
@@ -150,11 +150,7 @@ export class FeatureClassifier {
     for (let r0 = 0; r0 < features.rows; r0 += chunk) {
       const rows = Math.min(chunk, features.rows - r0);
       const p = tf.tidy(() => tf.softmax(this.forward(tf.tensor2d(x.subarray(r0 * this.dim, (r0 + rows) * this.dim), [rows, this.dim]), false).logits));
-      try {
-        probs.set((await p.data()) as Float32Array, r0 * K);
-      } finally {
-        p.dispose();
-      }
+      probs.set(await takeFloat32(p), r0 * K);
     }
     return { probs, labels: argmaxRows(probs, K) };
   }

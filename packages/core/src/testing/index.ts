@@ -1,4 +1,7 @@
-export { FakeTextTower, type FakeTowerOptions } from './fake-tower.js';
+/**
+ * @dampl/core/testing: what a method package's tests use: a toy problem on a small fake text
+ * tower (useToyProblem, makeToyProblem) and the contract check every method passes (checkMethod).
+ */
 export { makeToyProblem, type ToyProblem, type ToyOptions } from './toy.js';
 export { checkMethod, type CheckOptions, type CheckReport } from './check-method.js';
-export { useToyProblem, type ToyFixture } from './toy-fixture.js';
+export { useToyProblem, type ToyFixture, type ToyFixtureOptions } from './toy-fixture.js';

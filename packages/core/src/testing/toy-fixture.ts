@@ -1,15 +1,15 @@
 /**
- * The fake text tower and its toy problem for one test file: made before the file's tests on the
- * wasm backend, the tower freed after them. Give it the test runner's hooks.
+ * The fake text tower and its toy problem for one test file: made before the file's tests (on the
+ * wasm backend unless told), the tower freed after them. Give it the test runner's hooks.
  *
  * @example
  *   import { afterAll, beforeAll } from 'vitest';
  *   const fx = useToyProblem({ beforeAll, afterAll });
  *   it('fits', async () => { await checkMethod(myMethod, fx); });
  */
-import { selectBackend } from '@dampl/runtime';
-import { FakeTextTower } from './fake-tower.js';
-import { makeToyProblem, type ToyProblem } from './toy.js';
+import { selectBackend, type BackendName } from '@dampl/runtime';
+import { FakeTextTower, type FakeTowerOptions } from './fake-tower.js';
+import { makeToyProblem, type ToyOptions, type ToyProblem } from './toy.js';
 
 interface Hooks {
   beforeAll(fn: () => Promise<void> | void): void;
@@ -21,13 +21,20 @@ export interface ToyFixture {
   readonly toy: ToyProblem;
 }
 
-export function useToyProblem(hooks: Hooks): ToyFixture {
+export interface ToyFixtureOptions {
+  /** Default 'wasm'. */
+  backend?: BackendName;
+  tower?: FakeTowerOptions;
+  toy?: ToyOptions;
+}
+
+export function useToyProblem(hooks: Hooks, o: ToyFixtureOptions = {}): ToyFixture {
   let tower: FakeTextTower | undefined;
   let toy: ToyProblem | undefined;
   hooks.beforeAll(async () => {
-    await selectBackend('wasm');
-    tower = new FakeTextTower();
-    toy = await makeToyProblem(tower);
+    await selectBackend(o.backend ?? 'wasm');
+    tower = new FakeTextTower(o.tower);
+    toy = await makeToyProblem(tower, o.toy);
   });
   hooks.afterAll(() => tower?.dispose());
   const made = <T>(v: T | undefined): T => {
