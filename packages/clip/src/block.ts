@@ -133,28 +133,59 @@ const rowCount = (t: RowLayout): number => t.groups * (t.prefix + t.branches * t
 const nativeBlock = {
   forward(x2: tf.Tensor2D, p: ResidualBlock, t: RowLayout) {
     const [tokens, w] = x2.shape;
-    const dense = (x: tf.Tensor2D, q: Linear, residual: tf.Tensor2D | null = null): tf.Tensor2D =>
-      nativeOp('dense', [x, q.w, q.b ?? null, residual], [x.shape[0], q.w.shape[1]], [x.shape[0], q.w.shape[1], x.shape[1]]) as tf.Tensor2D;
-    const ln = (x: tf.Tensor2D, q: Norm) => nativeOp('layerNorm', [x, q.weight, q.bias], x.shape, [tokens, w, LN_EPS]) as tf.Tensor2D;
-    const qkv = dense(ln(x2, p.ln1), p.attn.qkv); // [T, 3W]
+    const qkv = nativeDense(nativeLayerNorm(x2, p.ln1), p.attn.qkv); // [T, 3W]
     const o = nativeOp('attention', [qkv], [tokens, w], attentionNumbers(t, p.attn.heads, w)) as tf.Tensor2D;
-    const h = dense(o, p.attn.out, x2);
-    const fc = dense(ln(h, p.ln2), p.fc);
-    const y = dense(nativeOp('quickGelu', [fc], fc.shape, [fc.size]) as tf.Tensor2D, p.proj, h);
+    const h = nativeDense(o, p.attn.out, x2);
+    const fc = nativeDense(nativeLayerNorm(h, p.ln2), p.fc);
+    const y = nativeDense(nativeOp('quickGelu', [fc], fc.shape, [fc.size]) as tf.Tensor2D, p.proj, h);
     return { y, saved: [x2, qkv, h, fc] };
   },
 
   backward(dy2: tf.Tensor2D, saved: tf.Tensor[], p: ResidualBlock, t: RowLayout): tf.Tensor2D {
-    const [tokens, w] = dy2.shape;
+    const w = dy2.shape[1];
     const [sx, sqkv, sh, sf] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
-    const lnGrad = (x: tf.Tensor2D, g: tf.Tensor2D, q: Norm, base: tf.Tensor2D) =>
-      nativeOp('layerNormGrad', [x, g, q.weight, base], x.shape, [tokens, w, LN_EPS]) as tf.Tensor2D;
     const df = nativeOp('quickGeluGrad', [sf, tf.matMul(dy2, p.proj.wt!)], sf.shape, [sf.size]) as tf.Tensor2D;
-    const dh = lnGrad(sh, tf.matMul(df, p.fc.wt!), p.ln2, dy2);
+    const dh = nativeLayerNormGrad(sh, tf.matMul(df, p.fc.wt!), p.ln2, dy2);
     const dqkv = nativeOp('attentionGrad', [sqkv, tf.matMul(dh, p.attn.out.wt!)], sqkv.shape, attentionNumbers(t, p.attn.heads, w)) as tf.Tensor2D;
-    return lnGrad(sx, tf.matMul(dqkv, p.attn.qkv.wt!), p.ln1, dh);
+    return nativeLayerNormGrad(sx, tf.matMul(dqkv, p.attn.qkv.wt!), p.ln1, dh);
   },
 };
+
+/**
+ * The last frozen block when only some rows' outputs are read (the EOT row of each prompt): q | k
+ * | v and attention for every row, since the kept rows attend to all of them, then c_proj of the
+ * attention, the MLP and their gradients for the kept rows only. The same values as `nativeBlock`
+ * on those rows; the other rows' outputs, 9 W^2 multiply-adds of the block's 12 W^2 per row, are
+ * never computed.
+ */
+const nativeKeptBlock = {
+  forward(x2: tf.Tensor2D, p: ResidualBlock, t: RowLayout, keep: tf.Tensor1D) {
+    const [tokens, w] = x2.shape;
+    const qkv = nativeDense(nativeLayerNorm(x2, p.ln1), p.attn.qkv); // [T, 3W]
+    const o = nativeOp('attention', [qkv], [tokens, w], attentionNumbers(t, p.attn.heads, w)) as tf.Tensor2D;
+    const h = nativeDense(tf.gather(o, keep), p.attn.out, tf.gather(x2, keep)); // [K, W]
+    const fc = nativeDense(nativeLayerNorm(h, p.ln2), p.fc);
+    const y = nativeDense(nativeOp('quickGelu', [fc], fc.shape, [fc.size]) as tf.Tensor2D, p.proj, h);
+    return { y, saved: [x2, qkv, h, fc] };
+  },
+
+  backward(dy2: tf.Tensor2D, saved: tf.Tensor[], p: ResidualBlock, t: RowLayout, keep: tf.Tensor1D): tf.Tensor2D {
+    const [sx, sqkv, sh, sf] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
+    const [tokens, w] = sx.shape;
+    const rows = tf.reshape(keep, [keep.shape[0], 1]);
+    const spread = (k: tf.Tensor2D) => tf.scatterND(rows, k, [tokens, w]) as tf.Tensor2D; // [K, W] into [T, W], zero elsewhere
+    const df = nativeOp('quickGeluGrad', [sf, tf.matMul(dy2, p.proj.wt!)], sf.shape, [sf.size]) as tf.Tensor2D;
+    const dh = nativeLayerNormGrad(sh, tf.matMul(df, p.fc.wt!), p.ln2, dy2); // [K, W]
+    const dqkv = nativeOp('attentionGrad', [sqkv, spread(tf.matMul(dh, p.attn.out.wt!))], sqkv.shape, attentionNumbers(t, p.attn.heads, w)) as tf.Tensor2D;
+    return nativeLayerNormGrad(sx, tf.matMul(dqkv, p.attn.qkv.wt!), p.ln1, spread(dh));
+  },
+};
+
+const nativeDense = (x: tf.Tensor2D, q: Linear, residual: tf.Tensor2D | null = null): tf.Tensor2D =>
+  nativeOp('dense', [x, q.w, q.b ?? null, residual], [x.shape[0], q.w.shape[1]], [x.shape[0], q.w.shape[1], x.shape[1]]) as tf.Tensor2D;
+const nativeLayerNorm = (x: tf.Tensor2D, q: Norm): tf.Tensor2D => nativeOp('layerNorm', [x, q.weight, q.bias], x.shape, [x.shape[0], x.shape[1], LN_EPS]) as tf.Tensor2D;
+const nativeLayerNormGrad = (x: tf.Tensor2D, g: tf.Tensor2D, q: Norm, base: tf.Tensor2D): tf.Tensor2D =>
+  nativeOp('layerNormGrad', [x, g, q.weight, base], x.shape, [x.shape[0], x.shape[1], LN_EPS]) as tf.Tensor2D;
 
 function attentionNumbers(t: RowLayout, heads: number, w: number): (number | boolean)[] {
   const d = w / heads;
@@ -181,6 +212,16 @@ function frozenRowsBlock(x2: tf.Tensor2D, p: ResidualBlock, t: RowLayout): tf.Te
   return f(x2) as tf.Tensor2D;
 }
 
+/** The last block over token rows with only the rows `keep` [K] read: [T, W] -> [K, W]. */
+function frozenKeptBlock(x2: tf.Tensor2D, p: ResidualBlock, t: RowLayout, keep: tf.Tensor1D): tf.Tensor2D {
+  const f = tf.customGrad(((input: tf.Tensor2D, save: (s: tf.Tensor[]) => void) => {
+    const r = nativeKeptBlock.forward(input, p, t, keep);
+    save([...r.saved, keep]); // the caller's `keep` may be freed before the backward pass
+    return { value: r.y, gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => tf.tidy(() => nativeKeptBlock.backward(dy, saved.slice(0, -1), p, t, saved.at(-1) as tf.Tensor1D)) };
+  }) as GradFunc);
+  return f(x2) as tf.Tensor2D;
+}
+
 /**
  * Whether `rowsTransformer` can run these blocks here: frozen weights kept in both layouts and
  * the native kernels active.
@@ -192,14 +233,19 @@ export function rowsTransformerAvailable(blocks: ResidualBlock[]): boolean {
 /**
  * A stack of frozen blocks over token rows [T, W] in layout `t` (prefix-sharing sequences, see
  * RowLayout): the same values, row for row, as running every branch with its prefix in front
- * through `transformer`, with the prefix rows computed once per group. Native kernels only
- * (`rowsTransformerAvailable`).
+ * through `transformer`, with the prefix rows computed once per group. With `keep` (row indices,
+ * int32 [K]) only those rows of the output are made, [K, W]: the last block computes its
+ * attention output and MLP for them alone. Native kernels only (`rowsTransformerAvailable`).
  */
-export function rowsTransformer(x2: tf.Tensor2D, blocks: ResidualBlock[], t: RowLayout): tf.Tensor2D {
+export function rowsTransformer(x2: tf.Tensor2D, blocks: ResidualBlock[], t: RowLayout, keep?: tf.Tensor1D): tf.Tensor2D {
   if (!rowsTransformerAvailable(blocks)) throw new Error('rowsTransformer needs frozen blocks and the native kernels (see rowsTransformerAvailable)');
   if (x2.shape[0] !== rowCount(t)) throw new Error(`rowsTransformer: ${x2.shape[0]} rows for a layout of ${rowCount(t)}`);
   if (t.prefix && !t.causal) throw new Error('rowsTransformer: a shared prefix needs causal attention');
-  return stack(x2, blocks, (h, block) => frozenRowsBlock(h, block, t));
+  if (!keep || !blocks.length) return stack(x2, blocks, (h, block) => frozenRowsBlock(h, block, t));
+  const body = stack(x2, blocks.slice(0, -1), (h, block) => frozenRowsBlock(h, block, t));
+  const out = tf.tidy(() => frozenKeptBlock(body, blocks.at(-1)!, t, keep));
+  if (body !== x2) body.dispose();
+  return out;
 }
 
 /** Applies the blocks in turn; each block's intermediates are released as it finishes. */
@@ -244,6 +290,22 @@ function frozenResidualBlock(x: tf.Tensor3D, p: ResidualBlock, mask?: tf.Tensor)
 /** A stack of residual blocks; each block's intermediates are released as it finishes. */
 export function transformer(x: tf.Tensor3D, blocks: ResidualBlock[], mask?: tf.Tensor): tf.Tensor3D {
   return stack(x, blocks, (h, block) => residualBlock(h, block, mask));
+}
+
+/**
+ * The stack of blocks when only each sequence's first token is read (the ViT's class token):
+ * [N, L, W] -> [N, W]. Where the fused forward runs (frozen weights, no gradient recorded, the
+ * native kernels), the last block computes its attention output and MLP for those rows alone.
+ */
+export function transformerFirstToken(x: tf.Tensor3D, blocks: ResidualBlock[], mask?: tf.Tensor): tf.Tensor2D {
+  const [n, l, w] = x.shape;
+  const last = blocks.at(-1);
+  const native = last && !isTrainable(last.fc.w) && last.attn.parts && !recordingGradients() ? nativeMask(mask, l) : undefined;
+  if (!last || !native) return tf.tidy(() => tf.reshape(tf.slice(transformer(x, blocks, mask), [0, 0, 0], [n, 1, w]), [n, w]));
+  const body = stack(x, blocks.slice(0, -1), (h, block) => residualBlock(h, block, mask));
+  const y = tf.tidy(() => nativeKeptBlock.forward(tf.reshape(body, [n * l, w]), last, plainLayout(n, l, native.causal), tf.range(0, n * l, l, 'int32') as tf.Tensor1D).y);
+  if (body !== x) body.dispose();
+  return y;
 }
 
 /** Parameter shapes of one residual block of width `w`, by canonical name under `prefix`. */

@@ -11,7 +11,8 @@
  * `forwardShared` takes prompts that begin alike (prompt learning with class-specific context
  * shared by the domains, or a context shared by the classes): with a causal mask the shared first
  * tokens have the same activations in every prompt, so they are computed once per group and the
- * rest of each prompt attends to them (the native kernels' prefix-sharing attention).
+ * rest of each prompt attends to them (the native kernels' prefix-sharing attention); the last
+ * block makes only each prompt's EOT row.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { matMul } from '@dampl/runtime';
@@ -105,10 +106,10 @@ export class TextTransformer {
       }
       const xp = tf.reshape(tf.add(prefix, tf.slice(this.pos, [0, 0], [lp, w])), [g * lp, w]);
       const xb = tf.reshape(tf.add(branches, tf.slice(this.pos, [lp, 0], [lb, w])), [p * lb, w]);
-      const x = rowsTransformer(tf.concat([xp, xb], 0) as tf.Tensor2D, this.blocks, { groups: g, prefix: lp, branches: b, branch: lb, branchMajor, causal: true });
-      const rows = tf.reshape(tf.slice(x, [g * lp, 0], [p * lb, w]), [p, lb, w]);
-      const pick = tf.reshape(tf.cast(tf.oneHot(tf.tensor1d(eot.map((e) => e - lp), 'int32'), lb), 'float32'), [p, lb, 1]) as tf.Tensor3D;
-      return tf.matMul(layerNorm(pickRows(rows as tf.Tensor3D, pick), this.lnFinal), this.proj);
+      // only each prompt's EOT row leaves the last block (row g Lp + j Lb + eot_j - Lp of the rows)
+      const keep = tf.tensor1d(eot.map((e, j) => g * lp + j * lb + e - lp), 'int32');
+      const rows = rowsTransformer(tf.concat([xp, xb], 0) as tf.Tensor2D, this.blocks, { groups: g, prefix: lp, branches: b, branch: lb, branchMajor, causal: true }, keep);
+      return tf.matMul(layerNorm(rows, this.lnFinal), this.proj);
     });
   }
 

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { matMul, nativeKernelsActive, nativeOp, nativeOpsActive } from '@dampl/runtime';
 import type { ClipConfig } from './types.js';
 import { isTrainable, layerNorm, type Norm } from './layers.js';
-import { residualBlockParams, residualBlockShapes, transformer, type ResidualBlock } from './block.js';
+import { residualBlockParams, residualBlockShapes, transformerFirstToken, type ResidualBlock } from './block.js';
 import { type WeightStore } from './weight-store.js';
 
 export interface VitConfig {
@@ -89,8 +89,7 @@ export class VisionTransformer {
       const cls = tf.broadcastTo(tf.reshape(this.cls, [1, 1, w]), [n, 1, w]); // [N, 1, W]
       let x = tf.add(tf.concat([cls, tokens], 1), this.pos) as tf.Tensor3D; // [N, G*G+1, W]
       x = layerNorm(x, this.lnPre);
-      x = transformer(x, this.blocks);
-      const first = tf.reshape(tf.slice(x, [0, 0, 0], [n, 1, w]), [n, w]); // [N, W]
+      const first = transformerFirstToken(x, this.blocks); // [N, W], the class token
       return tf.matMul(layerNorm(first, this.lnPost), this.proj); // [N, E]
     });
   }

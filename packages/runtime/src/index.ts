@@ -15,7 +15,7 @@ export { kernelReport, kernelLine, productGflops, type KernelReport } from './ke
 export { type AdapterInfo, type WebgpuProbe } from './webgpu.js';
 export {
   enableNativeKernels, disableNativeKernels, nativeKernelsActive, nativeOpsActive, nativeOp, type NativeOp,
-  nativeBlasError, type NativeBlasInfo,
+  nativeBlasError, loadNativeBlas, fmaPeak, type NativeBlasInfo,
 } from './native.js';
 export {
   SafetensorsFile, readSafetensors, writeSafetensors, serializeSafetensors, type SafeDtype, type SafeTensor,

@@ -46,7 +46,9 @@ export function kernelReport(): KernelReport {
 export function kernelLine(backend: string): string {
   if (backend !== 'wasm' && backend !== 'cpu') return `${backend}'s own kernels`;
   const r = kernelReport();
-  return nativeKernelsActive(backend) && r.blas ? `native: ${r.blas.name}${r.blas.coretype ? `, OPENBLAS_CORETYPE=${r.blas.coretype}` : ''}` : `tfjs ${backend} kernels (${r.blasError ?? 'native turned off'})`;
+  return nativeKernelsActive(backend) && r.blas
+    ? `native: ${r.blas.name}${r.blas.coretype ? `, OPENBLAS_CORETYPE=${r.blas.coretype}` : ''}; fused kernels ${r.blas.kernels}`
+    : `tfjs ${backend} kernels (${r.blasError ?? 'native turned off'})`;
 }
 
 /**

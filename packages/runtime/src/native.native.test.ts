@@ -3,10 +3,14 @@
  * formulas: nx run runtime:test:native, which needs the addon built and a BLAS to load.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { selectBackend } from './backend.js';
 import './ops.js';
-import { disableNativeKernels, enableNativeKernels, nativeBlasError, nativeKernelsActive, nativeOp, nativeOpsActive } from './native.js';
+import {
+  disableNativeKernels, enableNativeKernels, fmaPeak, loadNativeBlas, nativeBlasError, nativeKernelsActive, nativeOp, nativeOpsActive,
+  setNativeKernelPath,
+} from './native.js';
+import { ConfigError } from './errors.js';
 
 const unavailable = nativeBlasError();
 if (unavailable) throw new Error(`runtime:test:native needs the native kernels with a BLAS: ${unavailable}; on Debian/Ubuntu: apt-get install libopenblas0-pthread, then npm ci`);
@@ -89,10 +93,15 @@ describe('native matMul', () => {
       const r = tf.rsqrt(tf.add(tf.mean(tf.square(tf.sub(x, mean)), -1, true), 1e-5));
       return { xhat: tf.mul(tf.sub(x, mean), r), r };
     };
-    for (const backend of ['wasm', 'cpu'] as const) {
-      it(`${backend}: layerNorm, QuickGELU, attention (plain, causal, shared prefixes) and their gradients; dense with bias and residual; patches`, async () => {
+    // every code path this build and CPU run (avx512, avx2, sse2 on x86-64), each against tfjs
+    const paths = loadNativeBlas()!.kernelPaths;
+    const best = paths[0]!;
+    for (const [backend, path] of (['wasm', 'cpu'] as const).flatMap((b) => paths.map((p) => [b, p] as const))) {
+      it(`${backend}, ${path} code path: layerNorm, QuickGELU, attention (plain, causal, shared prefixes) and their gradients; dense with bias and residual; patches`, async () => {
         await selectBackend(backend);
         expect(nativeOpsActive()).toBe(true);
+        expect(setNativeKernelPath(path).kernels).toBe(path);
+        onTestFinished(() => void setNativeKernelPath(best));
         const x = r([37, 24], 1).mul(3).add(1) as tf.Tensor2D;
         const dy = r([37, 24], 2) as tf.Tensor2D;
         const base = r([37, 24], 3) as tf.Tensor2D;
@@ -156,6 +165,20 @@ describe('native matMul', () => {
         }
       });
     }
+  });
+
+  it('runs the best code path the CPU has unless told, refuses one it has not, and measures a peak on each', () => {
+    const info = loadNativeBlas()!;
+    expect(info.kernels).toBe(info.kernelPaths[0]);
+    if (process.arch === 'x64') expect(info.kernelPaths).toContain('sse2');
+    expect(() => setNativeKernelPath('no-such-path')).toThrow(ConfigError);
+    expect(info.kernels).toBe(info.kernelPaths[0]);
+    for (const p of info.kernelPaths) {
+      setNativeKernelPath(p);
+      const peak = fmaPeak(0.05, 1)!;
+      expect(Number.isFinite(peak) && peak > 1e8, `${p}: ${peak} FLOP/s`).toBe(true);
+    }
+    setNativeKernelPath(info.kernelPaths[0]!);
   });
 
   it('leaves int32 products to the backend', async () => {

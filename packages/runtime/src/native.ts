@@ -18,19 +18,27 @@
  *   OPENBLAS_CORETYPE     OpenBLAS kernel family; when unset it is chosen from the CPU's flags,
  *                         because OpenBLAS 0.3.21 falls back to its SSE3 kernels ("Prescott") on
  *                         CPUs newer than it knows (5-8x slower).
+ *   OPENBLAS_NUM_THREADS  the BLAS's threads, also those of the fused kernels (default: the
+ *                         machine's cores; `dampl bench run --jobs N` gives each worker
+ *                         floor(cores / N), so that N workers do not fight over the cores)
+ *   DAMPL_KERNELS         the fused kernels' code path (avx512, avx2, sse2; generic off x86-64);
+ *                         default: the best the CPU runs, chosen when the addon loads
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
+import { ConfigError } from './errors.js';
 
 const require = createRequire(import.meta.url);
 
 /** The addon's interface (native/src). */
 interface BlasAddon {
   load(path: string): void;
-  info(): { library?: string; config?: string; threads?: number };
+  info(): { library?: string; config?: string; threads?: number; corename?: string; kernels?: string; kernelPaths?: string };
+  setKernels(name: string): void;
+  fmaPeak(seconds: number, threads: number): number;
   sgemm(
     a: Float32Array, b: Float32Array, c: Float32Array, batch: number, m: number, n: number, k: number,
     transA: boolean, transB: boolean, strideA: number, strideB: number,
@@ -44,6 +52,12 @@ export interface NativeBlasInfo {
   /** Its build description (OpenBLAS: version and kernel family). */
   config: string;
   threads: number;
+  /** The kernel family OpenBLAS chose (Haswell, SkylakeX, Cooperlake, ...), when it says. */
+  corename?: string;
+  /** The code path the fused kernels run (avx512, avx2, sse2, generic). */
+  kernels: string;
+  /** The paths this build and CPU can run, best first. */
+  kernelPaths: string[];
 }
 
 /** Where the build script puts the addon. */
@@ -111,7 +125,10 @@ export function loadNativeBlas(): NativeBlasInfo | undefined {
       mod.load(lib);
       const i = mod.info();
       addon = mod;
-      blasInfo = { library: i.library ?? lib, config: i.config || lib, threads: i.threads ?? 1 };
+      blasInfo = {
+        library: i.library ?? lib, config: i.config || lib, threads: i.threads ?? 1, ...(i.corename ? { corename: i.corename } : {}),
+        kernels: i.kernels ?? 'unknown', kernelPaths: (i.kernelPaths ?? '').split(',').filter(Boolean),
+      };
       return blasInfo;
     } catch (e) {
       errors.push(String((e as Error).message));
@@ -121,6 +138,31 @@ export function loadNativeBlas(): NativeBlasInfo | undefined {
     ? `DAMPL_BLAS=${process.env.DAMPL_BLAS} could not be used: ${errors[0]}`
     : 'no BLAS library with cblas_sgemm found: install OpenBLAS (Debian/Ubuntu: apt-get install libopenblas0-pthread; macOS: brew install openblas) or set DAMPL_BLAS';
   return undefined;
+}
+
+/**
+ * Runs the fused kernels on code path `name` (one of `kernelPaths`), e.g. to compare the paths in
+ * one process; a ConfigError names the paths where this build or CPU has no such path.
+ */
+export function setNativeKernelPath(name: string): NativeBlasInfo {
+  const info = loadNativeBlas();
+  if (!info || !addon) throw new ConfigError(`no native kernels to switch: ${nativeBlasError()}`);
+  try {
+    addon.setKernels(name);
+  } catch (e) {
+    throw new ConfigError(String((e as Error).message), `DAMPL_KERNELS takes one of ${info.kernelPaths.join(', ')}`);
+  }
+  info.kernels = name;
+  return info;
+}
+
+/**
+ * The fp32 multiply-add peak of this machine on the fused kernels' code path: FLOP/s of
+ * independent FMA chains in the path's widest vectors on `threads` threads, each running about
+ * `seconds` (runtime/native/src/peak.c). Undefined without the addon.
+ */
+export function fmaPeak(seconds = 1, threads = loadNativeBlas()?.threads ?? 1): number | undefined {
+  return loadNativeBlas() && addon ? addon.fmaPeak(seconds, threads) : undefined;
 }
 
 /** Why the native products are not available (undefined once loaded). */
@@ -290,6 +332,10 @@ const originals = new Map<string, tf.KernelConfig>();
 export function enableNativeKernels(backendName: string): NativeBlasInfo | undefined {
   const kernel = KERNELS[backendName];
   if (!kernel || !loadNativeBlas()) return undefined;
+  const want = process.env.DAMPL_KERNELS;
+  if (want && blasInfo!.kernels !== want) {
+    throw new ConfigError(`DAMPL_KERNELS=${want}: no such code path of the native kernels here`, `use one of ${blasInfo!.kernelPaths.join(', ')}, or unset it for the best this CPU runs`);
+  }
   if (originals.has(backendName)) return blasInfo;
   const original = tf.getKernel('BatchMatMul', backendName);
   if (!original) return undefined;

@@ -4,7 +4,9 @@
  * own memory. Its functions (x, y, dy, ...: Float32Arrays; rows x cols row-major):
  *
  *   load(path)                       dlopen a BLAS library that exports cblas_sgemm
- *   info()                           { library, config, threads }
+ *   info()                           { library, config, threads, corename, kernels, kernelPaths }
+ *   setKernels(name)                 run the row kernels' code path `name` (one of kernelPaths)
+ *   fmaPeak(seconds, threads)        fp32 FLOP/s of multiply-add chains on the path's vectors (peak.c)
  *   sgemm(a, b, c, batch, m, n, k, transA, transB, strideA, strideB)
  *       for i < batch: C_i[m,n] = op(A_i) op(B_i), row-major, with A_i = a[i*strideA ...] and
  *       B_i = b[i*strideB ...] (a stride of 0 broadcasts one matrix over the batch), C_i = c[i*m*n ...];
@@ -59,7 +61,13 @@ static napi_value info_js(napi_env env, napi_callback_info info) {
   (void)info;
   napi_value out, v;
   CHECK(napi_create_object(env, &out));
+  CHECK(napi_create_string_utf8(env, kernel_path(), NAPI_AUTO_LENGTH, &v));
+  CHECK(napi_set_named_property(env, out, "kernels", v));
+  CHECK(napi_create_string_utf8(env, kernel_paths(), NAPI_AUTO_LENGTH, &v));
+  CHECK(napi_set_named_property(env, out, "kernelPaths", v));
   if (!sgemm) return out;
+  CHECK(napi_create_string_utf8(env, blas_corename(), NAPI_AUTO_LENGTH, &v));
+  CHECK(napi_set_named_property(env, out, "corename", v));
   CHECK(napi_create_string_utf8(env, blas_path(), NAPI_AUTO_LENGTH, &v));
   CHECK(napi_set_named_property(env, out, "library", v));
   CHECK(napi_create_string_utf8(env, blas_config(), NAPI_AUTO_LENGTH, &v));
@@ -67,6 +75,33 @@ static napi_value info_js(napi_env env, napi_callback_info info) {
   CHECK(napi_create_int32(env, blas_threads(), &v));
   CHECK(napi_set_named_property(env, out, "threads", v));
   return out;
+}
+
+static napi_value set_kernels_js(napi_env env, napi_callback_info info) {
+  size_t argc = 1, len;
+  napi_value argv[1];
+  char name[32];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1 || napi_get_value_string_utf8(env, argv[0], name, sizeof name, &len) != napi_ok) return throw_msg(env, "setKernels(name): name must be a string");
+  if (!set_kernel_path(name)) {
+    char msg[160];
+    snprintf(msg, sizeof msg, "setKernels: no code path '%s' here (this build and CPU run: %s)", name, kernel_paths());
+    return throw_msg(env, msg);
+  }
+  return NULL;
+}
+
+static napi_value fma_peak_js(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], v;
+  double seconds;
+  int32_t threads;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 2 || napi_get_value_double(env, argv[0], &seconds) != napi_ok || napi_get_value_int32(env, argv[1], &threads) != napi_ok || seconds <= 0 || threads < 1) {
+    return throw_msg(env, "fmaPeak(seconds, threads): seconds > 0, threads >= 1");
+  }
+  CHECK(napi_create_double(env, fma_peak(seconds, threads), &v));
+  return v;
 }
 
 static int float_array(napi_env env, napi_value v, float **data, size_t *length) {
@@ -263,6 +298,8 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"load", NULL, load_js, NULL, NULL, NULL, napi_default, NULL},
     {"info", NULL, info_js, NULL, NULL, NULL, napi_default, NULL},
+    {"setKernels", NULL, set_kernels_js, NULL, NULL, NULL, napi_default, NULL},
+    {"fmaPeak", NULL, fma_peak_js, NULL, NULL, NULL, napi_default, NULL},
     {"sgemm", NULL, sgemm_js, NULL, NULL, NULL, napi_default, NULL},
     {"layerNorm", NULL, layer_norm_js, NULL, NULL, NULL, napi_default, NULL},
     {"layerNormGrad", NULL, layer_norm_grad_js, NULL, NULL, NULL, napi_default, NULL},

@@ -14,12 +14,14 @@
 typedef void (*set_threads_fn)(int);
 typedef int (*get_threads_fn)(void);
 typedef char *(*get_config_fn)(void);
+typedef char *(*get_corename_fn)(void);
 
 sgemm_fn sgemm;
 static void *lib;
 static set_threads_fn set_threads;
 static get_threads_fn get_threads;
 static get_config_fn get_config;
+static get_corename_fn get_corename;
 static char lib_path[1024];
 
 /* products below this many multiply-adds are run one per thread rather than threaded inside */
@@ -44,12 +46,14 @@ const char *blas_load(const char *path, char *err, int errlen) {
   set_threads = (set_threads_fn)dlsym(h, "openblas_set_num_threads");
   get_threads = (get_threads_fn)dlsym(h, "openblas_get_num_threads");
   get_config = (get_config_fn)dlsym(h, "openblas_get_config");
+  get_corename = (get_corename_fn)dlsym(h, "openblas_get_corename");
   snprintf(lib_path, sizeof lib_path, "%s", path);
   return NULL;
 }
 
 const char *blas_path(void) { return lib_path; }
 const char *blas_config(void) { return get_config ? get_config() : ""; }
+const char *blas_corename(void) { return get_corename ? get_corename() : ""; }
 int blas_threads(void) { return get_threads ? get_threads() : 1; }
 void blas_set_threads(int n) {
   if (set_threads) set_threads(n);

@@ -1,13 +1,35 @@
 /*
  * The native kernels' shared declarations. The kernels (blas.c, layernorm.c, gelu.c, softmax.c,
- * attention.c, patches.c, on the thread helpers of parallel.c) are plain C over float arrays;
- * addon.c is the Node-API glue that checks the JavaScript arguments and calls them.
+ * attention.c, patches.c, peak.c, on the thread helpers of parallel.c) are plain C over float
+ * arrays; addon.c is the Node-API glue that checks the JavaScript arguments and calls them.
+ *
+ * Code paths: the row kernels (KERNEL_SOURCES in build.mjs) are compiled once per instruction set
+ * (x86-64: avx512, avx2 with FMA, and the sse2 baseline; elsewhere one generic build), each
+ * translation unit with DAMPL_PATH set, which renames its kernels to <name>_<path>. dispatch.c
+ * defines the plain names over the path chosen at load time from the CPU's features (or
+ * DAMPL_KERNELS), so one build runs at full width on any CPU of its architecture.
  */
 #ifndef DAMPL_NATIVE_H
 #define DAMPL_NATIVE_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#define DAMPL_CAT2(a, b) a##_##b
+#define DAMPL_CAT(a, b) DAMPL_CAT2(a, b)
+#ifdef DAMPL_PATH
+#define layer_norm DAMPL_CAT(layer_norm, DAMPL_PATH)
+#define layer_norm_grad DAMPL_CAT(layer_norm_grad, DAMPL_PATH)
+#define quick_gelu DAMPL_CAT(quick_gelu, DAMPL_PATH)
+#define quick_gelu_grad DAMPL_CAT(quick_gelu_grad, DAMPL_PATH)
+#define softmax_row DAMPL_CAT(softmax_row, DAMPL_PATH)
+#define softmax_grad_row DAMPL_CAT(softmax_grad_row, DAMPL_PATH)
+#define attention_rows DAMPL_CAT(attention_rows, DAMPL_PATH)
+#define attention DAMPL_CAT(attention, DAMPL_PATH)
+#define attention_grad DAMPL_CAT(attention_grad, DAMPL_PATH)
+#define patches DAMPL_CAT(patches, DAMPL_PATH)
+#define fma_peak DAMPL_CAT(fma_peak, DAMPL_PATH)
+#endif
 
 /* ---- the CBLAS library, opened at run time (blas.c) ---- */
 
@@ -22,6 +44,8 @@ const char *blas_load(const char *path, char *err, int errlen);
 /* the library's path, its config string ('' when it has none), and its thread count (1 when it cannot say) */
 const char *blas_path(void);
 const char *blas_config(void);
+/* the kernel family OpenBLAS runs ("Haswell", "SkylakeX", "Cooperlake", ...; '' elsewhere) */
+const char *blas_corename(void);
 int blas_threads(void);
 /* sets the library's threads where it can (OpenBLAS) */
 void blas_set_threads(int n);
@@ -79,5 +103,22 @@ int attention_grad(const attn_shape_t *s, const float *qkv, const float *dout, f
 
 /* x [n, c, r, r] -> y [n (r/p)^2, c p p]: the p x p patches row by row, values in (c, kh, kw) order */
 void patches(const float *x, float *y, int64_t n, int64_t c, int64_t r, int64_t p);
+
+/* ---- the machine's fp32 peak (peak.c) ---- */
+
+/*
+ * FLOP/s of independent multiply-add chains in this path's widest vectors, on `threads` threads
+ * at once, each running for about `seconds`: the fp32 peak the other kernels are measured against.
+ */
+double fma_peak(double seconds, int threads);
+
+/* ---- code paths (dispatch.c) ---- */
+
+/* the path the plain names run ("avx512", "avx2", "sse2" or "generic") */
+const char *kernel_path(void);
+/* the paths this build holds that this CPU can run, best first, separated by commas */
+const char *kernel_paths(void);
+/* switch to `name`; 0 when this build or CPU has no such path */
+int set_kernel_path(const char *name);
 
 #endif
