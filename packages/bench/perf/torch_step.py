@@ -4,7 +4,10 @@ packages/bench/src/perf/dampl-step.ts, written the way DAPL's released trainer r
 [SOS][16 class-specific ctx][16 domain ctx][class tokens][.][EOT], frozen CLIP weights), so
 that the two are timed side by side on one machine.
 
-    python3 torch_step.py SPEC.json   ->  one JSON object on stdout
+    python3 torch_step.py SPEC.json           ->  one JSON object on stdout
+    python3 torch_step.py SPEC.json --serve   ->  the same object's header on stdout's first line,
+        then one timing per request line on stdin (see `serve`): the CPU perf suite interleaves
+        these with the project's own repeats
 
 SPEC (written by the TypeScript side): threads, steps, image_iterations, image_batch,
 context_lengths, classes, domains, n_ctx, n_dctx, batch_source, batch_target, eot (position of
@@ -16,6 +19,7 @@ with torch.cuda.synchronize().
 """
 import contextlib
 import json
+import os
 import sys
 import time
 
@@ -106,7 +110,8 @@ def synchronize(device):
         torch.cuda.synchronize()
 
 
-def time_step(spec, L, device=torch.device("cpu"), precision="fp32"):
+def make_step(spec, L, device=torch.device("cpu"), precision="fp32"):
+    """The DAMPL step on a text tower of context L, as a function, after one untimed warm-up step."""
     K, D, M, N, W = spec["classes"], spec["domains"], spec["n_ctx"], spec["n_dctx"], spec["width"]
     P = D * K
     tower = TextTower(L, W, spec["layers"], spec["heads"], spec["embed_dim"])
@@ -154,29 +159,54 @@ def time_step(spec, L, device=torch.device("cpu"), precision="fp32"):
 
     step()  # warm-up
     synchronize(device)
+    return step
+
+
+def make_images(spec, batch=None, device=torch.device("cpu"), precision="fp32"):
+    """The image tower on one batch of `batch` images, as a function, after one untimed warm-up."""
+    v = spec["vision"]
+    tower = VisionTower(v["image_size"], v["patch_size"], v["width"], v["layers"], v["heads"], spec["embed_dim"]).eval().to(device)
+    x = torch.randn(batch or spec["image_batch"], 3, v["image_size"], v["image_size"], device=device)
+
+    def run():
+        with torch.no_grad(), autocast(device, precision):
+            tower(x)
+
+    run()
+    synchronize(device)
+    return run
+
+
+def timed(fn, count, device=torch.device("cpu")):
     times = []
-    for _ in range(spec["steps"]):
+    for _ in range(count):
         t = time.perf_counter()
-        step()
+        fn()
         synchronize(device)
         times.append(time.perf_counter() - t)
     return times
 
 
+def time_step(spec, L, device=torch.device("cpu"), precision="fp32"):
+    return timed(make_step(spec, L, device, precision), spec["steps"], device)
+
+
 def time_images(spec, batch=None, device=torch.device("cpu"), precision="fp32"):
-    v = spec["vision"]
-    tower = VisionTower(v["image_size"], v["patch_size"], v["width"], v["layers"], v["heads"], spec["embed_dim"]).eval().to(device)
-    x = torch.randn(batch or spec["image_batch"], 3, v["image_size"], v["image_size"], device=device)
-    with torch.no_grad(), autocast(device, precision):
-        tower(x)  # warm-up
-        synchronize(device)
-        times = []
-        for _ in range(spec["image_iterations"]):
-            t = time.perf_counter()
-            tower(x)
-            synchronize(device)
-            times.append(time.perf_counter() - t)
-    return times
+    return timed(make_images(spec, batch, device, precision), spec["image_iterations"], device)
+
+
+def serve(spec):
+    """--serve: the CPU perf suite's interleaved repeats. One JSON request per stdin line,
+    {"kind": "step", "length": L, "count": n} or {"kind": "images", "batch": b, "count": n}, one
+    JSON answer per stdout line, {"times": [...]}; each model is built and warmed up once."""
+    made = {}
+    for line in sys.stdin:
+        req = json.loads(line)
+        key = (req["kind"], req.get("length"), req.get("batch"))
+        if key not in made:
+            made[key] = make_step(spec, req["length"]) if req["kind"] == "step" else make_images(spec, req["batch"])
+        print(json.dumps({"times": timed(made[key], req.get("count", 1))}), flush=True)
+
 
 
 def main():
@@ -192,8 +222,13 @@ def main():
         "device": str(device),
         "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
         "cuda": torch.version.cuda,
+        "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE", "unset"),
         "steps": {},
     }
+    if "--serve" in sys.argv:
+        print(json.dumps(out), flush=True)
+        serve(spec)
+        return
     if "precisions" not in spec:  # the CPU perf suite: fp32, one image batch
         for L in spec["context_lengths"]:
             out["steps"][str(L)] = time_step(spec, L)

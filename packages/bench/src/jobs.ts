@@ -10,6 +10,7 @@
  * its running cell only, as a single process would.
  */
 import { spawn } from 'node:child_process';
+import os from 'node:os';
 import { existsSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -29,6 +30,16 @@ export interface WorkerPlan {
   reportEveryMs?: number;
 }
 
+/**
+ * The workers' environment: OPENBLAS_NUM_THREADS = floor(cores / jobs) (at least 1) unless it is
+ * set, so that the workers' BLAS threads (also the fused kernels') share the cores instead of
+ * each taking all of them.
+ */
+export function workerEnv(env: NodeJS.ProcessEnv, jobs: number, cores = os.availableParallelism()): NodeJS.ProcessEnv {
+  if (env.OPENBLAS_NUM_THREADS) return env;
+  return { ...env, OPENBLAS_NUM_THREADS: String(Math.max(1, Math.floor(cores / Math.max(1, jobs)))) };
+}
+
 export async function runSuiteWithWorkers(o: RunOptions, plan: WorkerPlan): Promise<SuiteReport> {
   const { log } = o;
   const prep = await runSuite({ ...o, prepareOnly: true });
@@ -44,8 +55,10 @@ export async function runSuiteWithWorkers(o: RunOptions, plan: WorkerPlan): Prom
   log.info(`${o.suite.name}: ${prep.pending.length} cell(s) in ${jobs} worker processes`);
 
   const started = Date.now();
+  const env = workerEnv(plan.env ?? process.env, jobs);
+  log.info(`${o.suite.name}: BLAS threads per worker: ${env.OPENBLAS_NUM_THREADS}`);
   const exits = Array.from({ length: jobs }, (_, i) => new Promise<number>((resolve) => {
-    const child = spawn(process.execPath, plan.command(i + 1), { stdio: 'inherit', env: plan.env ?? process.env });
+    const child = spawn(process.execPath, plan.command(i + 1), { stdio: 'inherit', env });
     child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
     child.on('error', (e) => {
       log.error(`worker ${i + 1}: ${e.message}`);

@@ -9,9 +9,12 @@ const data = {
   suite: 'dampl-step',
   date: '2026-11-27T14:00:00.000Z',
   commit: 'abcdef1234567',
-  machine: { cpu: 'Some CPU', cpus: 2, memoryGiB: 24, loadAverage: 0.5, node: 'v20', tfjs: '4.22.0', pytorch: '1.13, 2 threads' },
+  machine: {
+    cpu: 'Some CPU', cpus: 2, memoryGiB: 24, loadAverage: 0.5, node: 'v20', tfjs: '4.22.0', pytorch: '1.13, 2 threads',
+    kernels: 'avx512', peak: { gflops: 200, singleThreadGflops: 100, threads: 2 },
+  },
   results: [
-    { task: 'DAMPL step, context 77', backend: 'wasm', seconds: 6, pytorchSeconds: 24, ratio: 0.25 },
+    { task: 'DAMPL step, context 77', backend: 'wasm', seconds: 6, pytorchSeconds: 24, ratio: 0.25, gflops: 150, pytorchGflops: 40, peakFraction: 0.75, pytorchPeakFraction: 0.2 },
     { task: 'pytorch anchor', backend: '-', seconds: null, pytorchSeconds: null, ratio: null, note: 'no torch' },
   ],
 };
@@ -21,8 +24,9 @@ describe('the README ratio table', () => {
     const t = ratioTable(data);
     expect(t).toContain('Measured 2026-11-27 on Some CPU × 2, 24 GiB (load average 0.5)');
     expect(t).toContain('commit abcdef1');
-    expect(t).toContain('| DAMPL step, context 77 | wasm | 6.000 | 24.000 | 0.25 |');
-    expect(t).toContain('| pytorch anchor | - | - | - | - (no torch) |');
+    expect(t).toContain('| DAMPL step, context 77 | wasm | 6.000 | 24.000 | 0.25 | 150 (75%) | 40 (20%) |');
+    expect(t).toContain('| pytorch anchor | - | - | - | - (no torch) | - (-) | - (-) |');
+    expect(t).toContain('fp32 FMA peak measured in the run: 200 GFLOP/s on 2 threads (100 on one), fused kernels avx512.');
   });
 
   it('replaces only the marked section, and says when there is none', () => {

@@ -30,14 +30,22 @@ export const PERF_END = '<!-- perf:end -->';
 /** The project / PyTorch table of results/perf/dampl-step.json, with its machine and date. */
 export function ratioTable(data: { date?: unknown; commit?: unknown; machine?: object; results?: readonly object[] }): string {
   const m = (data.machine ?? {}) as Record<string, unknown>;
-  const rows = (data.results ?? []) as { task?: string; backend?: string; seconds?: number | null; pytorchSeconds?: number | null; ratio?: number | null; note?: string }[];
+  const rows = (data.results ?? []) as {
+    task?: string; backend?: string; seconds?: number | null; pytorchSeconds?: number | null; ratio?: number | null;
+    gflops?: number | null; pytorchGflops?: number | null; peakFraction?: number | null; pytorchPeakFraction?: number | null; note?: string;
+  }[];
   const f = (x: number | null | undefined, d: number) => (typeof x === 'number' ? x.toFixed(d) : '-');
+  const pct = (x: number | null | undefined) => (typeof x === 'number' ? `${(100 * x).toFixed(0)}%` : '-');
+  const peak = m.peak as { gflops?: number; singleThreadGflops?: number; threads?: number } | null | undefined;
+  const peakLine = peak?.gflops
+    ? ` fp32 FMA peak measured in the run: ${peak.gflops.toFixed(0)} GFLOP/s on ${peak.threads} threads (${f(peak.singleThreadGflops, 0)} on one), fused kernels ${String(m.kernels ?? '?')}.`
+    : '';
   return [
-    `Measured ${String(data.date ?? '').slice(0, 10)} on ${m.cpu ?? '?'} × ${m.cpus ?? '?'}, ${m.memoryGiB ?? '?'} GiB (load average ${m.loadAverage ?? '?'}), Node ${m.node ?? '?'}, tfjs ${m.tfjs ?? '?'}; PyTorch ${m.pytorch ?? 'not run'}; commit ${String(data.commit ?? '').slice(0, 7)}. Ratio = project time / PyTorch time (below 1: faster).`,
+    `Measured ${String(data.date ?? '').slice(0, 10)} on ${String(m.cpuId ?? m.cpu ?? '?')} × ${m.cpus ?? '?'}, ${m.memoryGiB ?? '?'} GiB (load average ${m.loadAverage ?? '?'}), Node ${m.node ?? '?'}, tfjs ${m.tfjs ?? '?'}; PyTorch ${m.pytorch ?? 'not run'}; commit ${String(data.commit ?? '').slice(0, 7)}.${peakLine} Ratio = project time / PyTorch time (below 1: faster), medians of interleaved rounds; GFLOP/s on the work each side does.`,
     '',
-    '| task | backend | project (s) | PyTorch (s) | ratio |',
-    '| --- | --- | ---: | ---: | ---: |',
-    ...rows.map((r) => `| ${r.task ?? ''} | ${r.backend ?? ''} | ${f(r.seconds, 3)} | ${f(r.pytorchSeconds, 3)} | ${f(r.ratio, 2)}${r.note ? ` (${r.note})` : ''} |`),
+    '| task | backend | project (s) | PyTorch (s) | ratio | project GFLOP/s (of peak) | PyTorch GFLOP/s (of peak) |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: |',
+    ...rows.map((r) => `| ${r.task ?? ''} | ${r.backend ?? ''} | ${f(r.seconds, 3)} | ${f(r.pytorchSeconds, 3)} | ${f(r.ratio, 2)}${r.note ? ` (${r.note})` : ''} | ${f(r.gflops, 0)} (${pct(r.peakFraction)}) | ${f(r.pytorchGflops, 0)} (${pct(r.pytorchPeakFraction)}) |`),
   ].join('\n');
 }
 

@@ -96,6 +96,7 @@ function kernelLines(k: DoctorReport['kernels'], label: (s: string) => string, m
     k.blas
       ? `${label('  BLAS')}${mark({ ok: true })}${k.blas.name} from ${k.blas.library}${k.blas.coretype ? `, OPENBLAS_CORETYPE=${k.blas.coretype}` : ''}`
       : `${label('  BLAS')}${mark({ ok: false })}${k.blasError}; without it matrix products and CLIP's frozen blocks run on tfjs's kernels`,
+    ...(k.blas ? [`${label('  fused')}     ${k.blas.kernels} code path of the layer-norm, GELU, softmax, attention and patch kernels (this build and CPU run: ${k.blas.kernelPaths.join(', ')}; DAMPL_KERNELS picks one)`] : []),
     ...(worth ? [`${label('  products')}     ${worth}${g!.native !== undefined ? ` (${(g!.native / g!.tfjs).toFixed(1)}x)` : ''}`] : []),
     `${label('  cpu')}     ${k.cpu.length ? k.cpu.join(' ') : 'no AVX2/AVX-512 flags read'}`,
     `${label('  wasm')}     ${k.wasmThreads ?? '-'} thread${k.wasmThreads === 1 ? '' : 's'}: tfjs-wasm's threaded build does not run in Node; the BLAS's threads and --jobs (one worker per core) use the cores`,

@@ -6,7 +6,7 @@
  *            12 layers, 8 heads) for Office-Home's 65 classes x 2 domains = 130 prompts, 16 + 16
  *            context vectors (DAPL ep25-32-csc), batches of 32 source + 32 target features, at
  *            context lengths 77 and 45;
- *   extract  ViT-B/16 image features at 224 px, batch 16 (images/s).
+ *   extract  ViT-B/16 image features at 224 px, batches of 32 and 64 (images/s).
  *
  * Random weights (seeded): speed does not depend on their values. The tokenizer is a BPE learnt on
  * the class names, so each word is one token as in CLIP's vocabulary.
@@ -25,7 +25,9 @@ export const VIT_B16 = (contextLength = 77): ClipConfig => ({
 });
 
 export const STEP_SHAPE = { classes: OFFICE_HOME_CLASSES.length, domains: 2, nCtx: 16, nDomainCtx: 16, batchSource: 32, batchTarget: 32, width: 512, layers: 12, heads: 8 };
-export const IMAGE_BATCH = 16;
+const IMAGE_BATCH = 32;
+/** The image batches the CPU suite times (Office-Home-scale extraction runs at batch 32 or 64). */
+export const IMAGE_BATCHES = [32, 64];
 
 export interface TimedRow {
   task: string;
@@ -97,24 +99,64 @@ export async function timeDamplStep(model: ClipModel, steps: number, extra: Part
   };
 }
 
-/** Images per second of the ViT-B/16 image tower at 224 px. */
-export async function timeExtraction(model: ClipModel, iterations: number): Promise<TimedRow> {
+/**
+ * Seconds per batch of `batch` images through the ViT-B/16 image tower at 224 px: the mean of
+ * `iterations` timed batches, after one untimed batch when `warm` (kernel setup, heap growth).
+ */
+export async function timeExtraction(model: ClipModel, iterations: number, batch = IMAGE_BATCH, warm = true): Promise<TimedRow> {
   const r = model.config.vision.imageSize;
-  const pixels = tf.randomNormal([IMAGE_BATCH, 3, r, r], 0, 1, 'float32', 1) as tf.Tensor4D;
+  const pixels = tf.randomNormal([batch, 3, r, r], 0, 1, 'float32', 1) as tf.Tensor4D;
   const run = async () => {
     const f = model.encodeImage(pixels);
     await f.data();
     f.dispose();
   };
   try {
-    await run(); // kernel setup, heap growth
+    if (warm) await run();
     const bench = new Bench({ name: 'extract', iterations, time: 0, warmup: false, throws: true });
     bench.add('extract', run);
     await bench.run();
     const res = bench.tasks[0]!.result;
     const seconds = 'latency' in res ? res.latency.mean / 1000 : NaN;
-    return { task: `image features 224px, batch ${IMAGE_BATCH}`, seconds, iterations, imagesPerSecond: IMAGE_BATCH / seconds };
+    return { task: `image features 224px, batch ${batch}`, seconds, iterations, imagesPerSecond: batch / seconds };
   } finally {
     pixels.dispose();
   }
+}
+
+/**
+ * Floating-point operations (2 per multiply-add) of the ViT image tower per image: the patch
+ * product, and per block q | k | v, the attention (q k^T and A v), c_proj and the MLP, 24 W^2 per
+ * token and 4 W per pair of tokens; the class token's projection. `firstTokenOnly`: the last
+ * block's c_proj and MLP for the class token alone, as the project's image tower runs it.
+ */
+export function imageFlops(c: ClipConfig, firstTokenOnly: boolean): number {
+  const v = c.vision as { imageSize: number; patchSize: number; width: number; layers: number };
+  const g = v.imageSize / v.patchSize;
+  const n = g * g + 1;
+  const w = v.width;
+  const block = (rows: number) => 24 * w * w * rows + 4 * w * n * n;
+  const last = firstTokenOnly ? 6 * w * w * n + 18 * w * w + 4 * w * n * n : block(n);
+  return 2 * g * g * 3 * v.patchSize * v.patchSize * w + (v.layers - 1) * block(n) + last + 2 * w * c.embedDim;
+}
+
+/**
+ * Floating-point operations of one DAMPL step's text tower, forward and backward (the gradient
+ * with respect to the prompts only: 24 W^2 per token each way, attention 4 W per pair forward and
+ * 8 W backward). `project`: the prompts cut after their last EOT, the shared first tokens once
+ * per group, and the last block's c_proj and MLP for the EOT rows alone; otherwise every prompt
+ * at the full context length `L` with the attention over all L x L pairs, as DAPL's trainer (and
+ * torch_step.py) computes it under the causal mask.
+ */
+export function stepFlops(layout: ReturnType<typeof promptLayout>, L: number, project: boolean): number {
+  const { width: w, layers } = STEP_SHAPE;
+  const p = layout.eot.length;
+  if (!project) return layers * (48 * w * w * p * L + 12 * w * p * L * L);
+  const groups = layout.shared?.groups ?? p;
+  const lp = layout.shared?.prefix ?? 0;
+  const lb = layout.length - lp;
+  const rows = groups * lp + p * lb;
+  const pairs = (groups * lp * (lp + 1)) / 2 + p * (lb * lp + (lb * (lb + 1)) / 2);
+  const lastRows = layout.shared ? 6 * w * w * rows + 18 * w * w * p : 24 * w * w * rows; // the EOT-only last block runs on shared layouts
+  return 2 * ((layers - 1) * 24 * w * w * rows + lastRows) + layers * 12 * w * pairs;
 }

@@ -1,40 +1,61 @@
 /**
  * `nx run bench:bench` (part of `nx run bench:perf`): the DAMPL training step and ViT-B/16
- * feature extraction (dampl-step.ts) on each available backend, and the same shapes in PyTorch
- * (packages/bench/perf/torch_step.py) when a python3 with torch is found, timed one after the
- * other in this run; writes results/perf/dampl-step.json with the ratios project / PyTorch
- * (time per step, time per image: below 1 means faster than PyTorch).
+ * feature extraction (dampl-step.ts) on each available backend beside the same shapes in PyTorch
+ * (packages/bench/perf/torch_step.py, Debian's python3-torch), in one run: each task is timed on
+ * the project, then on PyTorch, then on the project again, for `--rounds` rounds, and each side's
+ * figure is the median of its rounds, with the load average at each. Writes
+ * results/perf/dampl-step.json: per task the ratio project / PyTorch (below 1: faster), each side's
+ * GFLOP/s on the work it does (dampl-step.ts `stepFlops`, `imageFlops`) and its fraction of the
+ * machine's fp32 FMA peak, measured in the same run (runtime `fmaPeak`, before and after).
  *
- *   tsx packages/bench/src/perf/step.bench.ts [--backends wasm,cpu] [--steps 3] [--python python3]
+ *   tsx packages/bench/src/perf/step.bench.ts [--backends wasm,cpu] [--rounds 3] [--steps 2] [--python python3]
  *
  * PyTorch runs with the thread count of the native BLAS (or the machine's cores) and the same
  * OPENBLAS_CORETYPE as the project's addon, so that both use the same OpenBLAS kernels. Python is
  * looked for as $DAMPL_PYTHON, python3, /usr/bin/python3 (Debian: apt-get install python3-torch).
+ * CI does not run this suite: its figures depend on the machine.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
-import { blasName, gitCommit, machineRecord, selectBackend, workspaceRoot, type BackendName, type BackendReport } from '@dampl/runtime';
+import {
+  blasName, fmaPeak, gitCommit, loadNativeBlas, machineRecord, selectBackend, workspaceRoot, type BackendName, type BackendReport,
+} from '@dampl/runtime';
+import type { ClipModel } from '@dampl/clip';
 import { ratioTable } from '../perf.js';
-import { IMAGE_BATCH, STEP_SHAPE, VIT_B16, promptLayout, shapeModel, timeDamplStep, timeExtraction } from './dampl-step.js';
+import { IMAGE_BATCHES, STEP_SHAPE, VIT_B16, imageFlops, promptLayout, shapeModel, stepFlops, timeDamplStep, timeExtraction } from './dampl-step.js';
 
 const CONTEXT_LENGTHS = [77, 45];
 const TORCH_SCRIPT = path.join(workspaceRoot, 'packages', 'bench', 'perf', 'torch_step.py');
 
+type Task = { kind: 'step'; length: number } | { kind: 'images'; batch: number };
+const TASKS: Task[] = [...CONTEXT_LENGTHS.map((length) => ({ kind: 'step', length }) as Task), ...IMAGE_BATCHES.map((batch) => ({ kind: 'images', batch }) as Task)];
+
 export interface StepRow {
   task: string;
   backend: string;
-  /** Seconds per step, or per image for extraction. */
+  /** Seconds per step, or per image for extraction: the median of the rounds. */
   seconds: number | null;
   pytorchSeconds: number | null;
   /** seconds / pytorchSeconds: at most 1 where the project is at least as fast. */
   ratio: number | null;
+  /** GFLOP/s of each side on the work it does, and the project's fraction of the measured peak. */
+  gflops?: number | null;
+  pytorchGflops?: number | null;
+  peakFraction?: number | null;
+  pytorchPeakFraction?: number | null;
+  /** Each round's figure, in the order measured, and the 1-minute load average at each. */
+  rounds?: { seconds: number; pytorchSeconds: number | null; loadAverage: number }[];
   note?: string;
 }
 
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
 
 /** A python3 that imports torch, or why none was found. */
 export function findTorchPython(
@@ -50,108 +71,166 @@ export function findTorchPython(
   return { reason: `no python3 with torch (${tried.join('; ')}); on Debian/Ubuntu: apt-get install python3-torch libopenblas0-pthread` };
 }
 
-async function runProject(name: BackendName, steps: number, log: (s: string) => void): Promise<{ report: BackendReport; step: Record<number, number>; image: number; layout: string } | { error: string }> {
-  let report: BackendReport;
-  try {
-    report = await selectBackend(name);
-  } catch (e) {
-    return { error: String((e as Error).message).split('\n')[0]! };
-  }
-  const step: Record<number, number> = {};
-  let layout = '';
-  for (const L of CONTEXT_LENGTHS) {
-    const model = await shapeModel(L);
-    try {
-      log(`${name}: DAMPL step, context ${L} ...`);
-      const r = await timeDamplStep(model, steps);
-      step[L] = r.seconds;
-      layout = r.layout ?? layout;
-      log(`${name}: DAMPL step, context ${L}: ${r.seconds.toFixed(2)} s (steps ${r.stepSeconds.map((s) => s.toFixed(2)).join(', ')}; prompts: ${r.layout})`);
-    } finally {
-      model.dispose();
-    }
-  }
-  const model = await shapeModel(77);
-  try {
-    log(`${name}: ViT-B/16 image features ...`);
-    const r = await timeExtraction(model, 3);
-    log(`${name}: ViT-B/16 image features: ${r.imagesPerSecond!.toFixed(2)} images/s`);
-    return { report, step, image: r.seconds / IMAGE_BATCH, layout };
-  } finally {
-    model.dispose();
-  }
-}
+interface TorchHeader { torch: string; threads: number; blas: string; openblas_coretype: string }
 
-async function runTorch(python: string, steps: number, threads: number, log: (s: string) => void): Promise<{ steps: Record<string, number[]>; images: number[]; torch: string; threads: number } | { error: string }> {
-  const model = await shapeModel(77);
-  const layout = promptLayout(model);
-  model.dispose();
-  const v = VIT_B16().vision as { imageSize: number; patchSize: number; width: number; layers: number; heads: number };
-  const spec = {
-    threads, steps, image_iterations: 3, image_batch: IMAGE_BATCH, context_lengths: CONTEXT_LENGTHS,
-    classes: STEP_SHAPE.classes, domains: STEP_SHAPE.domains, n_ctx: STEP_SHAPE.nCtx, n_dctx: STEP_SHAPE.nDomainCtx,
-    batch_source: STEP_SHAPE.batchSource, batch_target: STEP_SHAPE.batchTarget, eot: layout.eot,
-    width: STEP_SHAPE.width, layers: STEP_SHAPE.layers, heads: STEP_SHAPE.heads, embed_dim: 512,
-    vision: { image_size: v.imageSize, patch_size: v.patchSize, width: v.width, layers: v.layers, heads: v.heads },
-  };
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'dampl-torch-'));
-  try {
+/** torch_step.py --serve: one process, its models built once, timed on request. */
+class TorchServer {
+  private readonly lines: AsyncIterator<string>;
+  private constructor(private readonly child: ChildProcessWithoutNullStreams, private readonly dir: string) {
+    this.lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  }
+
+  static async start(python: string, threads: number, steps: number): Promise<{ server: TorchServer; header: TorchHeader }> {
+    const model = await shapeModel(77);
+    const layout = promptLayout(model);
+    model.dispose();
+    const v = VIT_B16().vision as { imageSize: number; patchSize: number; width: number; layers: number; heads: number };
+    const spec = {
+      threads, steps, image_iterations: 1, image_batch: IMAGE_BATCHES[0], context_lengths: CONTEXT_LENGTHS,
+      classes: STEP_SHAPE.classes, domains: STEP_SHAPE.domains, n_ctx: STEP_SHAPE.nCtx, n_dctx: STEP_SHAPE.nDomainCtx,
+      batch_source: STEP_SHAPE.batchSource, batch_target: STEP_SHAPE.batchTarget, eot: layout.eot,
+      width: STEP_SHAPE.width, layers: STEP_SHAPE.layers, heads: STEP_SHAPE.heads, embed_dim: 512,
+      vision: { image_size: v.imageSize, patch_size: v.patchSize, width: v.width, layers: v.layers, heads: v.heads },
+    };
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'dampl-torch-'));
     const file = path.join(dir, 'spec.json');
     writeFileSync(file, JSON.stringify(spec));
-    log(`pytorch (${python}, ${threads} threads, OPENBLAS_CORETYPE=${process.env.OPENBLAS_CORETYPE ?? 'unset'}) ...`);
-    const r = spawnSync(python, [TORCH_SCRIPT, file], { encoding: 'utf8', env: process.env, maxBuffer: 1 << 24 });
-    if (r.status !== 0) return { error: `torch_step.py exited with ${r.status}: ${(r.stderr || '').trim().split('\n').slice(-2).join(' ')}` };
-    return JSON.parse(r.stdout) as { steps: Record<string, number[]>; images: number[]; torch: string; threads: number };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+    const child = spawn(python, [TORCH_SCRIPT, file, '--serve'], { env: process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
+    const server = new TorchServer(child, dir);
+    const first = await server.lines.next();
+    if (first.done) throw new Error(`torch_step.py --serve exited: ${stderr.trim().split('\n').slice(-2).join(' ')}`);
+    return { server, header: JSON.parse(first.value) as TorchHeader };
+  }
+
+  async time(task: Task, count: number): Promise<number[]> {
+    this.child.stdin.write(JSON.stringify({ ...task, count }) + '\n');
+    const r = await this.lines.next();
+    if (r.done) throw new Error('torch_step.py --serve stopped answering');
+    return (JSON.parse(r.value) as { times: number[] }).times;
+  }
+
+  close(): void {
+    this.child.stdin.end();
+    this.child.kill();
+    rmSync(this.dir, { recursive: true, force: true });
   }
 }
 
-export async function runStepBench(opts: { backends?: BackendName[]; steps?: number; python?: string; out?: string } = {}): Promise<StepRow[]> {
+/** The CPU as /proc/cpuinfo names it: vendor, family, model and name. */
+function cpuIdentity(): string {
+  try {
+    const text = readFileSync('/proc/cpuinfo', 'utf8');
+    const field = (k: string) => new RegExp(`^${k}\\s*:\\s*(.*)$`, 'm').exec(text)?.[1]?.trim();
+    return `${field('vendor_id') ?? '?'} family ${field('cpu family') ?? '?'} model ${field('model') ?? '?'} (${field('model name') ?? os.cpus()[0]?.model ?? '?'})`;
+  } catch {
+    return os.cpus()[0]?.model ?? 'unknown';
+  }
+}
+
+/** The peak the suite measures against: FMA chains on every BLAS thread, and on one. */
+function measurePeak(threads: number) {
+  const all = fmaPeak(1.5, threads);
+  const one = fmaPeak(1.0, 1);
+  return all === undefined || one === undefined ? undefined : { gflops: all / 1e9, singleThreadGflops: one / 1e9, threads };
+}
+
+const taskName = (t: Task, layout: string) => t.kind === 'step'
+  ? `DAMPL step, context ${t.length} (130 prompts, 16+16 ctx, CSC; project: ${layout}; PyTorch: full context)`
+  : `ViT-B/16 image features, 224 px, batch ${t.batch} (s per image)`;
+
+export async function runStepBench(opts: { backends?: BackendName[]; rounds?: number; steps?: number; python?: string; out?: string } = {}): Promise<StepRow[]> {
   const log = (s: string) => process.stderr.write(`${s}\n`);
-  const steps = opts.steps ?? 3;
-  const backends = opts.backends ?? ['tensorflow', 'webgpu', 'wasm'];
+  const rounds = opts.rounds ?? 3;
+  const steps = opts.steps ?? 2;
   const rows: StepRow[] = [];
-  const project: { name: string; device: string; step: Record<number, number>; image: number; layout: string }[] = [];
-  let threads = os.cpus().length;
-  for (const b of backends) {
-    const r = await runProject(b, steps, log);
-    if ('error' in r) {
-      log(`${b}: skipped (${r.error})`);
-      rows.push({ task: 'all', backend: b, seconds: null, pytorchSeconds: null, ratio: null, note: `unavailable: ${r.error}` });
-      continue;
-    }
-    if (r.report.native) threads = r.report.native.threads;
-    project.push({ name: b, device: `${r.report.device}${r.report.native ? ` + ${blasName(r.report.native)}` : ''}`, step: r.step, image: r.image, layout: r.layout });
-  }
   const found = findTorchPython(opts.python);
-  const torch = found.python ? await runTorch(found.python, steps, threads, log) : { error: found.reason! };
-  if ('error' in torch) log(`pytorch: ${torch.error}`);
-  const torchStep = (L: number) => ('error' in torch ? null : mean(torch.steps[String(L)]!));
-  const torchImage = 'error' in torch ? null : mean(torch.images) / IMAGE_BATCH;
-  for (const p of project) {
-    for (const L of CONTEXT_LENGTHS) {
-      const t = torchStep(L);
-      rows.push({
-        task: `DAMPL step, context ${L} (130 prompts, 16+16 ctx, CSC; project: ${p.layout})`,
-        backend: p.device, seconds: p.step[L]!, pytorchSeconds: t, ratio: t ? p.step[L]! / t : null,
-      });
+  let torch: { server: TorchServer; header: TorchHeader } | { error: string } | undefined;
+  const peaks: NonNullable<ReturnType<typeof measurePeak>>[] = [];
+  let report: BackendReport | undefined;
+  try {
+    for (const b of opts.backends ?? ['tensorflow', 'webgpu', 'wasm']) {
+      try {
+        report = await selectBackend(b);
+      } catch (e) {
+        const error = String((e as Error).message).split('\n')[0]!;
+        log(`${b}: skipped (${error})`);
+        rows.push({ task: 'all', backend: b, seconds: null, pytorchSeconds: null, ratio: null, note: `unavailable: ${error}` });
+        continue;
+      }
+      const threads = report.native?.threads ?? os.cpus().length;
+      torch ??= found.python ? await TorchServer.start(found.python, threads, steps).catch((e: Error) => ({ error: e.message })) : { error: found.reason! };
+      if ('error' in torch) log(`pytorch: ${torch.error}`);
+      const peak = measurePeak(threads);
+      if (peak) peaks.push(peak);
+      const device = `${report.device}${report.native ? ` + ${blasName(report.native)}; fused kernels ${report.native.kernels}` : ''}`;
+      const models = new Map<number, ClipModel>();
+      const model = async (L: number) => models.get(L) ?? models.set(L, await shapeModel(L)).get(L)!;
+      try {
+        const measured = new Map<Task, StepRow['rounds'] & object>();
+        let layout = '';
+        for (let r = 0; r < rounds; r++) {
+          for (const t of TASKS) {
+            const loadAverage = Number(os.loadavg()[0]!.toFixed(2));
+            let seconds: number;
+            if (t.kind === 'step') {
+              const res = await timeDamplStep(await model(t.length), steps);
+              seconds = res.seconds;
+              layout = res.layout ?? layout;
+            } else {
+              seconds = (await timeExtraction(await model(77), 1, t.batch, r === 0)).seconds / t.batch;
+            }
+            const ts = 'server' in torch ? median(await torch.server.time(t, t.kind === 'step' ? steps : 1)) / (t.kind === 'step' ? 1 : t.batch) : null;
+            log(`${b} round ${r + 1}/${rounds}: ${taskName(t, layout)}: ${seconds.toFixed(3)} s${ts === null ? '' : `, PyTorch ${ts.toFixed(3)} s`} (load ${loadAverage})`);
+            measured.set(t, [...(measured.get(t) ?? []), { seconds, pytorchSeconds: ts, loadAverage }]);
+          }
+        }
+        const stepLayout = promptLayout(await model(77));
+        for (const t of TASKS) {
+          const rs = measured.get(t)!;
+          const s = median(rs.map((x) => x.seconds));
+          const ts = rs.every((x) => x.pytorchSeconds !== null) ? median(rs.map((x) => x.pytorchSeconds!)) : null;
+          const flops = t.kind === 'step' ? stepFlops(stepLayout, t.length, true) : imageFlops(VIT_B16(), true);
+          const torchFlops = t.kind === 'step' ? stepFlops(stepLayout, t.length, false) : imageFlops(VIT_B16(), false);
+          const gf = flops / s / 1e9;
+          const tgf = ts ? torchFlops / ts / 1e9 : null;
+          const pk = peak?.gflops;
+          rows.push({
+            task: taskName(t, layout), backend: device, seconds: s, pytorchSeconds: ts, ratio: ts ? s / ts : null,
+            gflops: gf, pytorchGflops: tgf, peakFraction: pk ? gf / pk : null, pytorchPeakFraction: pk && tgf ? tgf / pk : null, rounds: rs,
+          });
+        }
+      } finally {
+        for (const m of models.values()) m.dispose();
+      }
+      const after = measurePeak(threads);
+      if (after) peaks.push(after);
     }
-    rows.push({
-      task: 'ViT-B/16 image features, 224 px, batch 16 (s per image)',
-      backend: p.device, seconds: p.image, pytorchSeconds: torchImage, ratio: torchImage ? p.image / torchImage : null,
-    });
+  } finally {
+    if (torch && 'server' in torch) torch.server.close();
   }
-  if ('error' in torch) rows.push({ task: 'pytorch anchor', backend: '-', seconds: null, pytorchSeconds: null, ratio: null, note: torch.error });
+  if (torch && 'error' in torch) rows.push({ task: 'pytorch anchor', backend: '-', seconds: null, pytorchSeconds: null, ratio: null, note: torch.error });
+  // the peak is the best of the measurements before and after the tasks; fractions use it
+  const peak = peaks.length ? peaks.reduce((a, b) => (b.gflops > a.gflops ? b : a)) : undefined;
+  for (const r of rows) {
+    if (peak && r.gflops) r.peakFraction = r.gflops / peak.gflops;
+    if (peak && r.pytorchGflops) r.pytorchPeakFraction = r.pytorchGflops / peak.gflops;
+  }
+  const h = torch && 'header' in torch ? torch.header : undefined;
   const record = {
     suite: 'dampl-step',
     date: new Date().toISOString(),
     commit: gitCommit(),
     machine: {
       ...machineRecord(),
-      pytorch: 'error' in torch ? null : `${torch.torch}, ${torch.threads} threads, OPENBLAS_CORETYPE=${process.env.OPENBLAS_CORETYPE ?? 'unset'}`,
+      cpuId: cpuIdentity(),
+      kernels: loadNativeBlas()?.kernels ?? null,
+      openblasCoretype: process.env.OPENBLAS_CORETYPE ?? 'unset',
+      peak: peak ? { ...peak, measurements: peaks.map((p) => Number(p.gflops.toFixed(1))) } : null,
+      pytorch: h ? `${h.torch}, ${h.threads} threads, ${h.blas || 'BLAS unknown'}, OPENBLAS_CORETYPE=${h.openblas_coretype}` : null,
     },
-    shape: { ...STEP_SHAPE, contextLengths: CONTEXT_LENGTHS, imageBatch: IMAGE_BATCH, timedSteps: steps },
+    shape: { ...STEP_SHAPE, contextLengths: CONTEXT_LENGTHS, imageBatches: IMAGE_BATCHES, timedSteps: steps, rounds },
     results: rows,
   };
   const out = opts.out ?? path.join(workspaceRoot, 'results', 'perf', 'dampl-step.json');
@@ -169,6 +248,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   };
   await runStepBench({
     backends: arg('backends')?.split(',').filter(Boolean) as BackendName[] | undefined,
+    rounds: arg('rounds') ? Number(arg('rounds')) : undefined,
     steps: arg('steps') ? Number(arg('steps')) : undefined,
     python: arg('python'),
   });
