@@ -159,6 +159,12 @@ export async function runStepBench(opts: { backends?: BackendName[]; rounds?: nu
         rows.push({ task: 'all', backend: b, seconds: null, pytorchSeconds: null, ratio: null, note: `unavailable: ${error}` });
         continue;
       }
+      if (!opts.backends && report.device.includes('software')) {
+        // a software webgpu adapter (lavapipe) runs on this CPU at a few GFLOP/s: named, not timed
+        log(`${b}: skipped (${report.device})`);
+        rows.push({ task: 'all', backend: b, seconds: null, pytorchSeconds: null, ratio: null, note: `skipped: ${report.device}; --backends ${b} times it` });
+        continue;
+      }
       const threads = report.native?.threads ?? os.cpus().length;
       torch ??= found.python ? await TorchServer.start(found.python, threads, steps).catch((e: Error) => ({ error: e.message })) : { error: found.reason! };
       if ('error' in torch) log(`pytorch: ${torch.error}`);
