@@ -20,6 +20,7 @@ with torch.cuda.synchronize().
 import contextlib
 import json
 import os
+import re
 import sys
 import time
 
@@ -218,7 +219,7 @@ def main():
     out = {
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
-        "blas": next((l.strip() for l in torch.__config__.show().splitlines() if "BLAS_INFO" in l), ""),
+        "blas": next((m.group(0) for m in [re.search(r"BLAS_INFO=[^,\s]+", torch.__config__.show())] if m), ""),
         "device": str(device),
         "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
         "cuda": torch.version.cuda,
