@@ -7,21 +7,9 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { importSpecifiers, sourceFiles } from './source-files.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const SKIP = new Set(['node_modules', 'dist', 'build', 'files']);
-const RELATIVE = /(?:^|[^\w.])(?:import|export)\s[^'"`;]*?from\s*['"](\.[^'"]*)['"]|(?:^|[^\w.])import\s*\(\s*['"](\.[^'"]*)['"]\s*\)|(?:^|[^\w.])import\s+['"](\.[^'"]*)['"]/gm;
-
-function sources(dir) {
-  const out = [];
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    if (SKIP.has(e.name) || e.name.startsWith('.')) continue;
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) out.push(...sources(p));
-    else if (/\.(ts|mts)$/.test(e.name)) out.push(p);
-  }
-  return out;
-}
 
 /** The file a relative specifier names: `./x.js` is `./x.ts` in the sources, `./dir` its index. */
 function resolve(from, spec) {
@@ -37,11 +25,10 @@ const graph = new Map();
 for (const pkg of readdirSync(path.join(root, 'packages'))) {
   const dir = path.join(root, 'packages', pkg);
   if (!existsSync(path.join(dir, 'package.json'))) continue;
-  for (const f of sources(dir)) {
-    const text = readFileSync(f, 'utf8');
+  for (const f of sourceFiles(dir, /\.(ts|mts)$/)) {
     const deps = new Set();
-    for (const m of text.matchAll(RELATIVE)) {
-      const to = resolve(f, m[1] ?? m[2] ?? m[3]);
+    for (const spec of importSpecifiers(readFileSync(f, 'utf8'))) {
+      const to = spec.startsWith('.') ? resolve(f, spec) : undefined;
       if (to) deps.add(to);
     }
     graph.set(f, [...deps]);

@@ -8,22 +8,10 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { importSpecifiers, sourceFiles } from './source-files.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SOURCE = /\.(ts|mts|js|mjs)$/;
-const SKIP = new Set(['node_modules', 'dist', 'build', 'files']);
-const IMPORT = /(?:^|[^\w.])(?:import|export)\s[^'"`;]*?from\s*['"]([^'"]+)['"]|(?:^|[^\w.])import\s*\(\s*['"]([^'"]+)['"]\s*\)|(?:^|[^\w.])import\s+['"]([^'"]+)['"]/gm;
-
-function files(dir) {
-  const out = [];
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    if (SKIP.has(e.name) || e.name.startsWith('.')) continue;
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) out.push(...files(p));
-    else if (SOURCE.test(e.name)) out.push(p);
-  }
-  return out;
-}
 
 const packageName = (spec) => (spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]);
 const isBuiltin = (n) => n.startsWith('node:') || builtinModules.includes(n);
@@ -42,11 +30,9 @@ for (const dir of packageDirs()) {
   const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8'));
   const listed = new Set(Object.keys({ ...pkg.dependencies, ...pkg.optionalDependencies, ...pkg.peerDependencies, ...pkg.devDependencies }));
   const used = new Map();
-  for (const f of files(dir)) {
-    const text = readFileSync(f, 'utf8');
-    for (const m of text.matchAll(IMPORT)) {
-      const spec = m[1] ?? m[2] ?? m[3];
-      if (!spec || spec.startsWith('.') || spec.startsWith('/') || spec.startsWith('#')) continue;
+  for (const f of sourceFiles(dir, SOURCE)) {
+    for (const spec of importSpecifiers(readFileSync(f, 'utf8'))) {
+      if (spec.startsWith('.') || spec.startsWith('/') || spec.startsWith('#')) continue;
       const name = packageName(spec);
       if (isBuiltin(name) || name === pkg.name) continue;
       if (!used.has(name)) used.set(name, path.relative(root, f));
