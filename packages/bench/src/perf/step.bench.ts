@@ -201,10 +201,9 @@ export async function runStepBench(opts: { backends?: BackendName[]; rounds?: nu
           const torchFlops = t.kind === 'step' ? stepFlops(stepLayout, t.length, false) : imageFlops(VIT_B16(), false);
           const gf = flops / s / 1e9;
           const tgf = ts ? torchFlops / ts / 1e9 : null;
-          const pk = peak?.gflops;
           rows.push({
             task: taskName(t, layout), backend: device, seconds: s, pytorchSeconds: ts, ratio: ts ? s / ts : null,
-            gflops: gf, pytorchGflops: tgf, peakFraction: pk ? gf / pk : null, pytorchPeakFraction: pk && tgf ? tgf / pk : null, rounds: rs,
+            gflops: gf, pytorchGflops: tgf, rounds: rs,
           });
         }
       } finally {
@@ -217,11 +216,12 @@ export async function runStepBench(opts: { backends?: BackendName[]; rounds?: nu
     if (torch && 'server' in torch) torch.server.close();
   }
   if (torch && 'error' in torch) rows.push({ task: 'pytorch anchor', backend: '-', seconds: null, pytorchSeconds: null, ratio: null, note: torch.error });
-  // the peak is the best of the measurements before and after the tasks; fractions use it
+  // the peak is the best of the measurements before and after each backend's tasks; every fraction uses it
   const peak = peaks.length ? peaks.reduce((a, b) => (b.gflops > a.gflops ? b : a)) : undefined;
   for (const r of rows) {
-    if (peak && r.gflops) r.peakFraction = r.gflops / peak.gflops;
-    if (peak && r.pytorchGflops) r.pytorchPeakFraction = r.pytorchGflops / peak.gflops;
+    if (r.gflops === undefined) continue;
+    r.peakFraction = peak && r.gflops ? r.gflops / peak.gflops : null;
+    r.pytorchPeakFraction = peak && r.pytorchGflops ? r.pytorchGflops / peak.gflops : null;
   }
   const h = torch && 'header' in torch ? torch.header : undefined;
   const record = {
