@@ -40,8 +40,9 @@ export PATH="$work/node/bin:$PATH" DAMPL_ROOT="$work/app"
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$work/xdg}"
 mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
 
-# the Vulkan loader, where the system has none
-if ! ldconfig -p 2>/dev/null | grep -q 'libvulkan\.so\.1'; then
+# the Vulkan loader, where the system has none (grep reads all of ldconfig's output: `grep -q`
+# under pipefail fails when ldconfig dies of SIGPIPE on an output larger than the pipe buffer)
+if ! ldconfig -p 2>/dev/null | grep -F 'libvulkan.so.1 ' >/dev/null; then
   rm -rf "$work/vulkan" && dpkg -x "$here"/libvulkan1_*.deb "$work/vulkan"
   export LD_LIBRARY_PATH="$work/vulkan/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 fi
