@@ -32,7 +32,9 @@ const include = includes.find((d) => existsSync(path.join(d, 'node_api.h')));
 if (!include) give(`Node's headers (node_api.h) not found in ${includes.join(', ')}`);
 
 const cc = process.env.CC || 'cc';
-const flags = ['-O3', '-fno-math-errno', '-fPIC', '-DNODE_GYP_MODULE_NAME=dampl_blas', `-I${include}`];
+// -fno-trapping-math: without it GCC keeps the clamps of exp_poly (vecmath.h) as branches and the
+// QuickGELU and softmax loops stay scalar; results and NaN propagation are unchanged.
+const flags = ['-O3', '-fno-math-errno', '-fno-trapping-math', '-fPIC', '-DNODE_GYP_MODULE_NAME=dampl_blas', `-I${include}`];
 const linkFlags = ['-shared', ...(process.platform === 'darwin' ? ['-undefined', 'dynamic_lookup'] : []), ...(process.platform === 'linux' ? ['-ldl', '-lpthread', '-lm'] : [])];
 // The row kernels, compiled once per code path (src/dampl_native.h); dispatch.c picks one at load
 // time from the CPU's features. The rest (the Node-API glue, the BLAS loader, threads) once.

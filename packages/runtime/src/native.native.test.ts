@@ -125,43 +125,52 @@ describe('native matMul', () => {
         const res = r([37, 13], 10);
         close(nativeOp('dense', [x, wd, bd, res], [37, 13], [37, 13, 24]), tf.add(tf.add(tf.matMul(x, wd), bd), res));
         close(nativeOp('dense', [x, wd, null, res], [37, 13], [37, 13, 24]), tf.add(tf.matMul(x, wd), res));
-        // multi-head attention on q | k | v rows: 3 sequences of 9 tokens, 2 heads of 4
-        const [n, l, heads, d] = [3, 9, 2, 4];
-        const W = heads * d;
-        const scale = 1 / Math.sqrt(d);
-        const qkv = r([n * l, 3 * W], 11).mul(2) as tf.Tensor2D;
-        const causal = tf.tensor2d(Array.from({ length: l * l }, (_, i) => (i % l > Math.floor(i / l) ? -Infinity : 0)), [l, l]);
-        const reference = (t: tf.Tensor, mask?: tf.Tensor) => {
-          const part = (i: number) => tf.transpose(tf.reshape(tf.slice(t, [0, i * W], [-1, W]), [n, l, heads, d]), [0, 2, 1, 3]); // [n, H, l, d]
-          const scores = tf.mul(tf.matMul(part(0) as tf.Tensor4D, part(1) as tf.Tensor4D, false, true), scale);
-          const o = tf.matMul(tf.softmax(mask ? tf.add(scores, mask) : scores) as tf.Tensor4D, part(2) as tf.Tensor4D); // [n, H, l, d]
-          return tf.reshape(tf.transpose(o, [0, 2, 1, 3]), [n * l, W]);
-        };
         // ViT patches: [2, 3, 8, 8] images, 4 x 4 patches -> [2 * 4, 3 * 16] in (c, kh, kw) order
         const pixels = r([2, 3, 8, 8], 13);
         close(nativeOp('patches', [pixels], [8, 48], [2, 3, 8, 4]),
           tf.reshape(tf.transpose(tf.reshape(pixels, [2, 3, 2, 4, 2, 4]), [0, 2, 4, 1, 3, 5]), [8, 48]), 1e-7); // copies: exact
-        const dO = r([n * l, W], 12);
-        for (const mask of [undefined, causal]) {
-          const numbers = [n, 0, 1, l, false, heads, d, !!mask, scale];
-          close(nativeOp('attention', [qkv], [n * l, W], numbers), reference(qkv, mask));
-          close(nativeOp('attentionGrad', [qkv, dO], qkv.shape, numbers), tf.grad((t: tf.Tensor) => tf.sum(tf.mul(reference(t, mask), dO)))(qkv), 1e-4);
-        }
-        // shared prefixes: 3 groups of a 4-row prefix and 3 branches of 5 rows (the rows of the
-        // 9 joined sequences of 9), branch j in group j % 3; outputs equal the joined sequences'
-        const joinedRows = (t: tf.Tensor, j: number, g: number) => tf.concat([tf.slice(t, [g * 4, 0], [4, -1]), tf.slice(t, [12 + j * 5, 0], [5, -1])], 0);
-        const tree = r([12 + 9 * 5, 3 * W], 14);
-        const joined = tf.concat(Array.from({ length: 9 }, (_, j) => joinedRows(tree, j, j % 3)), 0); // [9 * 9, 3W]
-        const [nj, lj] = [9, 9];
-        const refJoined = (() => {
-          const part = (i: number) => tf.transpose(tf.reshape(tf.slice(joined, [0, i * W], [-1, W]), [nj, lj, heads, d]), [0, 2, 1, 3]);
-          const scores = tf.add(tf.mul(tf.matMul(part(0) as tf.Tensor4D, part(1) as tf.Tensor4D, false, true), scale), causal);
-          return tf.reshape(tf.transpose(tf.matMul(tf.softmax(scores) as tf.Tensor4D, part(2) as tf.Tensor4D), [0, 2, 1, 3]), [nj * lj, W]);
-        })();
-        const outTree = nativeOp('attention', [tree], [12 + 45, W], [3, 4, 3, 5, true, heads, d, true, scale]);
-        for (let j = 0; j < 9; j++) {
-          close(tf.slice(outTree, [12 + j * 5, 0], [5, -1]), tf.slice(refJoined, [j * 9 + 4, 0], [5, -1]));
-          if (j < 3) close(tf.slice(outTree, [j * 4, 0], [4, -1]), tf.slice(refJoined, [j * 9, 0], [4, -1]));
+        // multi-head attention on q | k | v rows: 3 sequences of 9 tokens, 2 heads of d; d = 4 runs
+        // the library's sgemm on the avx2 and avx512 paths, 24 and 48 the tiled kernel (whole
+        // vectors of 8 or 16: two-vector panels, a one-vector panel, row blocks of 6 and fewer)
+        for (const d of [4, 24, 48]) {
+          const [n, l, heads] = [3, 9, 2];
+          const W = heads * d;
+          const scale = 1 / Math.sqrt(d);
+          const qkv = r([n * l, 3 * W], 11 + d).mul(2) as tf.Tensor2D;
+          const causal = tf.tensor2d(Array.from({ length: l * l }, (_, i) => (i % l > Math.floor(i / l) ? -Infinity : 0)), [l, l]);
+          const reference = (t: tf.Tensor, mask?: tf.Tensor) => {
+            const part = (i: number) => tf.transpose(tf.reshape(tf.slice(t, [0, i * W], [-1, W]), [n, l, heads, d]), [0, 2, 1, 3]); // [n, H, l, d]
+            const scores = tf.mul(tf.matMul(part(0) as tf.Tensor4D, part(1) as tf.Tensor4D, false, true), scale);
+            const o = tf.matMul(tf.softmax(mask ? tf.add(scores, mask) : scores) as tf.Tensor4D, part(2) as tf.Tensor4D); // [n, H, l, d]
+            return tf.reshape(tf.transpose(o, [0, 2, 1, 3]), [n * l, W]);
+          };
+          const dO = r([n * l, W], 12 + d);
+          for (const mask of [undefined, causal]) {
+            const numbers = [n, 0, 1, l, false, heads, d, !!mask, scale];
+            close(nativeOp('attention', [qkv], [n * l, W], numbers), reference(qkv, mask));
+            close(nativeOp('attentionGrad', [qkv, dO], qkv.shape, numbers), tf.grad((t: tf.Tensor) => tf.sum(tf.mul(reference(t, mask), dO)))(qkv), 1e-4);
+          }
+          // shared prefixes: 3 groups of a 4-row prefix and 3 branches of 5 rows (the rows of the
+          // 9 joined sequences of 9), branch j in group j % 3; outputs equal the joined sequences'
+          const joinedRows = (t: tf.Tensor, j: number, g: number) => tf.concat([tf.slice(t, [g * 4, 0], [4, -1]), tf.slice(t, [12 + j * 5, 0], [5, -1])], 0);
+          const [nj, lj] = [9, 9];
+          // the tree's rows in its own order (prefixes, then the branches), from the joined sequences
+          const refTree = (t: tf.Tensor) => {
+            const joined = tf.concat(Array.from({ length: nj }, (_, j) => joinedRows(t, j, j % 3)), 0); // [9 * 9, 3W]
+            const part = (i: number) => tf.transpose(tf.reshape(tf.slice(joined, [0, i * W], [-1, W]), [nj, lj, heads, d]), [0, 2, 1, 3]);
+            const scores = tf.add(tf.mul(tf.matMul(part(0) as tf.Tensor4D, part(1) as tf.Tensor4D, false, true), scale), causal);
+            const o = tf.reshape(tf.transpose(tf.matMul(tf.softmax(scores) as tf.Tensor4D, part(2) as tf.Tensor4D), [0, 2, 1, 3]), [nj * lj, W]);
+            return tf.concat([
+              ...[0, 1, 2].map((g) => tf.slice(o, [g * lj, 0], [4, -1])),
+              ...Array.from({ length: nj }, (_, j) => tf.slice(o, [j * lj + 4, 0], [5, -1])),
+            ], 0);
+          };
+          const tree = r([12 + 9 * 5, 3 * W], 14 + d);
+          const treeShape = [3, 4, 3, 5, true, heads, d, true, scale];
+          close(nativeOp('attention', [tree], [12 + 45, W], treeShape), refTree(tree));
+          // the branches' gradients reach their shared prefix rows
+          const dTree = r([12 + 45, W], 15 + d);
+          close(nativeOp('attentionGrad', [tree, dTree], tree.shape, treeShape), tf.grad((t: tf.Tensor) => tf.sum(tf.mul(refTree(t), dTree)))(tree), 1e-4);
         }
       });
     }
