@@ -224,6 +224,7 @@ def main():
         "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
         "cuda": torch.version.cuda,
         "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE", "unset"),
+        "openblas_thread_timeout": os.environ.get("OPENBLAS_THREAD_TIMEOUT", "unset"),
         "steps": {},
     }
     if "--serve" in sys.argv:

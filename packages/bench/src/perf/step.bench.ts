@@ -8,10 +8,11 @@
  * GFLOP/s on the work it does (dampl-step.ts `stepFlops`, `imageFlops`) and its fraction of the
  * machine's fp32 FMA peak, measured in the same run (runtime `fmaPeak`, before and after).
  *
- *   tsx packages/bench/src/perf/step.bench.ts [--backends wasm,cpu] [--rounds 3] [--steps 2] [--python python3]
+ *   tsx packages/bench/src/perf/step.bench.ts [--backends wasm,cpu] [--rounds 3] [--steps 2] [--python python3] [--out FILE]
  *
  * PyTorch runs with the thread count of the native BLAS (or the machine's cores) and the same
- * OPENBLAS_CORETYPE as the project's addon, so that both use the same OpenBLAS kernels. Python is
+ * OPENBLAS_CORETYPE and OPENBLAS_THREAD_TIMEOUT as the project's addon, so that both use the same
+ * OpenBLAS kernels and threads. Python is
  * looked for as $DAMPL_PYTHON, python3, /usr/bin/python3 (Debian: apt-get install python3-torch).
  * CI does not run this suite: its figures depend on the machine.
  */
@@ -71,7 +72,7 @@ export function findTorchPython(
   return { reason: `no python3 with torch (${tried.join('; ')}); on Debian/Ubuntu: apt-get install python3-torch libopenblas0-pthread` };
 }
 
-interface TorchHeader { torch: string; threads: number; blas: string; openblas_coretype: string }
+interface TorchHeader { torch: string; threads: number; blas: string; openblas_coretype: string; openblas_thread_timeout?: string }
 
 /** torch_step.py --serve: one process, its models built once, timed on request. */
 class TorchServer {
@@ -233,8 +234,9 @@ export async function runStepBench(opts: { backends?: BackendName[]; rounds?: nu
       cpuId: cpuIdentity(),
       kernels: loadNativeBlas()?.kernels ?? null,
       openblasCoretype: process.env.OPENBLAS_CORETYPE ?? 'unset',
+      openblasThreadTimeout: process.env.OPENBLAS_THREAD_TIMEOUT ?? 'unset',
       peak: peak ? { ...peak, measurements: peaks.map((p) => Number(p.gflops.toFixed(1))) } : null,
-      pytorch: h ? `${h.torch}, ${h.threads} threads, ${h.blas || 'BLAS unknown'}, OPENBLAS_CORETYPE=${h.openblas_coretype}` : null,
+      pytorch: h ? `${h.torch}, ${h.threads} threads, ${h.blas || 'BLAS unknown'}, OPENBLAS_CORETYPE=${h.openblas_coretype}, OPENBLAS_THREAD_TIMEOUT=${h.openblas_thread_timeout ?? '?'}` : null,
     },
     shape: { ...STEP_SHAPE, contextLengths: CONTEXT_LENGTHS, imageBatches: IMAGE_BATCHES, timedSteps: steps, rounds },
     results: rows,
@@ -257,5 +259,6 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     rounds: arg('rounds') ? Number(arg('rounds')) : undefined,
     steps: arg('steps') ? Number(arg('steps')) : undefined,
     python: arg('python'),
+    out: arg('out'),
   });
 }
