@@ -20,7 +20,7 @@ import { matMul } from '@dampl/runtime';
 /** OpenAI CLIP's LayerNorm epsilon (torch's default). */
 export const LN_EPS = 1e-5;
 /** BatchNorm2d epsilon (torch's default). */
-const BN_EPS = 1e-5;
+export const BN_EPS = 1e-5;
 
 export interface Linear {
   /** [in, out]: the transpose of torch's nn.Linear weight. */

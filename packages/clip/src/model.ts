@@ -138,6 +138,7 @@ class Clip implements ClipModel {
   }
 
   dispose(): void {
+    if (this.visual instanceof ModifiedResNet) this.visual.dispose();
     this.store.dispose();
   }
 }

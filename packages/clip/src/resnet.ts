@@ -4,10 +4,14 @@
  * downsample path (avgpool, 1x1 conv, BatchNorm); and AttentionPool2d, a single multi-head
  * attention of the mean token over the grid with its own positional embedding. BatchNorm runs in
  * eval mode (running statistics). Input is NCHW as in the reference; the tower runs in NHWC.
+ * Where the native kernels run (wasm, cpu with the addon), each convolution is the addon's conv2d
+ * (gathered pixels times the weights, on the BLAS) with its BatchNorm folded into the weights and
+ * a bias; that path is for inference (the image tower is frozen) and has no gradient.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { nativeOp, nativeOpsActive } from '@dampl/runtime';
 import type { ClipConfig } from './types.js';
-import { batchNorm, linear, type BatchNorm, type Linear } from './layers.js';
+import { BN_EPS, batchNorm, linear, type BatchNorm, type Linear } from './layers.js';
 import { attend } from './attention.js';
 import { type WeightStore } from './weight-store.js';
 
@@ -78,7 +82,12 @@ export function resnetWeightShapes(c: ResNetConfig, prefix = 'visual'): [string,
   return out;
 }
 
-interface ConvBn { conv: tf.Tensor4D; bn: BatchNorm }
+interface ConvBn {
+  conv: tf.Tensor4D;
+  bn: BatchNorm;
+  /** conv scaled by weight / sqrt(variance + eps) per output channel, and the bias that leaves: made on first native use */
+  folded?: { w: tf.Tensor4D; b: tf.Tensor1D };
+}
 
 interface Bottleneck {
   stride: number;
@@ -97,8 +106,26 @@ interface AttentionPool {
   heads: number;
 }
 
-function convBn(x: tf.Tensor4D, p: ConvBn, stride = 1, pad = 0): tf.Tensor4D {
-  return batchNorm(tf.conv2d(x, p.conv, stride, pad), p.bn);
+function folded(p: ConvBn): { w: tf.Tensor4D; b: tf.Tensor1D } {
+  p.folded ??= tf.tidy(() => {
+    const s = tf.div(p.bn.weight, tf.sqrt(tf.add(p.bn.variance, BN_EPS)));
+    return { w: tf.keep(tf.mul(p.conv, s)), b: tf.keep(tf.sub(p.bn.bias, tf.mul(p.bn.mean, s))) };
+  });
+  return p.folded;
+}
+
+/** bn(conv(x)) (+ residual), and relu of that with `relu` (on the native path in one call). */
+function convBn(x: tf.Tensor4D, p: ConvBn, stride = 1, pad = 0, relu = false, residual?: tf.Tensor4D): tf.Tensor4D {
+  if (!nativeOpsActive()) {
+    const bn = batchNorm(tf.conv2d(x, p.conv, stride, pad), p.bn);
+    const y: tf.Tensor4D = residual ? tf.add(bn, residual) : bn;
+    return relu ? tf.relu(y) : y;
+  }
+  const [n, h, w, c] = x.shape;
+  const [kh, kw, , oc] = p.conv.shape;
+  const out = [n, Math.floor((h + 2 * pad - kh) / stride) + 1, Math.floor((w + 2 * pad - kw) / stride) + 1, oc];
+  const f = folded(p);
+  return nativeOp('conv2d', [x, f.w, f.b, residual ?? null], out, [n, h, w, c, kh, kw, stride, pad, oc, relu]) as tf.Tensor4D;
 }
 
 function avgPool(x: tf.Tensor4D, k: number): tf.Tensor4D {
@@ -107,11 +134,10 @@ function avgPool(x: tf.Tensor4D, k: number): tf.Tensor4D {
 
 /** relu(bn3(conv3(avgpool(relu(bn2(conv2(relu(bn1(conv1(x))))))))) + downsample(x)). */
 function bottleneck(x: tf.Tensor4D, b: Bottleneck): tf.Tensor4D {
-  let out = tf.relu(convBn(x, b.c1));
-  out = tf.relu(convBn(out, b.c2, 1, 1));
-  out = convBn(avgPool(out, b.stride), b.c3);
+  let out = convBn(x, b.c1, 1, 0, true);
+  out = convBn(out, b.c2, 1, 1, true);
   const identity = b.down ? convBn(avgPool(x, b.stride), b.down) : x;
-  return tf.relu(tf.add(out, identity)) as tf.Tensor4D;
+  return convBn(avgPool(out, b.stride), b.c3, 1, 0, true, identity);
 }
 
 /** [N, h, w, C] -> [N, E]: the attention output of the mean token, the only row CLIP keeps. */
@@ -150,13 +176,23 @@ export class ModifiedResNet {
     };
   }
 
+  /** Releases the folded convolutions of the native path (the weights themselves are the store's). */
+  dispose(): void {
+    for (const p of [...this.stem, ...this.blocks.flatMap((b) => [b.c1, b.c2, b.c3, ...(b.down ? [b.down] : [])])]) {
+      if (!p.folded) continue;
+      p.folded.w.dispose();
+      p.folded.b.dispose();
+      p.folded = undefined;
+    }
+  }
+
   /** [N, 3, R, R] -> [N, E]. */
   forward(pixels: tf.Tensor4D): tf.Tensor2D {
     return tf.tidy(() => {
       let x = tf.transpose(pixels, [0, 2, 3, 1]); // [N, R, R, 3]
-      x = tf.relu(convBn(x, this.stem[0]!, 2, 1)); // [N, R/2, R/2, W/2]
-      x = tf.relu(convBn(x, this.stem[1]!, 1, 1));
-      x = tf.relu(convBn(x, this.stem[2]!, 1, 1)); // [N, R/2, R/2, W]
+      x = convBn(x, this.stem[0]!, 2, 1, true); // [N, R/2, R/2, W/2]
+      x = convBn(x, this.stem[1]!, 1, 1, true);
+      x = convBn(x, this.stem[2]!, 1, 1, true); // [N, R/2, R/2, W]
       x = avgPool(x, 2); // [N, R/4, R/4, W]
       for (const b of this.blocks) {
         const prev = x;

@@ -97,7 +97,7 @@ describe('native matMul', () => {
     const paths = loadNativeBlas()!.kernelPaths;
     const best = paths[0]!;
     for (const [backend, path] of (['wasm', 'cpu'] as const).flatMap((b) => paths.map((p) => [b, p] as const))) {
-      it(`${backend}, ${path} code path: layerNorm, QuickGELU, attention (plain, causal, shared prefixes) and their gradients; dense with bias and residual; patches`, async () => {
+      it(`${backend}, ${path} code path: layerNorm, QuickGELU, attention (plain, causal, shared prefixes) and their gradients; dense with bias and residual; patches; conv2d`, async () => {
         await selectBackend(backend);
         expect(nativeOpsActive()).toBe(true);
         expect(setNativeKernelPath(path).kernels).toBe(path);
@@ -129,6 +129,19 @@ describe('native matMul', () => {
         const pixels = r([2, 3, 8, 8], 13);
         close(nativeOp('patches', [pixels], [8, 48], [2, 3, 8, 4]),
           tf.reshape(tf.transpose(tf.reshape(pixels, [2, 3, 2, 4, 2, 4]), [0, 2, 4, 1, 3, 5]), [8, 48]), 1e-7); // copies: exact
+        // NHWC convolution with a bias (and a residual and a ReLU): 1 x 1 (one product), 3 x 3 padded, 3 x 3 with stride 2
+        // (odd sizes), and one whose gathered pixels (3200 x 2700 values) take several chunks
+        for (const [n, h, wd, c, k, stride, pad, oc] of [[2, 5, 6, 7, 1, 1, 0, 9], [2, 7, 6, 5, 3, 1, 1, 4], [3, 9, 7, 3, 3, 2, 1, 5], [2, 40, 40, 300, 3, 1, 1, 8]] as const) {
+          const xi = r([n, h, wd, c], 20 + c) as tf.Tensor4D;
+          const wi = r([k, k, c, oc], 21 + c) as tf.Tensor4D;
+          const bi = r([oc], 22 + c);
+          const want = tf.add(tf.conv2d(xi, wi, stride, pad), bi);
+          const sizes = [n, h, wd, c, k, k, stride, pad, oc];
+          const res = r(want.shape, 23 + c);
+          close(nativeOp('conv2d', [xi, wi, bi, null], want.shape, [...sizes, false]), want, 1e-4);
+          close(nativeOp('conv2d', [xi, wi, null, null], want.shape, [...sizes, false]), tf.conv2d(xi, wi, stride, pad), 1e-4);
+          close(nativeOp('conv2d', [xi, wi, bi, res], want.shape, [...sizes, true]), tf.relu(tf.add(want, res)), 1e-4);
+        }
         // multi-head attention on q | k | v rows: 3 sequences of 9 tokens, 2 heads of d; d = 4 runs
         // the library's sgemm on the avx2 and avx512 paths, 24 and 48 the tiled kernel (whole
         // vectors of 8 or 16: two-vector panels, a one-vector panel, row blocks of 6 and fewer)

@@ -280,9 +280,13 @@ const KERNELS: Record<string, (args: MatMulArgs) => tf.TensorInfo | undefined> =
  *                  -> [rows, 3W] = dq | dk | dv given do [rows, W] (weights recomputed)
  *   patches        inputs [x]                numbers [n, c, r, p]
  *                  x [n, c, r, r] -> [n * (r/p)^2, c*p*p]: p x p patches, values in (c, kh, kw) order
+ *   conv2d         inputs [x, w, b, r]       numbers [n, h, wd, c, kh, kw, stride, pad, oc, relu]
+ *                  x [n, h, wd, c] (NHWC), w [kh, kw, c, oc] -> [n, oh, ow, oc] = r + b + the
+ *                  convolution with zero padding `pad` (b, r may be null), then max(0, .) where
+ *                  relu: gathered pixels times w, in chunks
  * They have no gradients of their own: they are meant for the inside of custom-gradient ops.
  */
-export type NativeOp = 'layerNorm' | 'layerNormGrad' | 'quickGelu' | 'quickGeluGrad' | 'dense' | 'attention' | 'attentionGrad' | 'patches';
+export type NativeOp = 'layerNorm' | 'layerNormGrad' | 'quickGelu' | 'quickGeluGrad' | 'dense' | 'attention' | 'attentionGrad' | 'patches' | 'conv2d';
 const NATIVE_KERNEL = 'DamplNative';
 
 interface NativeAttrs {

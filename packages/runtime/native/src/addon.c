@@ -21,6 +21,9 @@
  *   attentionGrad(qkv, do, dqkv, groups, lp, branches, ls, branchMajor, heads, d, causal, scale)
  *       dqkv [rows, 3W] = d/dq | d/dk | d/dv given do [rows, W]
  *   patches(x, y, n, c, r, p)                             x [n, c, r, r] -> y [n * (r/p)^2, c*p*p]
+ *   conv2d(x, w, b, r, y, n, h, wd, c, kh, kw, stride, pad, oc, relu)
+ *       y [n, oh, ow, oc] = r + b + x [n, h, wd, c] (NHWC) convolved with w [kh, kw, c, oc], then
+ *       max(0, y) where relu (b and the residual r may be null)
  */
 #define NAPI_VERSION 8
 #include <node_api.h>
@@ -294,6 +297,28 @@ static napi_value patches_js(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+static napi_value conv2d_js(napi_env env, napi_callback_info info) {
+  ARGS(15);
+  int64_t v[9];
+  bool with_relu;
+  if (!sgemm) return throw_msg(env, NO_BLAS);
+  for (int i = 0; i < 9; i++)
+    if (!get_int(env, argv[5 + i], &v[i])) return throw_msg(env, "conv2d: bad sizes");
+  if (napi_get_value_bool(env, argv[14], &with_relu) != napi_ok) return throw_msg(env, "conv2d: relu must be a boolean");
+  const int64_t n = v[0], h = v[1], wd = v[2], c = v[3], kh = v[4], kw = v[5], stride = v[6], pad = v[7], oc = v[8];
+  if (kh < 1 || kw < 1 || stride < 1 || h + 2 * pad < kh || wd + 2 * pad < kw || c < 1 || kh * kw * c > INT32_MAX || oc > INT32_MAX) {
+    return throw_msg(env, "conv2d: bad sizes (the kernel must fit the padded image)");
+  }
+  const int64_t oh = (h + 2 * pad - kh) / stride + 1, ow = (wd + 2 * pad - kw) / stride + 1;
+  const float *x, *w, *b, *res, *y;
+  FLOATS(0, n * h * wd * c, 0, x);
+  FLOATS(1, kh * kw * c * oc, 0, w);
+  FLOATS(2, oc, 1, b);
+  FLOATS(3, n * oh * ow * oc, 1, res);
+  FLOATS(4, n * oh * ow * oc, 0, y);
+  return conv2d(x, w, b, res, (float *)y, n, h, wd, c, kh, kw, stride, pad, oc, with_relu) ? NULL : throw_msg(env, "conv2d: out of memory for the gathered pixels");
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"load", NULL, load_js, NULL, NULL, NULL, napi_default, NULL},
@@ -309,6 +334,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"attention", NULL, attention_js, NULL, NULL, NULL, napi_default, NULL},
     {"attentionGrad", NULL, attention_grad_js, NULL, NULL, NULL, napi_default, NULL},
     {"patches", NULL, patches_js, NULL, NULL, NULL, napi_default, NULL},
+    {"conv2d", NULL, conv2d_js, NULL, NULL, NULL, napi_default, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   return exports;

@@ -1,6 +1,6 @@
 /*
  * The native kernels' shared declarations. The kernels (blas.c, layernorm.c, gelu.c, softmax.c,
- * attention.c, patches.c, peak.c, on the thread helpers of parallel.c) are plain C over float
+ * attention.c, patches.c, conv.c, peak.c, on the thread helpers of parallel.c) are plain C over float
  * arrays; addon.c is the Node-API glue that checks the JavaScript arguments and calls them.
  *
  * Code paths: the row kernels (KERNEL_SOURCES in build.mjs) are compiled once per instruction set
@@ -103,6 +103,13 @@ int attention_grad(const attn_shape_t *s, const float *qkv, const float *dout, f
 
 /* x [n, c, r, r] -> y [n (r/p)^2, c p p]: the p x p patches row by row, values in (c, kh, kw) order */
 void patches(const float *x, float *y, int64_t n, int64_t c, int64_t r, int64_t p);
+
+/* ---- NHWC convolution as matrix products (conv.c; one build, on dense) ---- */
+
+/* y [n, oh, ow, oc] = r + b + x [n, h, wd, c] conv w [kh, kw, c, oc], zero padding, then max(0, y)
+ * with relu (b, r may be NULL); 0 when out of memory */
+int conv2d(const float *x, const float *w, const float *b, const float *r, float *y, int64_t n, int64_t h, int64_t wd, int64_t c, int64_t kh,
+           int64_t kw, int64_t stride, int64_t pad, int64_t oc, int relu);
 
 /* ---- the machine's fp32 peak (peak.c) ---- */
 
