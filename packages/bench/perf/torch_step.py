@@ -90,6 +90,59 @@ class VisionTower(nn.Module):
         return self.ln_post(x[:, 0]) @ self.proj
 
 
+def conv_bn(cin, cout, k):
+    return [nn.Conv2d(cin, cout, k, padding=k // 2, bias=False), nn.BatchNorm2d(cout)]
+
+
+class Bottleneck(nn.Module):
+    """CLIP's ModifiedResNet Bottleneck: 1x1, 3x3, then an average pool of the stride before the
+    last 1x1 (x4 channels); the shortcut pools and projects when the shape changes."""
+
+    def __init__(self, inplanes, planes, stride):
+        super().__init__()
+        self.body = nn.Sequential(
+            *conv_bn(inplanes, planes, 1), nn.ReLU(inplace=True), *conv_bn(planes, planes, 3), nn.ReLU(inplace=True),
+            nn.AvgPool2d(stride) if stride > 1 else nn.Identity(), *conv_bn(planes, planes * 4, 1))
+        self.down = None
+        if stride > 1 or inplanes != planes * 4:
+            self.down = nn.Sequential(nn.AvgPool2d(stride) if stride > 1 else nn.Identity(), *conv_bn(inplanes, planes * 4, 1))
+
+    def forward(self, x):
+        return F.relu(self.body(x) + (self.down(x) if self.down is not None else x))
+
+
+class ResNetTower(nn.Module):
+    """CLIP's ModifiedResNet: a 3-convolution stem (the first with stride 2) and a 2x2 average pool,
+    four stages of Bottlenecks, and the attention pool of the mean token over the grid."""
+
+    def __init__(self, image_size, width, layers, heads, embed_dim):
+        super().__init__()
+        w2 = width // 2
+        stem = [nn.Conv2d(3, w2, 3, 2, 1, bias=False), nn.BatchNorm2d(w2), nn.ReLU(inplace=True),
+                *conv_bn(w2, w2, 3), nn.ReLU(inplace=True), *conv_bn(w2, width, 3), nn.ReLU(inplace=True), nn.AvgPool2d(2)]
+        blocks, inplanes = [], width
+        for stage, n in enumerate(layers):
+            planes = width * 2 ** stage
+            for i in range(n):
+                blocks.append(Bottleneck(inplanes, planes, 2 if i == 0 and stage > 0 else 1))
+                inplanes = planes * 4
+        self.features = nn.Sequential(*stem, *blocks)
+        self.positional_embedding = nn.Parameter(torch.randn((image_size // 32) ** 2 + 1, inplanes) * inplanes ** -0.5)
+        self.q, self.k, self.v = (nn.Linear(inplanes, inplanes) for _ in range(3))
+        self.c = nn.Linear(inplanes, embed_dim)
+        self.heads = heads
+
+    def forward(self, x):
+        x = self.features(x).flatten(2).permute(2, 0, 1)  # [HW, N, C]
+        x = torch.cat([x.mean(0, keepdim=True), x]) + self.positional_embedding[:, None]
+        return F.multi_head_attention_forward(
+            query=x[:1], key=x, value=x, embed_dim_to_check=x.shape[-1], num_heads=self.heads,
+            q_proj_weight=self.q.weight, k_proj_weight=self.k.weight, v_proj_weight=self.v.weight, in_proj_weight=None,
+            in_proj_bias=torch.cat([self.q.bias, self.k.bias, self.v.bias]), bias_k=None, bias_v=None, add_zero_attn=False,
+            dropout_p=0.0, out_proj_weight=self.c.weight, out_proj_bias=self.c.bias, use_separate_proj_weight=True,
+            training=False, need_weights=False)[0][0]
+
+
 def im_loss(p, eps=1e-5):
     ent = -(p * torch.log(p + eps)).sum(1).mean()
     m = p.mean(0)
@@ -163,10 +216,16 @@ def make_step(spec, L, device=torch.device("cpu"), precision="fp32"):
     return step
 
 
-def make_images(spec, batch=None, device=torch.device("cpu"), precision="fp32"):
-    """The image tower on one batch of `batch` images, as a function, after one untimed warm-up."""
-    v = spec["vision"]
-    tower = VisionTower(v["image_size"], v["patch_size"], v["width"], v["layers"], v["heads"], spec["embed_dim"]).eval().to(device)
+def make_images(spec, batch=None, device=torch.device("cpu"), precision="fp32", tower="vit"):
+    """The image tower (spec's "vision", or with tower "resnet" spec's "resnet") on one batch of
+    `batch` images, as a function, after one untimed warm-up."""
+    if tower == "resnet":
+        v = spec["resnet"]
+        model = ResNetTower(v["image_size"], v["width"], v["layers"], v["heads"], v["embed_dim"])
+    else:
+        v = spec["vision"]
+        model = VisionTower(v["image_size"], v["patch_size"], v["width"], v["layers"], v["heads"], spec["embed_dim"])
+    tower = model.eval().to(device)
     x = torch.randn(batch or spec["image_batch"], 3, v["image_size"], v["image_size"], device=device)
 
     def run():
@@ -198,14 +257,15 @@ def time_images(spec, batch=None, device=torch.device("cpu"), precision="fp32"):
 
 def serve(spec):
     """--serve: the CPU perf suite's interleaved repeats. One JSON request per stdin line,
-    {"kind": "step", "length": L, "count": n} or {"kind": "images", "batch": b, "count": n}, one
+    {"kind": "step", "length": L, "count": n} or {"kind": "images", "batch": b, "tower": "vit" or
+    "resnet", "count": n}, one
     JSON answer per stdout line, {"times": [...]}; each model is built and warmed up once."""
     made = {}
     for line in sys.stdin:
         req = json.loads(line)
-        key = (req["kind"], req.get("length"), req.get("batch"))
+        key = (req["kind"], req.get("length"), req.get("batch"), req.get("tower", "vit"))
         if key not in made:
-            made[key] = make_step(spec, req["length"]) if req["kind"] == "step" else make_images(spec, req["batch"])
+            made[key] = make_step(spec, req["length"]) if req["kind"] == "step" else make_images(spec, req["batch"], tower=key[3])
         print(json.dumps({"times": timed(made[key], req.get("count", 1))}), flush=True)
 
 

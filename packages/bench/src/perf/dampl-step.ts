@@ -6,7 +6,8 @@
  *            12 layers, 8 heads) for Office-Home's 65 classes x 2 domains = 130 prompts, 16 + 16
  *            context vectors (DAPL ep25-32-csc), batches of 32 source + 32 target features, at
  *            context lengths 77 and 45;
- *   extract  ViT-B/16 image features at 224 px, batches of 32 and 64 (images/s).
+ *   extract  ViT-B/16 image features at 224 px, batches of 32 and 64 (images/s), and RN50's at
+ *            224 px, batch 32.
  *
  * Random weights (seeded): speed does not depend on their values. The tokenizer is a BPE learnt on
  * the class names, so each word is one token as in CLIP's vocabulary.
@@ -22,6 +23,13 @@ export const VIT_B16 = (contextLength = 77): ClipConfig => ({
   embedDim: 512,
   vision: { kind: 'vit', imageSize: 224, patchSize: 16, width: 768, layers: 12, heads: 12 },
   text: { contextLength, vocabSize: 49408, width: 512, heads: 8, layers: 12 },
+});
+
+/** CLIP RN50 (clip/model.py's ModifiedResNet: layers 3, 4, 6, 3, width 64, 32 attention-pool heads, E = 1024). */
+export const RN50 = (): ClipConfig => ({
+  embedDim: 1024,
+  vision: { kind: 'resnet', imageSize: 224, width: 64, layers: [3, 4, 6, 3], heads: 32 },
+  text: { contextLength: 77, vocabSize: 49408, width: 512, heads: 8, layers: 12 },
 });
 
 export const STEP_SHAPE = { classes: OFFICE_HOME_CLASSES.length, domains: 2, nCtx: 16, nDomainCtx: 16, batchSource: 32, batchTarget: 32, width: 512, layers: 12, heads: 8 };
@@ -44,8 +52,7 @@ function shapeTokenizer(): BpeTokenizer {
   return new BpeTokenizer(trainBpe([...words, ...words, 'a photo of a.', 'a photo of a.', 'art clipart product real world.', 'art clipart product real world.'], { minCount: 2 }), 'class-name bpe');
 }
 
-export async function shapeModel(contextLength: number, tokenizer = shapeTokenizer()): Promise<ClipModel> {
-  const config = VIT_B16(contextLength);
+export async function shapeModel(contextLength: number, tokenizer = shapeTokenizer(), config = VIT_B16(contextLength)): Promise<ClipModel> {
   return await createClip({ config, weights: randomClipWeights(config, 0), tokenizer });
 }
 
@@ -138,6 +145,36 @@ export function imageFlops(c: ClipConfig, firstTokenOnly: boolean): number {
   const block = (rows: number) => 24 * w * w * rows + 4 * w * n * n;
   const last = firstTokenOnly ? 6 * w * w * n + 18 * w * w + 4 * w * n * n : block(n);
   return 2 * g * g * 3 * v.patchSize * v.patchSize * w + (v.layers - 1) * block(n) + last + 2 * w * c.embedDim;
+}
+
+/**
+ * Floating-point operations of the ModifiedResNet image tower per image (both sides do the same
+ * work): the stem's three 3 x 3 convolutions (the first with stride 2), per Bottleneck its 1 x 1,
+ * 3 x 3 and 1 x 1 convolutions (the last after the stride's average pool) and the shortcut's
+ * 1 x 1; the attention pool's k and v over the HW + 1 tokens, q and the output projection for
+ * the mean token, and its attention. Pools, BatchNorm and ReLU are not counted.
+ */
+export function resnetFlops(c: ClipConfig): number {
+  const v = c.vision as { imageSize: number; width: number; layers: number[] };
+  const conv = (pixels: number, k: number, cin: number, cout: number) => 2 * pixels * k * k * cin * cout;
+  let r = v.imageSize / 2;
+  const w2 = v.width / 2;
+  let flops = conv(r * r, 3, 3, w2) + conv(r * r, 3, w2, w2) + conv(r * r, 3, w2, v.width);
+  r /= 2;
+  let inplanes = v.width;
+  v.layers.forEach((blocks, stage) => {
+    const planes = v.width * 2 ** stage;
+    for (let i = 0; i < blocks; i++) {
+      const stride = i === 0 && stage > 0 ? 2 : 1;
+      const out = r / stride;
+      flops += conv(r * r, 1, inplanes, planes) + conv(r * r, 3, planes, planes) + conv(out * out, 1, planes, 4 * planes);
+      if (stride > 1 || inplanes !== 4 * planes) flops += conv(out * out, 1, inplanes, 4 * planes);
+      inplanes = 4 * planes;
+      r = out;
+    }
+  });
+  const tokens = r * r + 1;
+  return flops + 2 * (2 * tokens * inplanes * inplanes + inplanes * inplanes + inplanes * c.embedDim) + 4 * tokens * inplanes;
 }
 
 /**

@@ -1,6 +1,6 @@
 /**
- * `nx run bench:bench` (part of `nx run bench:perf`): the DAMPL training step and ViT-B/16
- * feature extraction (dampl-step.ts) on each available backend beside the same shapes in PyTorch
+ * `nx run bench:bench` (part of `nx run bench:perf`): the DAMPL training step and ViT-B/16 and
+ * RN50 feature extraction (dampl-step.ts) on each available backend beside the same shapes in PyTorch
  * (packages/bench/perf/torch_step.py, Debian's python3-torch), in one run: each task is timed on
  * the project, then on PyTorch, then on the project again, for `--rounds` rounds, and each side's
  * figure is the median of its rounds, with the load average at each. Writes
@@ -27,13 +27,19 @@ import {
 } from '@dampl/runtime';
 import type { ClipModel } from '@dampl/clip';
 import { ratioTable } from '../perf.js';
-import { IMAGE_BATCHES, STEP_SHAPE, VIT_B16, imageFlops, promptLayout, shapeModel, stepFlops, timeDamplStep, timeExtraction } from './dampl-step.js';
+import {
+  IMAGE_BATCHES, RN50, STEP_SHAPE, VIT_B16, imageFlops, promptLayout, resnetFlops, shapeModel, stepFlops, timeDamplStep, timeExtraction,
+} from './dampl-step.js';
 
 const CONTEXT_LENGTHS = [77, 45];
 const TORCH_SCRIPT = path.join(workspaceRoot, 'packages', 'bench', 'perf', 'torch_step.py');
 
-type Task = { kind: 'step'; length: number } | { kind: 'images'; batch: number };
-const TASKS: Task[] = [...CONTEXT_LENGTHS.map((length) => ({ kind: 'step', length }) as Task), ...IMAGE_BATCHES.map((batch) => ({ kind: 'images', batch }) as Task)];
+type Task = { kind: 'step'; length: number } | { kind: 'images'; batch: number; tower: 'vit' | 'resnet' };
+const TASKS: Task[] = [
+  ...CONTEXT_LENGTHS.map((length) => ({ kind: 'step', length }) as Task),
+  ...IMAGE_BATCHES.map((batch) => ({ kind: 'images', batch, tower: 'vit' }) as Task),
+  { kind: 'images', batch: 32, tower: 'resnet' },
+];
 
 export interface StepRow {
   task: string;
@@ -86,12 +92,14 @@ class TorchServer {
     const layout = promptLayout(model);
     model.dispose();
     const v = VIT_B16().vision as { imageSize: number; patchSize: number; width: number; layers: number; heads: number };
+    const rn = RN50().vision as { imageSize: number; width: number; layers: number[]; heads: number };
     const spec = {
       threads, steps, image_iterations: 1, image_batch: IMAGE_BATCHES[0], context_lengths: CONTEXT_LENGTHS,
       classes: STEP_SHAPE.classes, domains: STEP_SHAPE.domains, n_ctx: STEP_SHAPE.nCtx, n_dctx: STEP_SHAPE.nDomainCtx,
       batch_source: STEP_SHAPE.batchSource, batch_target: STEP_SHAPE.batchTarget, eot: layout.eot,
       width: STEP_SHAPE.width, layers: STEP_SHAPE.layers, heads: STEP_SHAPE.heads, embed_dim: 512,
       vision: { image_size: v.imageSize, patch_size: v.patchSize, width: v.width, layers: v.layers, heads: v.heads },
+      resnet: { image_size: rn.imageSize, width: rn.width, layers: rn.layers, heads: rn.heads, embed_dim: RN50().embedDim },
     };
     const dir = mkdtempSync(path.join(os.tmpdir(), 'dampl-torch-'));
     const file = path.join(dir, 'spec.json');
@@ -139,7 +147,7 @@ function measurePeak(threads: number) {
 
 const taskName = (t: Task, layout: string) => t.kind === 'step'
   ? `DAMPL step, context ${t.length} (130 prompts, 16+16 ctx, CSC; project: ${layout}; PyTorch: full context)`
-  : `ViT-B/16 image features, 224 px, batch ${t.batch} (s per image)`;
+  : `${t.tower === 'vit' ? 'ViT-B/16' : 'RN50'} image features, 224 px, batch ${t.batch} (s per image)`;
 
 export async function runStepBench(opts: { backends?: BackendName[]; rounds?: number; steps?: number; python?: string; out?: string } = {}): Promise<StepRow[]> {
   const log = (s: string) => process.stderr.write(`${s}\n`);
@@ -172,8 +180,9 @@ export async function runStepBench(opts: { backends?: BackendName[]; rounds?: nu
       const peak = measurePeak(threads);
       if (peak) peaks.push(peak);
       const device = `${report.device}${report.native ? ` + ${blasName(report.native)}; fused kernels ${report.native.kernels}` : ''}`;
+      // text towers by context length; 0: the RN50 CLIP
       const models = new Map<number, ClipModel>();
-      const model = async (L: number) => models.get(L) ?? models.set(L, await shapeModel(L)).get(L)!;
+      const model = async (L: number) => models.get(L) ?? models.set(L, await shapeModel(L === 0 ? 77 : L, undefined, L === 0 ? RN50() : undefined)).get(L)!;
       try {
         const measured = new Map<Task, StepRow['rounds'] & object>();
         let layout = '';
@@ -186,7 +195,7 @@ export async function runStepBench(opts: { backends?: BackendName[]; rounds?: nu
               seconds = res.seconds;
               layout = res.layout ?? layout;
             } else {
-              seconds = (await timeExtraction(await model(77), 1, t.batch, r === 0)).seconds / t.batch;
+              seconds = (await timeExtraction(await model(t.tower === 'vit' ? 77 : 0), 1, t.batch, r === 0)).seconds / t.batch;
             }
             const ts = 'server' in torch ? median(await torch.server.time(t, t.kind === 'step' ? steps : 1)) / (t.kind === 'step' ? 1 : t.batch) : null;
             log(`${b} round ${r + 1}/${rounds}: ${taskName(t, layout)}: ${seconds.toFixed(3)} s${ts === null ? '' : `, PyTorch ${ts.toFixed(3)} s`} (load ${loadAverage})`);
@@ -198,8 +207,9 @@ export async function runStepBench(opts: { backends?: BackendName[]; rounds?: nu
           const rs = measured.get(t)!;
           const s = median(rs.map((x) => x.seconds));
           const ts = rs.every((x) => x.pytorchSeconds !== null) ? median(rs.map((x) => x.pytorchSeconds!)) : null;
-          const flops = t.kind === 'step' ? stepFlops(stepLayout, t.length, true) : imageFlops(VIT_B16(), true);
-          const torchFlops = t.kind === 'step' ? stepFlops(stepLayout, t.length, false) : imageFlops(VIT_B16(), false);
+          const imageWork = (project: boolean) => (t.kind === 'images' && t.tower === 'resnet' ? resnetFlops(RN50()) : imageFlops(VIT_B16(), project));
+          const flops = t.kind === 'step' ? stepFlops(stepLayout, t.length, true) : imageWork(true);
+          const torchFlops = t.kind === 'step' ? stepFlops(stepLayout, t.length, false) : imageWork(false);
           const gf = flops / s / 1e9;
           const tgf = ts ? torchFlops / ts / 1e9 : null;
           rows.push({
