@@ -3,7 +3,8 @@
  * RN50 feature extraction (dampl-step.ts) on each available backend beside the same shapes in PyTorch
  * (packages/bench/perf/torch_step.py, Debian's python3-torch), in one run: each task is timed on
  * the project, then on PyTorch, then on the project again, for `--rounds` rounds, and each side's
- * figure is the median of its rounds, with the load average at each. Writes
+ * figure is the median of its rounds, with the load average at each. An image task times, on each
+ * side, one batch after an untimed one in every round (the steady state of an extraction). Writes
  * results/perf/dampl-step.json: per task the ratio project / PyTorch (below 1: faster), each side's
  * GFLOP/s on the work it does (dampl-step.ts `stepFlops`, `imageFlops`) and its fraction of the
  * machine's fp32 FMA peak, measured in the same run (runtime `fmaPeak`, before and after).
@@ -195,9 +196,11 @@ export async function runStepBench(opts: { backends?: BackendName[]; rounds?: nu
               seconds = res.seconds;
               layout = res.layout ?? layout;
             } else {
-              seconds = (await timeExtraction(await model(t.tower === 'vit' ? 77 : 0), 1, t.batch, r === 0)).seconds / t.batch;
+              // extraction runs batch after batch: each side times a batch after an untimed one, every round
+              seconds = (await timeExtraction(await model(t.tower === 'vit' ? 77 : 0), 1, t.batch, true)).seconds / t.batch;
             }
-            const ts = 'server' in torch ? median(await torch.server.time(t, t.kind === 'step' ? steps : 1)) / (t.kind === 'step' ? 1 : t.batch) : null;
+            const ts = !('server' in torch) ? null
+              : t.kind === 'step' ? median(await torch.server.time(t, steps)) : (await torch.server.time(t, 2))[1]! / t.batch;
             log(`${b} round ${r + 1}/${rounds}: ${taskName(t, layout)}: ${seconds.toFixed(3)} s${ts === null ? '' : `, PyTorch ${ts.toFixed(3)} s`} (load ${loadAverage})`);
             measured.set(t, [...(measured.get(t) ?? []), { seconds, pytorchSeconds: ts, loadAverage }]);
           }

@@ -10,12 +10,15 @@
 
 #include <stdint.h>
 
+/* set from outside, TILE_VW runs another width's logic on any x86-64 (GCC splits wide vectors) */
+#ifndef TILE_VW
 #if defined(__AVX512F__)
 #define TILE_VW 16
 #elif defined(__AVX__)
 #define TILE_VW 8
 #else
 #define TILE_VW 4
+#endif
 #endif
 #define TILE_MR 6
 
