@@ -1,13 +1,14 @@
 /*
  * Multi-head self-attention on rows that hold q | k | v (qkv [rows, 3W], W = heads d, head h in
- * columns h d .. h d + d of each), with shared prefixes (attn_shape_t in dampl_native.h), read and
- * written in place through leading dimensions: no per-head copies. The weights live in scratch
- * only and are recomputed in the backward pass. One (group, head) per step, so every write to a
- * prefix row's gradient comes from one thread.
+ * columns h d .. h d + d of each), with shared prefixes (attn_shape_t in dampl_native.h); the
+ * outputs are written in place through leading dimensions. The weights live in scratch only and
+ * are recomputed in the backward pass. One (group, head) per step, so every write to a prefix
+ * row's gradient comes from one thread.
  *   o = softmax(scale q k^T (+ causal mask)) v per sequence and head
- * Where the head width is a multiple of the path's vector (tile.h: 64 on every path), the
- * products run on the register-tiled kernel over k and v copied per head (k^T and v^T zero-padded
- * to a whole number of vectors of keys); elsewhere on the library's sgemm.
+ * Where the head width is a whole number of the path's vectors (tile.h; CLIP's 64 on every path),
+ * the products run on the register-tiled kernel over the head's q, k, v (and dO) copied into
+ * per-thread scratch, k^T and v^T zero-padded to whole vectors of keys; otherwise on the library's
+ * sgemm, reading the rows in place.
  */
 #include <stdlib.h>
 #include <string.h>
