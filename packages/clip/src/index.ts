@@ -18,6 +18,7 @@ export {
   type FeatureKey, type CacheIdentity, type FeatureManifest, type FeatureRows, type SkippedImage,
 } from './features/cache.js';
 export { createClip, randomClipWeights, clipVariables, type ClipInit } from './model.js';
+export { resnetBlocks } from './resnet.js';
 export { loadClip, weightsHashOf, type LoadClipOptions } from './load.js';
 export { downloadModel, resolveHubModel, HF_MODEL_FILES, type HubOptions } from './hub.js';
 export {

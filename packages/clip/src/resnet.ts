@@ -36,7 +36,12 @@ export function resnetConfig(c: ClipConfig): ResNetConfig {
   return { imageSize: v.imageSize, width: v.width, layers: [...v.layers], heads: v.heads, outputDim: c.embedDim };
 }
 
-interface BlockSpec { prefix: string; inplanes: number; planes: number; stride: number; downsample: boolean }
+export interface BlockSpec { prefix: string; inplanes: number; planes: number; stride: number; downsample: boolean }
+
+/** The Bottlenecks of a ResNet CLIP's image tower in order (channels, stride, shortcut), as the model builds them. */
+export function resnetBlocks(c: ClipConfig): BlockSpec[] {
+  return blockSpecs(resnetConfig(c), 'visual');
+}
 
 /** Every Bottleneck of the tower in order, as `_make_layer` builds them. */
 function blockSpecs(c: ResNetConfig, prefix: string): BlockSpec[] {

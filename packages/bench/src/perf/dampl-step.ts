@@ -14,7 +14,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { Bench } from 'tinybench';
-import { createClip, randomClipWeights, trainBpe, BpeTokenizer, type ClipConfig, type ClipModel } from '@dampl/clip';
+import { createClip, randomClipWeights, resnetBlocks, trainBpe, BpeTokenizer, type ClipConfig, type ClipModel } from '@dampl/clip';
 import { dampl, methodDefaults, PromptLearner, type DamplConfig } from '@dampl/core';
 import { Rng } from '@dampl/runtime';
 import { OFFICE_HOME_CLASSES } from '@dampl/data';
@@ -155,24 +155,20 @@ export function imageFlops(c: ClipConfig, firstTokenOnly: boolean): number {
  * the mean token, and its attention. Pools, BatchNorm and ReLU are not counted.
  */
 export function resnetFlops(c: ClipConfig): number {
-  const v = c.vision as { imageSize: number; width: number; layers: number[] };
+  const v = c.vision as { imageSize: number; width: number };
   const conv = (pixels: number, k: number, cin: number, cout: number) => 2 * pixels * k * k * cin * cout;
   let r = v.imageSize / 2;
   const w2 = v.width / 2;
   let flops = conv(r * r, 3, 3, w2) + conv(r * r, 3, w2, w2) + conv(r * r, 3, w2, v.width);
   r /= 2;
   let inplanes = v.width;
-  v.layers.forEach((blocks, stage) => {
-    const planes = v.width * 2 ** stage;
-    for (let i = 0; i < blocks; i++) {
-      const stride = i === 0 && stage > 0 ? 2 : 1;
-      const out = r / stride;
-      flops += conv(r * r, 1, inplanes, planes) + conv(r * r, 3, planes, planes) + conv(out * out, 1, planes, 4 * planes);
-      if (stride > 1 || inplanes !== 4 * planes) flops += conv(out * out, 1, inplanes, 4 * planes);
-      inplanes = 4 * planes;
-      r = out;
-    }
-  });
+  for (const b of resnetBlocks(c)) {
+    const out = r / b.stride;
+    flops += conv(r * r, 1, b.inplanes, b.planes) + conv(r * r, 3, b.planes, b.planes) + conv(out * out, 1, b.planes, 4 * b.planes);
+    if (b.downsample) flops += conv(out * out, 1, b.inplanes, 4 * b.planes);
+    inplanes = 4 * b.planes;
+    r = out;
+  }
   const tokens = r * r + 1;
   return flops + 2 * (2 * tokens * inplanes * inplanes + inplanes * inplanes + inplanes * c.embedDim) + 4 * tokens * inplanes;
 }

@@ -181,9 +181,12 @@ export async function runStepBench(opts: { backends?: BackendName[]; rounds?: nu
       const peak = measurePeak(threads);
       if (peak) peaks.push(peak);
       const device = `${report.device}${report.native ? ` + ${blasName(report.native)}; fused kernels ${report.native.kernels}` : ''}`;
-      // text towers by context length; 0: the RN50 CLIP
-      const models = new Map<number, ClipModel>();
-      const model = async (L: number) => models.get(L) ?? models.set(L, await shapeModel(L === 0 ? 77 : L, undefined, L === 0 ? RN50() : undefined)).get(L)!;
+      // built once each: ViT-B/16 CLIPs by text context length, and the RN50 CLIP
+      const models = new Map<string, ClipModel>();
+      const model = async (L: number, tower: 'vit' | 'resnet' = 'vit') => {
+        const key = `${tower}-${L}`;
+        return models.get(key) ?? models.set(key, await shapeModel(L, undefined, tower === 'resnet' ? RN50() : VIT_B16(L))).get(key)!;
+      };
       try {
         const measured = new Map<Task, StepRow['rounds'] & object>();
         let layout = '';
@@ -197,7 +200,7 @@ export async function runStepBench(opts: { backends?: BackendName[]; rounds?: nu
               layout = res.layout ?? layout;
             } else {
               // extraction runs batch after batch: each side times a batch after an untimed one, every round
-              seconds = (await timeExtraction(await model(t.tower === 'vit' ? 77 : 0), 1, t.batch, true)).seconds / t.batch;
+              seconds = (await timeExtraction(await model(77, t.tower), 1, t.batch, true)).seconds / t.batch;
             }
             const ts = !('server' in torch) ? null
               : t.kind === 'step' ? median(await torch.server.time(t, steps)) : (await torch.server.time(t, 2))[1]! / t.batch;
